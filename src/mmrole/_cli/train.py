@@ -1,0 +1,9 @@
+"""`mmrole` commands of the train area."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the top-level app."""

@@ -1,0 +1,53 @@
+"""The ``mmrole`` command: thin option parsing over the library.
+
+Each area registers its commands from ``mmrole._cli.<area>``; commands import
+heavy libraries inside their bodies so ``mmrole --help`` stays fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mmrole._cli import data as data_cli
+from mmrole._cli import eval as eval_cli
+from mmrole._cli import run as run_cli
+from mmrole._cli import train as train_cli
+from mmrole.errors import MMRoleError
+
+app = typer.Typer(
+    name="mmrole",
+    help="Build, align, evaluate and talk to multimodal role-playing agents (MMRole).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for _area in (data_cli, run_cli, eval_cli, train_cli):
+    _area.register(app)
+
+
+def main() -> None:
+    """Console entry point: mmrole's own errors become one clear line, not a traceback."""
+    try:
+        app(standalone_mode=False)
+    except MMRoleError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: finished work is kept in the run folder; rerun to resume.", fg="yellow", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

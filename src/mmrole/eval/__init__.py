@@ -1,0 +1,1 @@
+"""mmrole.eval."""

@@ -1,0 +1,123 @@
+"""The one Backend protocol every model call goes through.
+
+Messages are OpenAI chat messages. Images travel as ``image_url`` parts whose
+``url`` is a ``data:`` URL or a local file path (``file://`` or plain); backends
+decide how to ship them (base64 for HTTP servers, PIL images for transformers).
+
+    [{"role": "system", "content": "..."},
+     {"role": "user", "content": [
+         {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,..."}},
+         {"type": "text", "text": "..."}]}]
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Sampling parameters; all of them enter the cache key.
+
+    Operational settings (timeouts, retries, concurrency) live in the engine and
+    backends, not here, so changing them never invalidates cached answers.
+    """
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    #: Ask for per-token logprobs (and this many alternatives per position).
+    logprobs: bool = False
+    top_logprobs: int = 0
+    #: Index of one of several samples drawn for the same prompt (RLAIF-V style
+    #: sampling): distinct draws get distinct cache keys.
+    draw: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TokenLogprob:
+    """One generated token, its logprob, and the top alternatives at that position."""
+
+    token: str
+    logprob: float
+    top: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Completion:
+    """What a backend returns for one request."""
+
+    text: str
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+    logprobs: list[TokenLogprob] | None = None
+    #: Backend notes, e.g. ``{"image_bridge": "annotation"}`` when a text-only model got the image as text.
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Completion:
+        logprobs = data.get("logprobs")
+        return cls(
+            text=data["text"],
+            finish_reason=data.get("finish_reason", "stop"),
+            usage=Usage(**(data.get("usage") or {})),
+            logprobs=[TokenLogprob(**t) for t in logprobs] if logprobs is not None else None,
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+class BackendError(Exception):
+    """A model call failed.
+
+    ``retryable`` tells the engine whether backing off and trying again can help
+    (429, 5xx, timeouts, dropped connections); ``retry_after`` is the server's hint in seconds.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Backend(abc.ABC):
+    """A model that answers chat messages.
+
+    Subclasses implement :meth:`generate`. ``spec`` identifies the backend and model
+    (``openai:gpt-4o@http://host/v1``, ``hf:/path``) and enters the cache key; it must
+    never contain secrets.
+    """
+
+    spec: str = ""
+    #: The concurrency this backend can actually use (a local model runs one batch at a time).
+    max_concurrency: int | None = None
+
+    @abc.abstractmethod
+    async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """Answer one conversation."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or memory."""
+
+    async def __aenter__(self) -> Backend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,186 @@
+"""Typed records shared by every part of mmrole.
+
+The records mirror MMRole-Data (ICLR 2025): characters with profiles, images with
+optional annotations, dialogues of three types, and samples (one character turn
+for a multimodal role-playing agent, MRPA, to answer). Reviews are MMRole-Eval
+judgements of one sample on one metric.
+
+Pure data: no I/O here, so the module stays cheap to import.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DialogueType = Literal["comment", "human-role", "inter-role"]
+Split = Literal["in-distribution", "out-of-distribution"]
+Language = Literal["English", "Chinese"]
+
+DIALOGUE_TYPES: tuple[str, ...] = ("comment", "human-role", "inter-role")
+SPLITS: tuple[str, ...] = ("in-distribution", "out-of-distribution")
+
+#: The other party of comment and human-role dialogues, as MMRole names it.
+CURIOUS_HUMAN = "a curious human"
+#: The speaker label of the human in MMRole dialogues.
+HUMAN_SPEAKER = "human"
+#: The series of MMRole's hypothetical (invented) characters.
+HYPOTHETICAL_SERIES = "Hypothetical Characters"
+
+#: MMRole-Eval's eight metrics, in the paper's order.
+METRICS: tuple[str, ...] = (
+    "Instruction Adherence",
+    "Fluency",
+    "Coherency",
+    "Image-Text Relevance",
+    "Response Accuracy",
+    "Personality Consistency",
+    "Knowledge Consistency",
+    "Tone Consistency",
+)
+
+#: The three dimensions MMRole-Eval groups the metrics into.
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "Fundamental Conversational Skills": METRICS[0:3],
+    "Multimodal Understanding Abilities": METRICS[3:5],
+    "Role-Playing Qualities": METRICS[5:8],
+}
+
+
+class Record(BaseModel):
+    """Base of all records: unknown fields are kept (forward compatible), assignment is validated."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, populate_by_name=True)
+
+
+class Profile(Record):
+    """A character's detailed profile.
+
+    MMRole's five sections, plus BeyondDialogue's optional richer fields.
+    """
+
+    introduction: str = ""
+    personality: str = ""
+    experience: str = ""
+    relationship: str = ""
+    catchphrase: str = ""
+    # BeyondDialogue fields (all optional).
+    world: str | None = None
+    character_traits: str | None = None
+    mbti: str | None = None
+    speaking_style: str | None = None
+
+
+class Character(Record):
+    """One role-playing character.
+
+    Attributes:
+        name: The character's name as MMRole writes it (``Iron Man``, ``孙悟空``).
+        series: The series, era or group (``The Avengers``, ``Hypothetical Characters``).
+        split: Seen in training (in-distribution) or held out (out-of-distribution).
+        language: The language the character's dialogues are written in.
+        summary: The profile text MRPA prompts include (``profiles.json`` in MMRole-Data).
+        profile: The detailed profile, when present.
+        meta: Seed attributes of a hypothetical character (name, age, origin...).
+    """
+
+    name: str
+    series: str
+    split: Split = "in-distribution"
+    language: Language = "English"
+    summary: str = ""
+    profile: Profile | None = None
+    meta: dict[str, str] | None = None
+
+    @property
+    def hypothetical(self) -> bool:
+        return self.series == HYPOTHETICAL_SERIES
+
+
+class ImageAnnotation(Record):
+    """Auxiliary information of a character still (empty strings mean 'not given')."""
+
+    role_info: str = ""
+    place_info: str = ""
+    scene_info: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.role_info or self.place_info or self.scene_info)
+
+
+class Image(Record):
+    """An image referenced by a dialogue: a path relative to the image root, plus annotation."""
+
+    path: str
+    annotation: ImageAnnotation | None = None
+
+
+class Turn(Record):
+    """One utterance: ``speaker`` is a character name or ``human``."""
+
+    speaker: str
+    text: str
+
+
+class Dialogue(Record):
+    """A dialogue about one image.
+
+    Attributes:
+        id: MMRole's id (``Iron_Man_human-role-dialogue_COCO_30``).
+        type: comment | human-role | inter-role.
+        role: The character the dialogue file belongs to.
+        other_role: ``a curious human`` or the other character (inter-role).
+        source: Where the dialogue was read from (for error messages).
+    """
+
+    id: str
+    type: DialogueType
+    image: Image
+    language: Language = "English"
+    split: Split = "in-distribution"
+    role: str
+    other_role: str = CURIOUS_HUMAN
+    turns: list[Turn] = Field(default_factory=list)
+    source: str | None = None
+
+
+class Sample(Record):
+    """One character turn for an MRPA to answer.
+
+    ``instruction`` holds the profile(s), the image's auxiliary information, the
+    conversation history and the final request, built exactly as MMRole does.
+    """
+
+    id: str
+    image: str
+    system: str
+    instruction: str
+    reference: str = ""
+    role: str
+    script: str
+    other_role: str
+    type: DialogueType
+    split: Split = "in-distribution"
+    language: Language = "English"
+
+
+class Review(Record):
+    """An MMRole-Eval judgement of one sample on one metric.
+
+    ``score`` is the (Model A, Model B) pair, A being the MRPA and B the reference;
+    ``None`` when the judge's reply could not be parsed or the request failed.
+    """
+
+    sample_id: str
+    metric: str
+    text: str = ""
+    score: tuple[float, float] | None = None
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """MMRole's per-sample score: a / b, or None when unscored or b is zero."""
+        if self.score is None or self.score[1] == 0:
+            return None
+        return self.score[0] / self.score[1]

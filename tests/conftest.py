@@ -1,0 +1,43 @@
+"""Fixtures shared by every test package: offline mode and the reference data beside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No test may reach the network for weights or datasets.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MMROLE_SHARED", REPO.parent / "shared"))
+REFERENCE = SHARED / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference_root() -> Path:
+    """``../shared/reference``: read-only; tests never copy it into the repo."""
+    if not REFERENCE.is_dir():
+        pytest.fail(f"reference data not found at {REFERENCE} (set MMROLE_SHARED)")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def mmrole_data_root(reference_root: Path) -> Path:
+    return reference_root / "mmrole-data"
+
+
+@pytest.fixture(scope="session")
+def in_test_root(reference_root: Path) -> Path:
+    return reference_root / "mmrole-eval" / "in-test"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point mmrole's user cache at a per-session temp dir unless a test sets its own."""
+    if "MMROLE_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("MMROLE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mmrole-cache"))
