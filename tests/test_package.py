@@ -1,0 +1,46 @@
+"""The package surface: light imports, a stable public API, a working console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mmrole
+
+HEAVY = ("torch", "transformers", "trl", "peft", "gradio", "datasets")
+
+
+def _modules_loaded_by(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_mmrole_and_cli_stay_light():
+    loaded = _modules_loaded_by("import mmrole, mmrole.cli, mmrole.data, mmrole.models, mmrole.engine, mmrole.eval")
+    assert not (loaded & set(HEAVY)), f"heavy modules imported at start-up: {sorted(loaded & set(HEAVY))}"
+
+
+def test_help_does_not_import_torch():
+    loaded = _modules_loaded_by(
+        "import sys\nfrom mmrole.cli import app\n"
+        "from typer.testing import CliRunner\nCliRunner().invoke(app, ['--help'])"
+    )
+    assert "torch" not in loaded
+
+
+def test_public_names_match_all():
+    public = {name for name in vars(mmrole) if not name.startswith("_")} - {"schema", "errors", "annotations"}
+    # submodules imported as a side effect are not part of the surface
+    public = {n for n in public if not isinstance(getattr(mmrole, n), type(sys))}
+    assert public == set(mmrole.__all__) - {"__version__"}
+
+
+def test_console_script_version():
+    result = subprocess.run([sys.executable, "-m", "mmrole.cli", "version"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == mmrole.__version__
