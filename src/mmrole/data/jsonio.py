@@ -1,0 +1,160 @@
+"""JSON reading with precise error positions, and a streaming reader for big top-level arrays.
+
+MMRole's training file holds ~85k samples in one JSON array; :func:`iter_json_array` decodes it
+one element at a time (``json.JSONDecoder.raw_decode`` over chunks) so only the current element
+and a small buffer are in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mmrole.errors import DataError
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\r\n"
+CHUNK_CHARS = 1 << 20
+
+
+def _position(err: json.JSONDecodeError) -> str:
+    return f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a whole JSON file; errors name the file and the line and column.
+
+    Raises:
+        DataError: The file is missing, unreadable, not UTF-8 or not valid JSON.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read: {err}", file=str(path)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(_position(err), file=str(path)) from None
+
+
+class _Stream:
+    """A text buffer over a file that remembers the line/column of what it has dropped."""
+
+    def __init__(self, handle: Any, chunk_chars: int):
+        self.handle, self.chunk_chars = handle, chunk_chars
+        self.buf, self.pos, self.eof = "", 0, False
+        self.dropped_lines, self.dropped_tail = 0, 0  # newlines dropped; chars after the last one
+
+    def fill(self) -> bool:
+        """Read one more chunk; False at the end of the file."""
+        if self.eof:
+            return False
+        chunk = self.handle.read(self.chunk_chars)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def compact(self) -> None:
+        """Drop what has been decoded, keeping the position bookkeeping."""
+        if self.pos < self.chunk_chars:
+            return
+        dropped = self.buf[: self.pos]
+        newlines = dropped.count("\n")
+        if newlines:
+            self.dropped_lines += newlines
+            self.dropped_tail = len(dropped) - dropped.rfind("\n") - 1
+        else:
+            self.dropped_tail += len(dropped)
+        self.buf, self.pos = self.buf[self.pos :], 0
+
+    def skip_whitespace(self) -> str | None:
+        """Advance past whitespace; the next character, or None at the end of the file."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill():
+                return None
+
+    def where(self, pos: int) -> tuple[int, int]:
+        """(line, column), both from 1, of a buffer position."""
+        line = self.dropped_lines + self.buf.count("\n", 0, pos) + 1
+        last = self.buf.rfind("\n", 0, pos)
+        column = pos - last if last >= 0 else self.dropped_tail + pos + 1
+        return line, column
+
+
+def iter_json_array(path: str | Path, *, chunk_chars: int = CHUNK_CHARS) -> Iterator[Any]:
+    """Yield the elements of a file holding one top-level JSON array, one at a time.
+
+    Raises:
+        DataError: The file is missing, is not an array, or is malformed (with line and column).
+    """
+    path = Path(path)
+
+    def fail(stream: _Stream, pos: int, what: str) -> DataError:
+        line, column = stream.where(pos)
+        return DataError(f"malformed JSON at line {line}, column {column}: {what}", file=str(path))
+
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError("file not found", file=str(path)) from None
+    except OSError as err:
+        raise DataError(f"cannot read: {err}", file=str(path)) from None
+    with handle:
+        stream = _Stream(handle, chunk_chars)
+        try:
+            first = stream.skip_whitespace()
+            if first != "[":
+                raise fail(stream, stream.pos, "expected a JSON array ('[')")
+            stream.pos += 1
+            expect_value = True  # right after '[' or ','
+            empty = True
+            while True:
+                char = stream.skip_whitespace()
+                if char is None:
+                    raise fail(stream, stream.pos, "unexpected end of file inside the array")
+                if char == "]":
+                    if expect_value and not empty:
+                        raise fail(stream, stream.pos, "trailing comma before ']'")
+                    stream.pos += 1
+                    break
+                if not expect_value:
+                    if char != ",":
+                        raise fail(stream, stream.pos, "expected ',' or ']' after an array element")
+                    stream.pos += 1
+                    expect_value = True
+                    continue
+                yield _decode_one(stream, fail)
+                empty, expect_value = False, False
+                stream.compact()
+            if stream.skip_whitespace() is not None:
+                raise fail(stream, stream.pos, "extra data after the array")
+        except UnicodeDecodeError as err:
+            raise DataError(f"not UTF-8 text: {err}", file=str(path)) from None
+
+
+def _decode_one(stream: _Stream, fail: Any) -> Any:
+    """Decode the element at the stream position, reading more text while it may be cut short."""
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(stream.buf, stream.pos)
+        except json.JSONDecodeError as err:
+            # The element may just continue past the buffer: read more and retry.
+            if stream.fill():
+                continue
+            raise fail(stream, err.pos, err.msg) from None
+        # A number (or literal) ending exactly at the buffer end may continue in the next chunk.
+        if end == len(stream.buf) and stream.fill():
+            continue
+        stream.pos = end
+        return value
