@@ -1,0 +1,238 @@
+"""Samples in other tools' formats: OpenAI chat messages, VLMEvalKit messages and TSV files.
+
+VLMEvalKit's TSV holds one row per sample with the image as base64; a row whose image repeats
+an earlier row's stores that row's index instead (VLMEvalKit's own convention), which keeps
+multi-turn sets, where every turn shares the image, small.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from mmrole.data.dialogues import safe_image_path
+from mmrole.errors import DataError
+from mmrole.prompts.mrpa import MRPA_SYSTEM
+from mmrole.schema import Sample
+
+MissingImage = Literal["error", "omit"]
+_MIME = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+#: Extra columns that make a TSV convertible back to samples.
+TSV_COLUMNS = (
+    "index",
+    "image",
+    "question",
+    "answer",
+    "id",
+    "image_path",
+    "system",
+    "role",
+    "script",
+    "other_role",
+    "type",
+    "split",
+    "language",
+)
+
+
+def resolve_image(sample: Sample, image_root: str | Path | None) -> Path:
+    """The image file of a sample (its path joined to the image root).
+
+    Raises:
+        DataError: The path escapes the image root, or the file does not exist.
+    """
+    if image_root is not None and not safe_image_path(sample.image):
+        raise DataError(
+            f"image path {sample.image!r} escapes the image root", record=sample.id, field="image"
+        )
+    path = Path(image_root) / sample.image if image_root is not None else Path(sample.image)
+    if not path.is_file():
+        raise DataError(f"image file not found: {path}", record=sample.id, field="image")
+    return path
+
+
+def encode_image(path: str | Path, max_side: int | None = None) -> tuple[bytes, str]:
+    """The bytes and MIME type of an image, downscaled so its longer side is at most ``max_side``.
+
+    Images that already fit are passed through unchanged (no re-encoding).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    mime = _MIME.get(path.suffix.lower(), "image/jpeg")
+    if max_side is None:
+        return data, mime
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(data)) as image:
+        if max(image.size) <= max_side:
+            return data, mime
+        image = image.copy()
+        image.thumbnail((max_side, max_side))
+        out = io.BytesIO()
+        if image.mode in ("RGBA", "LA", "P"):
+            image.save(out, format="PNG")
+            return out.getvalue(), "image/png"
+        image.convert("RGB").save(out, format="JPEG", quality=90)
+        return out.getvalue(), "image/jpeg"
+
+
+def image_data_url(path: str | Path, max_side: int | None = None) -> str:
+    """A ``data:`` URL of an image file."""
+    data, mime = encode_image(path, max_side)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def to_openai_messages(
+    sample: Sample,
+    image_root: str | Path | None,
+    max_image_side: int | None = None,
+    missing_image: MissingImage = "error",
+) -> list[dict[str, Any]]:
+    """OpenAI chat messages of a sample: the system prompt, then the image and the instruction.
+
+    Args:
+        sample: The sample.
+        image_root: The folder ``sample.image`` is relative to (see :func:`mmrole.data.image_root`).
+        max_image_side: Downscale the image so its longer side is at most this many pixels.
+        missing_image: ``"error"`` raises DataError when the image file is missing; ``"omit"``
+            sends the text alone.
+    """
+    content: list[dict[str, Any]] = []
+    try:
+        path = resolve_image(sample, image_root)
+    except DataError:
+        if missing_image != "omit":
+            raise
+    else:
+        content.append({"type": "image_url", "image_url": {"url": image_data_url(path, max_image_side)}})
+    content.append({"type": "text", "text": sample.instruction})
+    return [{"role": "system", "content": sample.system}, {"role": "user", "content": content}]
+
+
+def to_vlmeval_messages(sample: Sample, image_root: str | Path | None) -> list[dict[str, str]]:
+    """VLMEvalKit's interleaved message list: the image path, then the system prompt and instruction."""
+    return [
+        {"type": "image", "value": str(resolve_image(sample, image_root))},
+        {"type": "text", "value": f"{sample.system}\n\n{sample.instruction}"},
+    ]
+
+
+def write_vlmeval_tsv(samples: Iterable[Sample], image_root: str | Path | None, path: str | Path) -> int:
+    """Write samples as a VLMEvalKit TSV (index, base64 image, question, answer, and MMRole columns).
+
+    Returns:
+        How many rows were written.
+    """
+    csv.field_size_limit(sys.maxsize)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first_row_of: dict[str, int] = {}
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=TSV_COLUMNS, delimiter="\t")
+        writer.writeheader()
+        for index, sample in enumerate(samples):
+            image_file = resolve_image(sample, image_root)
+            if sample.image in first_row_of:
+                image_cell = str(first_row_of[sample.image])
+            else:
+                first_row_of[sample.image] = index
+                image_cell = base64.b64encode(image_file.read_bytes()).decode("ascii")
+            writer.writerow(
+                {
+                    "index": index,
+                    "image": image_cell,
+                    "question": sample.instruction,
+                    "answer": sample.reference,
+                    "id": sample.id,
+                    "image_path": sample.image,
+                    "system": sample.system,
+                    "role": sample.role,
+                    "script": sample.script,
+                    "other_role": sample.other_role,
+                    "type": sample.type,
+                    "split": sample.split,
+                    "language": sample.language,
+                }
+            )
+            count += 1
+    return count
+
+
+def read_vlmeval_tsv(path: str | Path, image_dir: str | Path) -> Iterator[Sample]:
+    """Read a VLMEvalKit TSV back into samples, writing its images into ``image_dir``.
+
+    Sample images are relative to ``image_dir``: the ``image_path`` column when it is a safe
+    relative path, else a name made of the image bytes' hash.
+
+    Raises:
+        DataError: A required column is missing or an image cell is not valid base64.
+    """
+    from PIL import Image as PILImage
+    from pydantic import ValidationError
+
+    csv.field_size_limit(sys.maxsize)
+    path, image_dir = Path(path), Path(image_dir)
+    images_by_index: dict[str, bytes] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = {"index", "image", "question"} - set(reader.fieldnames or ())
+        if missing:
+            raise DataError(f"missing column(s) {sorted(missing)}", file=str(path))
+        for line, row in enumerate(reader, start=2):
+            index, cell = row["index"], row["image"]
+            record = row.get("id") or index
+            try:
+                # VLMEvalKit's convention: a short cell is the index of the row holding the image.
+                data = images_by_index[cell] if len(cell) <= 64 else base64.b64decode(cell, validate=True)
+            except KeyError:
+                raise DataError(
+                    f"line {line}: image refers to unknown row {cell!r}", file=str(path), record=record
+                ) from None
+            except ValueError:
+                raise DataError(
+                    f"line {line}: image is not base64", file=str(path), record=record, field="image"
+                ) from None
+            images_by_index[index] = data
+            name = row.get("image_path") or ""
+            if not safe_image_path(name):
+                with PILImage.open(io.BytesIO(data)) as image:
+                    suffix = (image.format or "png").lower().replace("jpeg", "jpg")
+                name = f"{hashlib.sha1(data).hexdigest()[:16]}.{suffix}"
+            target = image_dir / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            try:
+                sample = Sample(
+                    id=record,
+                    image=name,
+                    system=row.get("system") or MRPA_SYSTEM,
+                    instruction=row["question"],
+                    reference=row.get("answer") or "",
+                    role=row.get("role") or "",
+                    script=row.get("script") or "",
+                    other_role=row.get("other_role") or "",
+                    type=row.get("type") or "human-role",
+                    split=row.get("split") or "in-distribution",
+                    language=row.get("language") or "English",
+                )
+            except ValidationError as err:
+                first = err.errors()[0]
+                field = ".".join(str(p) for p in first["loc"])
+                raise DataError(
+                    f"line {line}: {first['msg']}", file=str(path), record=record, field=field
+                ) from None
+            yield sample
