@@ -1,0 +1,251 @@
+"""Import MMRole's released files as run folders.
+
+MMRole publishes, for each evaluated MRPA, three test files (``comment_test``,
+``human-role_test``, ``inter-role_test``) in Qwen-VL conversation format whose reply
+turn carries the MRPA's ``answer`` and, in ``*_test.reviews.json``, the reward model's
+``rm_review`` (``{metric: {"review", "score": [a, b]}}``). An answers file becomes a run
+ready for ``mmrole judge``; a reviews file becomes a judged run with ``results.json``.
+Samples without a review (MMRole skips empty answers) stay in the run as *missing*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrole.data.jsonio import iter_json_array
+from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
+from mmrole.errors import DataError
+from mmrole.eval import results as run_results
+from mmrole.schema import METRICS, Sample
+
+#: The paper's names of the 11 MRPAs whose reviews MMRole released, by release folder name.
+PUBLISHED_NAMES: dict[str, str] = {
+    "gpt-4-turbo": "GPT-4 Turbo",
+    "claude-3-opus": "Claude 3 Opus",
+    "gemini-pro-vision": "Gemini Pro Vision",
+    "qwen-vl-max": "QWen-VL-Max",
+    "llava-next-yi-34b": "LLaVA-NeXT-34B",
+    "yi-vl-34b": "Yi-VL-34B",
+    "internvl-chat-v1-5": "InternVL-Chat-V1.5",
+    "qwen-vl-chat": "QWen-VL-Chat",
+    "llava-next-mistral-7b": "LLaVA-NeXT-Mistral-7B",
+    "yi-vl-6b": "Yi-VL-6B",
+    "mmrole-agent": "MMRole-Agent",
+}
+
+#: What the judge of imported reviews was.
+RELEASED_JUDGE = "MMRole-Eval_RM (released reviews)"
+
+
+@dataclass
+class ImportSummary:
+    """What an import wrote.
+
+    Attributes:
+        run_dir: The run folder.
+        files: The released files read.
+        n_samples: Samples imported.
+        n_answers: Samples with a non-empty MRPA answer.
+        n_reviews: (sample, metric) reviews imported (0 for answers files).
+        judged: Whether the run has reviews (and so ``results.json``).
+    """
+
+    run_dir: Path
+    files: list[Path] = field(default_factory=list)
+    n_samples: int = 0
+    n_answers: int = 0
+    n_reviews: int = 0
+
+    @property
+    def judged(self) -> bool:
+        return self.n_reviews > 0
+
+
+def released_files(path: str | Path) -> list[Path]:
+    """The released test files at ``path``: the file itself, or the ``<type>_test*.json`` files of a folder.
+
+    In a folder holding both ``comment_test.json`` and ``comment_test.reviews.json``, the
+    reviews file wins (it holds the answers too).
+
+    Raises:
+        DataError: Nothing importable is there.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError("no such file or folder", file=str(path))
+    by_type: dict[str, list[Path]] = {}
+    for candidate in sorted(path.glob("*_test*.json")):
+        kind = type_from_name(candidate.name)
+        if kind is not None:
+            by_type.setdefault(kind, []).append(candidate)
+    chosen = []
+    for _kind, candidates in sorted(by_type.items()):
+        reviews = [c for c in candidates if c.name.endswith(".reviews.json")]
+        chosen.append((reviews or candidates)[0])
+    if not chosen:
+        raise DataError("no MMRole test files (<type>_test*.json) in this folder", file=str(path))
+    return chosen
+
+
+def _answer_of(record: dict[str, Any], file: Path, sample_id: str) -> str:
+    reply = record["conversations"][1]
+    answer = reply.get("answer") if isinstance(reply, dict) else None
+    if answer is None:
+        raise DataError(
+            "no MRPA answer: an MMRole answers or reviews file is needed (plain test files are data, "
+            "use `mmrole answer`)",
+            file=str(file),
+            record=sample_id,
+            field="conversations[1].answer",
+        )
+    if not isinstance(answer, str):
+        raise DataError("the answer must be text", file=str(file), record=sample_id, field="conversations[1].answer")
+    return answer
+
+
+def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[dict[str, Any]]:
+    reviews = record.get("rm_review")
+    if reviews is None:
+        return []
+    if not isinstance(reviews, dict):
+        raise DataError("rm_review must be an object", file=str(file), record=sample_id, field="rm_review")
+    lines = []
+    for metric, review in reviews.items():
+        where = f"rm_review[{metric!r}]"
+        if metric not in METRICS:
+            raise DataError(f"unknown metric (expected one of {', '.join(METRICS)})", file=str(file),
+                            record=sample_id, field=where)
+        score = review.get("score") if isinstance(review, dict) else None
+        if not (isinstance(score, list) and len(score) == 2 and all(isinstance(x, (int, float)) for x in score)):
+            raise DataError("score must be a pair of numbers", file=str(file), record=sample_id, field=f"{where}.score")
+        lines.append(
+            run_results.review_record(
+                sample_id=sample_id,
+                metric=metric,
+                text=str(review.get("review", "")),
+                score=(float(score[0]), float(score[1])),
+                source="mmrole-release",
+            )
+        )
+    return lines
+
+
+def read_released(
+    files: Iterable[Path], *, split: str | None = None
+) -> tuple[list[Sample], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Samples, answers records and review records of released files.
+
+    Args:
+        files: Released test files.
+        split: Force the split; by default a folder named ``in-test`` / ``out-test``
+            (or in/out-of-distribution) says, else in-distribution.
+    """
+    samples: list[Sample] = []
+    answers: list[dict[str, Any]] = []
+    reviews: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for file in files:
+        file_split = split or split_from_path(file.parent)
+        named_type = type_from_name(file.name)
+        for index, record in enumerate(iter_json_array(file)):
+            if not isinstance(record, dict):
+                raise DataError("a record must be a JSON object", file=str(file), record=f"#{index}")
+            sample = sample_from_qwen(record, file=file, split=file_split, dialogue_type=named_type)
+            if sample.id in seen:
+                raise DataError("duplicate sample id", file=str(file), record=sample.id, field="id")
+            seen.add(sample.id)
+            answer = _answer_of(record, file, sample.id)
+            samples.append(sample)
+            answers.append({"id": sample.id, "answer": answer, "error": None, "meta": {"source": str(file)}})
+            reviews.extend(_reviews_of(record, file, sample.id))
+    return samples, answers, reviews
+
+
+def import_released(
+    path: str | Path | Sequence[Path],
+    *,
+    name: str,
+    run_dir: str | Path,
+    split: str | None = None,
+    image_root: str | Path | None = None,
+    overwrite: bool = False,
+) -> ImportSummary:
+    """Import one MRPA's released answers or reviews file(s) as a run folder.
+
+    Args:
+        path: A released file, a folder of them, or a list of files.
+        name: The display name of the run (leaderboards show it).
+        run_dir: The run folder to create.
+        split: Force the split of every sample (default: from the folder name).
+        image_root: Where the samples' images are, if you have them (MMRole's images are
+            not part of the release); judging without them needs ``--missing-image omit``.
+        overwrite: Replace an existing run folder's files.
+
+    Raises:
+        DataError: Bad or unimportable files (file, record and field named), or the run
+            folder already holds a run and ``overwrite`` is not set.
+    """
+    files = list(path) if isinstance(path, (list, tuple)) else released_files(path)  # type: ignore[arg-type]
+    run_dir = Path(run_dir)
+    if (run_dir / run_results.SAMPLES_FILE).exists() and not overwrite:
+        raise DataError("already holds a run (use --overwrite to replace it)", file=str(run_dir))
+    samples, answers, reviews = read_released(files, split=split)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {
+        "name": name,
+        "agent": {"spec": f"imported:{name}"},
+        "data": {"source": [str(f) for f in files], "image_root": str(image_root) if image_root else None},
+        "imported_from": [str(f) for f in files],
+    }
+    if reviews:
+        info["judge"] = {"spec": RELEASED_JUDGE}
+    run_results.write_run_files(run_dir, info=info, samples=samples, answers=answers, reviews=reviews)
+    if reviews:
+        run_results.write_results(run_dir)
+    return ImportSummary(
+        run_dir=run_dir,
+        files=files,
+        n_samples=len(samples),
+        n_answers=sum(1 for a in answers if a["answer"].strip()),
+        n_reviews=len(reviews),
+    )
+
+
+def published_models(root: str | Path) -> dict[str, list[Path]]:
+    """The released files of each MRPA under ``root``, by release folder name.
+
+    ``root`` is a folder of model folders (``in-test/``), or a folder holding ``in-test/``
+    and/or ``out-test/`` (then each model's run gets the files of both splits).
+    """
+    root = Path(root)
+    split_dirs = [root / d for d in ("in-test", "out-test") if (root / d).is_dir()] or [root]
+    models: dict[str, list[Path]] = {}
+    for split_dir in split_dirs:
+        for model_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            try:
+                models.setdefault(model_dir.name, []).extend(released_files(model_dir))
+            except DataError:
+                continue  # a folder without test files is not a model
+    if not models:
+        raise DataError("no model folders with MMRole test files", file=str(root))
+    return models
+
+
+def import_published(
+    root: str | Path, *, out_dir: str | Path, overwrite: bool = False
+) -> list[ImportSummary]:
+    """Import every MRPA of MMRole's release under ``root`` into ``out_dir/<model>``, with the paper's names."""
+    out_dir = Path(out_dir)
+    summaries = []
+    for folder, files in published_models(root).items():
+        summaries.append(
+            import_released(
+                files, name=PUBLISHED_NAMES.get(folder, folder), run_dir=out_dir / folder, overwrite=overwrite
+            )
+        )
+    return summaries
