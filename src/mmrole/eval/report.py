@@ -1,0 +1,136 @@
+"""``mmrole report RUN...``: Markdown, CSV and HTML reports of one or several evaluated runs.
+
+    write_reports([Path("runs/a"), Path("runs/b")], Path("reports/ab"))
+    # -> report.md, report.csv, report.html and radar.png in reports/ab
+
+The Markdown and HTML tables show the same numbers (rounded to three decimals); the
+CSV holds every number of every ``results.json`` unrounded, one row per run x section
+x quantity. Failed and never-judged samples are always counted, never hidden.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from mmrole.errors import ConfigError
+from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
+from mmrole.eval.report_data import RunData, load_run
+from mmrole.eval.report_tables import CSV_COLUMNS, Table, csv_rows, group_table, summary_table
+
+__all__ = ["REPORT_FILES", "render_csv", "render_markdown", "render_radar", "write_reports"]
+
+#: What :func:`write_reports` writes, by the keys of the dict it returns.
+REPORT_FILES = {"markdown": "report.md", "csv": "report.csv", "html": "report.html", "radar": "radar.png"}
+
+
+def _md_cell(text: str) -> str:
+    # A pipe would split the cell and a newline would end the row.
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_table(table: Table, *, numeric_from: int) -> str:
+    align = ["---" if i < numeric_from else "---:" for i in range(len(table.headers))]
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in table.headers) + " |",
+        "| " + " | ".join(align) + " |",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c.text) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_FILES["radar"]) -> str:
+    """The Markdown report: runs, the results table, per-split and per-type tables."""
+    parts = ["# MMRole-Eval report", ""]
+    parts += [f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
+              f"({_md_cell(str(run.path))})" for run in runs]
+    parts += [
+        "",
+        "Scores are MRPA / reference ratios (1.0 = as good as the reference answer); "
+        "± is half the 95% bootstrap confidence interval. *Failed*: samples with a metric the judge "
+        "failed on; *Missing*: samples never judged.",
+        "",
+    ]
+    if radar_file:
+        parts += [f"![The eight metrics, one polygon per run]({radar_file})", ""]
+    parts += ["## Results", "", _markdown_table(summary_table(runs), numeric_from=3), ""]
+    for heading, section in (("By split", "by_split"), ("By dialogue type", "by_type")):
+        table = group_table(runs, section)
+        parts += [f"## {heading}", ""]
+        parts += [_markdown_table(table, numeric_from=2) if table else f"No {heading.lower()} results.", ""]
+    return "\n".join(parts)
+
+
+def render_csv(runs: Sequence[RunData]) -> str:
+    """The CSV report (columns :data:`~mmrole.eval.report_tables.CSV_COLUMNS`), numbers unrounded."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(runs):
+        writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def _unique_names(runs: Sequence[RunData]) -> None:
+    """Give runs distinct names (two runs may share a run.json name): add the folder, then a number."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    taken: set[str] = set()
+    for run in runs:
+        name = run.name
+        if counts[name] > 1:
+            name = f"{name} ({run.path.name})"
+        base, number = name, 2
+        while name in taken:
+            name, number = f"{base} #{number}", number + 1
+        taken.add(name)
+        run.info.name = name
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # A crash mid-write leaves the previous report, never half a file.
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write ``report.md``, ``report.csv``, ``report.html`` and ``radar.png`` for one or several runs.
+
+    Args:
+        run_dirs: Evaluated run folders (each with a ``results.json``), in the order to show them.
+        out_dir: Where to write. Defaults to the run folder when there is a single run;
+            required for several.
+
+    Returns:
+        The paths written, keyed ``markdown``, ``csv``, ``html`` and ``radar``.
+
+    Raises:
+        ConfigError: No run folder, or several without ``out_dir``.
+        DataError: A run folder is missing, has no ``results.json``, or holds a malformed record.
+    """
+    from mmrole.eval.report_html import render_html
+
+    if not run_dirs:
+        raise ConfigError("report: give at least one run folder")
+    if out_dir is None:
+        if len(run_dirs) > 1:
+            raise ConfigError("report: several runs need an output folder (--out) for the combined report")
+        out_dir = run_dirs[0]
+    out_dir = Path(out_dir)
+    runs = [load_run(Path(run_dir)) for run_dir in run_dirs]
+    _unique_names(runs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    paths = {key: out_dir / name for key, name in REPORT_FILES.items()}
+    figure = radar_figure({run.name: run.results for run in runs})
+    save_figure(figure, paths["radar"])
+    _write_atomic(paths["markdown"], render_markdown(runs, radar_file=REPORT_FILES["radar"]))
+    _write_atomic(paths["csv"], render_csv(runs))
+    title = "MMRole-Eval report: " + ", ".join(run.name for run in runs)
+    _write_atomic(paths["html"], render_html(runs, figure_svg(figure), title=title))
+    return paths

@@ -1,0 +1,259 @@
+"""Typed readers of a run folder, for reports.
+
+A report reads five files of each run folder (see docs/architecture.md): ``run.json``
+(what ran), ``results.json`` (the aggregated MMRole-Eval results, required) and the
+per-sample ``samples.jsonl``, ``answers.jsonl`` and ``reviews.jsonl`` (optional: a run
+without them still gets its tables, only the per-sample browser is empty).
+
+Readers are tolerant of missing optional sections (no ``by_split``, a metric without a
+CI) because runs come from several versions of the aggregation, and strict about
+malformed content: a bad record raises :class:`~mmrole.errors.DataError` naming the
+file, the line or record and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mmrole.errors import DataError
+from mmrole.schema import Review, Sample
+
+RUN_FILE, RESULTS_FILE = "run.json", "results.json"
+SAMPLES_FILE, ANSWERS_FILE, REVIEWS_FILE = "samples.jsonl", "answers.jsonl", "reviews.jsonl"
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class Stat(BaseModel):
+    """One aggregated number: a mean, its confidence interval and how many values it covers."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mean: float | None = None
+    ci: tuple[float, float] | None = None
+    n: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number(cls, data: Any) -> Any:
+        # An older or hand-written results.json may give a bare mean instead of {"mean": ...}.
+        return {"mean": data} if isinstance(data, (int, float)) else data
+
+    @property
+    def has_mean(self) -> bool:
+        return self.mean is not None and not math.isnan(self.mean)
+
+
+class GroupResults(BaseModel):
+    """The results of one group of samples: a whole run, one split or one dialogue type."""
+
+    model_config = ConfigDict(extra="allow")
+
+    overall: Stat | None = None
+    metrics: dict[str, Stat] = Field(default_factory=dict)
+    dimensions: dict[str, Stat] = Field(default_factory=dict)
+    n_samples: int | None = None
+    n_scored: int | None = None
+    n_failed: int | None = None
+    n_missing: int | None = None
+
+
+class Results(GroupResults):
+    """A run's ``results.json``: whole-run results plus per-split and per-type groups."""
+
+    by_split: dict[str, GroupResults] = Field(default_factory=dict)
+    by_type: dict[str, GroupResults] = Field(default_factory=dict)
+
+
+class Answer(BaseModel):
+    """One line of ``answers.jsonl``: the agent's answer to a sample, or why there is none."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    answer: str | None = None
+    error: str | None = None
+    meta: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error) or self.answer is None
+
+
+@dataclass
+class RunInfo:
+    """What ``run.json`` says about a run, reduced to what a report shows."""
+
+    name: str
+    agent: str = ""
+    judge: str = ""
+    image_root: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunData:
+    """Everything a report needs from one run folder."""
+
+    path: Path
+    info: RunInfo
+    results: Results
+    samples: list[Sample] = field(default_factory=list)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    reviews: dict[str, list[Review]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def _spec_text(value: Any) -> str:
+    """A model spec as text: run.json may hold a plain spec string or an object with a ``spec`` key."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get("spec") or value.get("name") or "")
+    return str(value)
+
+
+def _resolve_image_root(raw: dict[str, Any], run_dir: Path) -> Path | None:
+    """The folder sample image paths are relative to, or None when it cannot be found."""
+    data = raw.get("data")
+    candidates = [raw.get("image_root")]
+    if isinstance(data, dict):
+        candidates.append(data.get("image_root"))
+    for candidate in candidates:
+        if candidate:
+            path = Path(str(candidate)).expanduser()
+            if not path.is_absolute() and (run_dir / path).is_dir():
+                path = run_dir / path
+            return path
+    # No explicit root: ask the data layer where the run's data source keeps its images.
+    source = data.get("source") if isinstance(data, dict) else data
+    source = source or raw.get("source")
+    if not source:
+        return None
+    try:
+        from mmrole.data import image_root  # type: ignore[attr-defined]
+
+        return image_root(source)
+    except Exception:  # noqa: BLE001 - a report never fails over a thumbnail
+        return None
+
+
+def read_run_info(run_dir: Path) -> RunInfo:
+    """Read ``run.json``; a run folder without one is named after the folder."""
+    path = run_dir / RUN_FILE
+    raw: dict[str, Any] = {}
+    if path.exists():
+        loaded = _read_json(path)
+        if not isinstance(loaded, dict):
+            raise DataError("expected a JSON object", file=str(path))
+        raw = loaded
+    return RunInfo(
+        name=str(raw.get("name") or run_dir.resolve().name),
+        agent=_spec_text(raw.get("agent")),
+        judge=_spec_text(raw.get("judge")),
+        image_root=_resolve_image_root(raw, run_dir),
+        raw=raw,
+    )
+
+
+def read_results(run_dir: Path) -> Results:
+    """Read ``results.json``.
+
+    Raises:
+        DataError: The file is missing (the run was never aggregated) or malformed.
+    """
+    path = run_dir / RESULTS_FILE
+    if not path.exists():
+        raise DataError("results.json not found: evaluate the run first (mmrole eval)", file=str(path))
+    return _validate(Results, _read_json(path), path, record=None)
+
+
+def read_samples(run_dir: Path) -> list[Sample]:
+    """Read ``samples.jsonl`` (empty when the file is absent)."""
+    path = run_dir / SAMPLES_FILE
+    return [_validate(Sample, obj, path, record=f"line {line}") for line, obj in _iter_jsonl(path)]
+
+
+def read_answers(run_dir: Path) -> dict[str, Answer]:
+    """Read ``answers.jsonl`` keyed by sample id (empty when the file is absent)."""
+    path = run_dir / ANSWERS_FILE
+    answers: dict[str, Answer] = {}
+    for line, obj in _iter_jsonl(path):
+        answer = _validate(Answer, obj, path, record=f"line {line}")
+        answers[answer.id] = answer
+    return answers
+
+
+def read_reviews(run_dir: Path) -> dict[str, list[Review]]:
+    """Read ``reviews.jsonl`` grouped by sample id, in file order (empty when absent)."""
+    path = run_dir / REVIEWS_FILE
+    reviews: dict[str, list[Review]] = {}
+    for line, obj in _iter_jsonl(path):
+        review = _validate(Review, obj, path, record=f"line {line}")
+        reviews.setdefault(review.sample_id, []).append(review)
+    return reviews
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read one run folder for a report.
+
+    Raises:
+        DataError: The folder does not exist, has no ``results.json``, or a file is malformed.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError("run folder not found", file=str(run_dir))
+    return RunData(
+        path=run_dir,
+        info=read_run_info(run_dir),
+        results=read_results(run_dir),
+        samples=read_samples(run_dir),
+        answers=read_answers(run_dir),
+        reviews=read_reviews(run_dir),
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read: {err}", file=str(path)) from None
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, object) for each non-blank line; nothing when the file is absent."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"malformed JSON: {err.msg}", file=str(path), record=f"line {number}") from None
+
+
+def _validate(model: type[_Model], obj: Any, path: Path, record: str | None) -> _Model:
+    try:
+        return model.model_validate(obj)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        if isinstance(obj, dict):
+            record_id = obj.get("id") or obj.get("sample_id")
+            if record_id:
+                record = f"{record} (id {record_id})" if record else str(record_id)
+        raise DataError(first["msg"], file=str(path), record=record, field=where) from None

@@ -1,0 +1,263 @@
+"""Reports of evaluated runs: Markdown and CSV numbers, HTML escaping and self-containment, the chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from mmrole.errors import ConfigError, DataError
+from mmrole.eval.report import render_radar, write_reports
+from mmrole.eval.report_chart import RUN_COLORS
+from mmrole.eval.report_html import sample_ratio
+from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review
+
+# ---------------------------------------------------------------- fake runs
+
+
+def _stat(mean: float, n: int = 6) -> dict[str, Any]:
+    return {"mean": mean, "ci": [mean - 0.031, mean + 0.027], "n": n}
+
+
+def fake_results(offset: float, *, sections: bool = True) -> dict[str, Any]:
+    """A plausible results.json: distinct numbers per metric, dimension, split and type."""
+
+    def group(shift: float) -> dict[str, Any]:
+        metrics = {m: _stat(round(0.71 + 0.023 * i + offset + shift, 6)) for i, m in enumerate(METRICS)}
+        dims = {d: _stat(round(0.75 + 0.04 * i + offset + shift, 6)) for i, d in enumerate(DIMENSIONS)}
+        return {"overall": _stat(round(0.8123 + offset + shift, 6)), "metrics": metrics, "dimensions": dims,
+                "n_samples": 3, "n_failed": 1, "n_missing": 0}
+
+    results = group(0.0) | {"n_samples": 6, "n_failed": 1, "n_missing": 1}
+    if sections:
+        results["by_split"] = {s: group(0.01 * (i + 1)) for i, s in enumerate(SPLITS)}
+        results["by_type"] = {t: group(-0.01 * (i + 1)) for i, t in enumerate(DIALOGUE_TYPES)}
+    return results
+
+
+def make_images(root: Path) -> Path:
+    """Two 800x600 images (blue, green) under ``root/images``."""
+    images = root / "images" / "The_Avengers"
+    images.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (800, 600), (40, 60, 200)).save(images / "01.jpg")
+    Image.new("RGB", (800, 600), (40, 200, 60)).save(images / "02.jpg")
+    return root / "images"
+
+
+def make_run(root: Path, name: str, *, offset: float = 0.0, image_root: Path | None = None,
+             results: dict[str, Any] | None = None, answer_text: str = "Genius, billionaire.") -> Path:
+    """A run folder with six samples (two per type), answers (one failed) and eight reviews per answer."""
+    run = root / name
+    run.mkdir(parents=True)
+    run_json = {"name": name, "agent": f"openai:agent-{name}", "judge": {"spec": "openai:judge"}}
+    if image_root is not None:
+        run_json["image_root"] = str(image_root)
+    (run / "run.json").write_text(json.dumps(run_json))
+    samples, answers, reviews = [], [], []
+    for i in range(6):
+        sample_id = f"Iron_Man_{DIALOGUE_TYPES[i // 2]}_{i}"
+        samples.append({
+            "id": sample_id, "image": f"The_Avengers/0{1 + i % 2}.jpg", "system": "You are a role-playing assistant.",
+            "instruction": "Please step into the shoes of Iron Man. " * 20 + f"What do you see? ({i})",
+            "reference": f"Reference answer {i}.", "role": "Iron Man" if i < 4 else "Thor", "script": "The Avengers",
+            "other_role": "a curious human", "type": DIALOGUE_TYPES[i // 2], "split": SPLITS[i % 2],
+        })
+        failed = i == 5
+        answers.append({"id": sample_id, "answer": None if failed else f"{answer_text} ({i})",
+                        "error": "HTTP 500: upstream exploded" if failed else None, "meta": {}})
+        for j, metric in enumerate(METRICS):
+            if failed:
+                continue
+            score = None if (i, j) == (0, 1) else [7.0 + (i + j) % 3, 8.0]
+            reviews.append({"sample_id": sample_id, "metric": metric, "text": f"Review of {metric} for {sample_id}.",
+                            "score": score, "error": None if score else "no score pair found"})
+    for file, records in (("samples.jsonl", samples), ("answers.jsonl", answers), ("reviews.jsonl", reviews)):
+        (run / file).write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "results.json").write_text(json.dumps(results if results is not None else fake_results(offset)))
+    return run
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> list[Path]:
+    images = make_images(tmp_path / "data")
+    return [make_run(tmp_path, "alpha", image_root=images), make_run(tmp_path, "beta", offset=0.05, image_root=images)]
+
+
+# ---------------------------------------------------------------- Markdown and CSV
+
+
+def test_single_run_report_goes_into_the_run_folder(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "solo")
+    paths = write_reports([run])
+    assert {p.name for p in paths.values()} == {"report.md", "report.csv", "report.html", "radar.png"}
+    assert all(p.parent == run and p.stat().st_size > 0 for p in paths.values())
+
+
+def test_markdown_shows_the_numbers_of_results_json(two_runs: list[Path], tmp_path: Path) -> None:
+    markdown = write_reports(two_runs, tmp_path / "out")["markdown"].read_text()
+    results = json.loads((two_runs[1] / "results.json").read_text())
+    row = next(line for line in markdown.splitlines() if line.startswith("| beta |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:3] == ["beta", "openai:agent-beta", "openai:judge"]
+    lo, hi = results["overall"]["ci"]
+    assert cells[3] == f"{results['overall']['mean']:.3f} ± {(hi - lo) / 2:.3f}"
+    assert cells[4:7] == [f"{results['dimensions'][d]['mean']:.3f}" for d in DIMENSIONS]
+    assert cells[7:15] == [f"{results['metrics'][m]['mean']:.3f}" for m in METRICS]
+    assert cells[15:] == ["6", "1", "1"]  # samples, failed, missing: always shown
+    split_row = next(line for line in markdown.splitlines() if line.startswith("| out-of-distribution | beta |"))
+    ood = results["by_split"]["out-of-distribution"]
+    assert f"{ood['metrics']['Tone Consistency']['mean']:.3f}" in split_row
+    assert "| inter-role | alpha |" in markdown
+    assert "![The eight metrics, one polygon per run](radar.png)" in markdown
+
+
+def test_csv_holds_every_number_unrounded(two_runs: list[Path], tmp_path: Path) -> None:
+    text = write_reports(two_runs, tmp_path / "out")["csv"].read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    index = {(r["run"], r["section"], r["group"], r["kind"], r["name"]): r for r in rows}
+    for run in two_runs:
+        results = json.loads((run / "results.json").read_text())
+        groups = [("all", "", results)]
+        groups += [("split", s, results["by_split"][s]) for s in SPLITS]
+        groups += [("type", t, results["by_type"][t]) for t in DIALOGUE_TYPES]
+        for section, group, body in groups:
+            for kind, name, stat in [("overall", "overall", body["overall"])] + \
+                    [("metric", m, body["metrics"][m]) for m in METRICS] + \
+                    [("dimension", d, body["dimensions"][d]) for d in DIMENSIONS]:
+                row = index[(run.name, section, group, kind, name)]
+                assert float(row["mean"]) == stat["mean"]
+                assert [float(row["ci_lo"]), float(row["ci_hi"])] == stat["ci"]
+                assert row["agent"] == f"openai:agent-{run.name}" and row["judge"] == "openai:judge"
+            assert int(index[(run.name, section, group, "count", "n_failed")]["n"]) == body["n_failed"]
+    assert len(rows) == 2 * 6 * (1 + 3 + 8 + 3)  # runs x groups x (overall, dims, metrics, counts)
+
+
+def test_missing_optional_sections_are_tolerated(tmp_path: Path) -> None:
+    minimal = {"overall": {"mean": 0.9}, "metrics": {"Fluency": 0.95}}  # no CI, no dims, no sections
+    run = make_run(tmp_path, "minimal", results=minimal)
+    paths = write_reports([run])
+    markdown = paths["markdown"].read_text()
+    row = next(line for line in markdown.splitlines() if line.startswith("| minimal |"))
+    assert "| 0.900 |" in row and "| 0.950 |" in row and "—" in row
+    assert "No by split results." in markdown
+    rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text())))
+    assert [(r["kind"], r["name"], r["mean"], r["ci_lo"]) for r in rows] == [
+        ("overall", "overall", "0.9", ""), ("metric", "Fluency", "0.95", "")]
+
+
+def test_runs_with_the_same_name_are_told_apart(tmp_path: Path) -> None:
+    first, second = make_run(tmp_path / "a", "same"), make_run(tmp_path / "b", "same")
+    (second / "run.json").write_text(json.dumps({"name": "same"}))
+    csv_text = write_reports([first, second], tmp_path / "out")["csv"].read_text()
+    names = {r["run"] for r in csv.DictReader(io.StringIO(csv_text))}
+    assert len(names) == 2
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "r")
+    with pytest.raises(ConfigError, match="output folder"):
+        write_reports([run, run])
+    with pytest.raises(ConfigError):
+        write_reports([])
+    with pytest.raises(DataError, match="run folder not found"):
+        write_reports([tmp_path / "nope"], tmp_path / "out")
+    (run / "reviews.jsonl").write_text('{"sample_id": "x", "metric": "Fluency", "score": "eight"}\n')
+    with pytest.raises(DataError) as err:
+        write_reports([run])
+    assert "reviews.jsonl" in str(err.value) and "line 1" in str(err.value) and "score" in str(err.value)
+    (run / "results.json").unlink()
+    with pytest.raises(DataError, match="results.json not found"):
+        write_reports([run])
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def test_html_escapes_user_text(tmp_path: Path) -> None:
+    evil = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+    run = make_run(tmp_path, 'evil <b>run</b>', answer_text=evil)
+    reviews = (run / "reviews.jsonl").read_text().replace("Review of", evil.replace('"', '\\"'))
+    (run / "reviews.jsonl").write_text(reviews)
+    html = write_reports([run])["html"].read_text()
+    assert evil not in html and "<b>run</b>" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html
+    assert "evil &lt;b&gt;run&lt;/b&gt;" in html
+    # Only the report's own two script elements (thumbnail JSON and the browser script).
+    assert len(re.findall(r"<script\b", html)) == 2
+
+
+def test_html_is_self_contained(two_runs: list[Path], tmp_path: Path) -> None:
+    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import|<link\b|<script[^>]*\bsrc=", html, re.IGNORECASE)
+    assert "<svg" in html  # the chart is inline
+
+
+def test_html_embeds_each_image_once_as_a_small_thumbnail(two_runs: list[Path], tmp_path: Path) -> None:
+    import base64
+
+    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
+    blob = re.search(r'<script type="application/json" id="thumbnails">(.*?)</script>', html, re.DOTALL)
+    urls = json.loads(blob.group(1))
+    assert len(urls) == 2  # six samples share two image files
+    for url in urls:
+        with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as thumb:
+            assert thumb.format == "JPEG" and max(thumb.size) == 256
+    assert html.count('data-thumb="0"') == 3 and html.count('data-thumb="1"') == 3
+
+
+def test_html_shows_answers_reviews_and_failures(two_runs: list[Path], tmp_path: Path) -> None:
+    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
+    card = re.search(r'<article class="sample" id="sample-Iron_Man_inter-role_5".*?</article>', html, re.DOTALL).group(0)
+    assert 'data-failed="1"' in card and "failed: HTTP 500: upstream exploded" in card
+    assert 'data-type="inter-role"' in card and 'data-role="Thor"' in card
+    first = re.search(r'<article class="sample" id="sample-Iron_Man_comment_0".*?</article>', html, re.DOTALL).group(0)
+    assert "Genius, billionaire. (0)" in first and "Reference answer 0." in first
+    assert "Review of Coherency for Iron_Man_comment_0." in first
+    assert "error: no score pair found" in first and ">failed</td>" in first  # unparsed Fluency review
+    assert f">{7 / 8:.3f}</td>" in first  # Instruction Adherence: 7 / 8
+    assert html.count("<article class=\"sample\"") == 6
+
+
+def test_missing_image_root_gives_a_note(tmp_path: Path) -> None:
+    html = write_reports([make_run(tmp_path, "noimg")])["html"].read_text()
+    assert "image not embedded: run.json gives no image root" in html
+    assert json.loads(re.search(r'id="thumbnails">(.*?)</script>', html).group(1)) == []
+
+
+def test_sample_ratio_follows_the_review_order() -> None:
+    ab = Review(sample_id="s", metric="Fluency", score=(6, 8), order="AB")
+    ba = Review(sample_id="s", metric="Fluency", score=(8, 6), order="BA")  # the MRPA was Model B
+    assert sample_ratio([ab]) == pytest.approx(0.75)
+    assert sample_ratio([ba]) == pytest.approx(0.75)
+    assert sample_ratio([ab, Review(sample_id="s", metric="Fluency", score=None, order="BA")]) is None
+
+
+# ---------------------------------------------------------------- chart
+
+
+def _colour_pixels(png: Path, colour: str, tolerance: int = 40) -> list[tuple[int, int]]:
+    target = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    with Image.open(png) as img:
+        rgb = img.convert("RGB")
+        width, height = rgb.size
+        data = rgb.load()
+        return [(x, y) for y in range(0, height, 2) for x in range(0, width, 2)
+                if sum(abs(a - b) for a, b in zip(data[x, y], target)) <= tolerance]
+
+
+def test_render_radar_draws_one_polygon_per_run(tmp_path: Path) -> None:
+    path = render_radar({"a": fake_results(0.0), "b": fake_results(0.1), "c": {"metrics": {}}},
+                        tmp_path / "radar.png")
+    for colour in RUN_COLORS[:2]:
+        points = _colour_pixels(path, colour)
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        assert len(points) > 150 and max(xs) - min(xs) > 150 and max(ys) - min(ys) > 150
+    svg = render_radar({"a": fake_results(0.0)}, tmp_path / "radar.svg").read_text()
+    assert "<svg" in svg
