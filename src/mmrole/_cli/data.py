@@ -1,9 +1,202 @@
-"""`mmrole` commands of the data area."""
+"""`mmrole data ...`: build samples, validate, count and convert MMRole-Data."""
 
 from __future__ import annotations
 
+import json
+from enum import Enum
+from pathlib import Path
+
 import typer
+
+data_app = typer.Typer(help="MMRole-Data: build samples, validate, count, convert.", no_args_is_help=True)
+
+SourceArg = typer.Argument(..., help="A data root, a test folder or file, a samples .jsonl, or 'demo'.")
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    qwen = "qwen"
+    vlmeval_tsv = "vlmeval-tsv"
+    openai = "openai"
+
+
+def _short(path: str | None, base: Path) -> str:
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
+@data_app.command("samples")
+def samples_command(
+    source: str = SourceArg,
+    out: Path = typer.Option(..., "--out", "-o", help="The samples JSONL to write."),
+    absolute_images: bool = typer.Option(
+        False, help="Write absolute image paths (a file usable from anywhere)."
+    ),
+) -> None:
+    """Build one sample per character turn (MMRole's MRPA prompt, history included) into a JSONL file."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from mmrole.data import image_root, load_samples, write_samples_jsonl
+
+    root = image_root(source) if absolute_images else None
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task("building samples", total=None)
+
+        def counted():
+            for number, sample in enumerate(load_samples(source), start=1):
+                if root is not None:
+                    sample.image = str((root / sample.image).resolve())
+                if number % 1000 == 0:
+                    bar.update(task, description=f"building samples: {number:,}")
+                yield sample
+
+        count = write_samples_jsonl(counted(), out)
+    typer.echo(f"wrote {count:,} samples to {out}")
+
+
+@data_app.command("validate")
+def validate_command(
+    source: str = SourceArg,
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON (every problem)."),
+    examples: int = typer.Option(3, help="Examples shown per kind of problem."),
+) -> None:
+    """Check a data root, test files or samples; list every problem by kind. Exit 1 if any error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS
+    from mmrole.data.validate import validate
+
+    report = validate(source)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        raise typer.Exit(0 if report.ok else 1)
+    console = Console()
+    base = Path(report.path)
+    checked = ", ".join(f"{count:,} {what}" for what, count in report.checked.items())
+    console.print(f"[bold]{report.path}[/bold]: checked {checked or 'nothing'}")
+    if not report.counts:
+        console.print("[green]no problems found[/green]")
+        return
+    summary = Table(title="Problems by kind", show_lines=False)
+    for column in ("kind", "severity", "count", "what it means"):
+        summary.add_column(column, justify="right" if column == "count" else "left")
+    for kind, count in sorted(report.counts.items(), key=lambda item: (item[0] in WARNING_KINDS, item[0])):
+        severity = "[yellow]warning[/yellow]" if kind in WARNING_KINDS else "[red]error[/red]"
+        summary.add_row(kind, severity, f"{count:,}", PROBLEM_KINDS.get(kind, ""))
+    console.print(summary)
+    for kind, problems in report.problems.items():
+        table = Table(title=f"{kind}: first {min(examples, len(problems))} of {report.counts[kind]:,}")
+        for column in ("file", "record", "field", "problem"):
+            table.add_column(column, overflow="fold")
+        for problem in problems[:examples]:
+            table.add_row(
+                _short(problem.file, base), problem.record or "", problem.field or "", problem.message
+            )
+        console.print(table)
+    if report.ok:
+        console.print("[green]no errors[/green] (only the expected warnings above)")
+    else:
+        console.print("[red]errors found[/red]: run with --json for every problem")
+        raise typer.Exit(1)
+
+
+@data_app.command("stats")
+def stats_command(
+    source: str = SourceArg,
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Count characters per series and split, dialogues and turns per type, samples, images, languages."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mmrole.data.stats import compute_stats
+
+    stats = compute_stats(source)
+    if as_json:
+        typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{stats.path}[/bold] ({stats.kind})")
+    sections = [
+        ("Characters", ("series", "split"), stats.characters),
+        ("Dialogues", ("type", "split"), stats.dialogues),
+        ("Turns", ("type",), stats.turns),
+        ("Samples (character turns)", ("type", "split"), stats.samples),
+        ("Languages", ("language",), stats.languages),
+        ("Images", ("images",), stats.images),
+        ("Skipped records", ("problem",), stats.problems),
+    ]
+    for title, keys, counter in sections:
+        if not counter:
+            continue
+        table = Table(title=title)
+        for key in keys:
+            table.add_column(key)
+        table.add_column("count", justify="right")
+        for key, count in sorted(counter.items()):
+            cells = key if isinstance(key, tuple) else (key,)
+            table.add_row(*cells, f"{count:,}")
+        if len(counter) > 1 and title != "Images":
+            table.add_row(
+                *(["[bold]total[/bold]"] + [""] * (len(keys) - 1)), f"[bold]{sum(counter.values()):,}[/bold]"
+            )
+        console.print(table)
+
+
+@data_app.command("convert")
+def convert_command(
+    source: str = SourceArg,
+    out: Path = typer.Option(..., "--out", "-o", help="The file to write."),
+    to: Format = typer.Option(Format.vlmeval_tsv, "--to", help="Output format."),
+    max_image_side: int = typer.Option(None, help="openai: downscale images to this longer side."),
+) -> None:
+    """Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL."""
+    from mmrole.data import image_root, load_samples, sample_to_qwen, write_samples_jsonl
+    from mmrole.data.convert import to_openai_messages, write_vlmeval_tsv
+
+    samples = load_samples(source)
+    root = image_root(source)
+    if to is Format.vlmeval_tsv:
+        count = write_vlmeval_tsv(samples, root, out)
+    elif to is Format.jsonl:
+        count = write_samples_jsonl(samples, out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as handle:
+            if to is Format.qwen:
+                records = [sample_to_qwen(sample) for sample in samples]
+                json.dump(records, handle, ensure_ascii=False, indent=2)
+                count = len(records)
+            else:
+                count = 0
+                for sample in samples:
+                    messages = to_openai_messages(sample, root, max_image_side=max_image_side)
+                    handle.write(
+                        json.dumps({"id": sample.id, "messages": messages}, ensure_ascii=False) + "\n"
+                    )
+                    count += 1
+    typer.echo(f"wrote {count:,} samples to {out}")
+
+
+@data_app.command("demo")
+def demo_command(
+    target: Path = typer.Argument(..., help="Folder to write the demo dataset into."),
+    overwrite: bool = typer.Option(False, help="Replace the folder if it is not empty."),
+) -> None:
+    """Write a copy of the bundled demo dataset (an MMRole-Data layout) to start your own from."""
+    from mmrole.data.demo import write_demo
+
+    typer.echo(f"wrote the demo dataset to {write_demo(target, overwrite=overwrite)}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.add_typer(data_app, name="data")

@@ -14,6 +14,7 @@ from typing import Any
 
 from mmrole.data import demo_content as content
 from mmrole.data.characters import file_stem
+from mmrole.errors import ConfigError
 
 SECTION_TITLES = {
     "English": (
@@ -116,16 +117,26 @@ def _draw(scene: str) -> Any:
     return image
 
 
-def write_demo(target: str | Path) -> Path:
+def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
     """Write the demo dataset (profiles, images, dialogues, test and train splits) into ``target``.
 
-    The folder is replaced. Returns the target path.
+    Args:
+        target: The folder to write.
+        overwrite: Replace ``target`` when it exists and is not empty.
+
+    Returns:
+        The target path.
+
+    Raises:
+        ConfigError: ``target`` is not empty and ``overwrite`` is False.
     """
     from mmrole.data.qwen import sample_to_qwen
     from mmrole.data.samples import build_samples
 
     target = Path(target)
-    if target.exists():
+    if target.exists() and any(target.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{target} is not empty; pass overwrite=True (--overwrite) to replace it")
         shutil.rmtree(target)
     _write_profiles(target)
     for relative, (scene, _) in content.IMAGES.items():
@@ -190,4 +201,4 @@ def _write_dialogues(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(write_demo(demo_root()))
+    print(write_demo(demo_root(), overwrite=True))

@@ -113,23 +113,20 @@ def load_samples(source: str | Path) -> Iterator[Sample]:
     Args:
         source: A samples JSONL file; a Qwen-VL-format test file or a folder of them (e.g.
             ``data/test/in-distribution`` or a released ``in-test/<model>`` folder); an MMRole-Data
-            root (its ``data/test`` when present, else samples built from all its dialogues); or
-            ``"demo"`` (the bundled demo set's test samples).
+            root (samples built from all its dialogues); or ``"demo"`` (the bundled demo set's
+            test split, ``data/test`` of :func:`~mmrole.data.demo_root`).
 
     Raises:
         DataError: The source does not exist or is malformed.
     """
     path = _resolve(source)
+    if isinstance(source, str) and source == DEMO:
+        path = path / "data" / "test"
     if path.is_file():
         if path.suffix == ".jsonl":
             yield from read_samples_jsonl(path)
         else:
             yield from load_qwen_samples(path)
-        return
-    test_folder = path / "data" / "test"
-    if test_folder.is_dir():
-        for file in _test_files(test_folder):
-            yield from load_qwen_samples(file)
     elif is_data_root(path):
         yield from build_samples(path)
     elif files := _test_files(path):
