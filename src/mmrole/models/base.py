@@ -13,10 +13,15 @@ decide how to ship them (base64 for HTTP servers, PIL images for transformers).
 from __future__ import annotations
 
 import abc
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Message = dict[str, Any]
+
+#: The id of the request being answered: the engine sets it around each ``generate`` call, so
+#: backends that look answers up by id (replay) can read it without a change to the protocol.
+current_request_id: ContextVar[str | None] = ContextVar("mmrole_current_request_id", default=None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,266 @@
+"""The run engine: many model calls, bounded, retried, rate-limited, cached, never lost.
+
+    results = await run_requests(backend, requests, store=Store.in_run(run_dir), concurrency=64)
+
+A fixed pool of ``concurrency`` worker coroutines pulls requests in order. Each call is
+retried on retryable errors (429, 5xx, timeouts, dropped connections, garbage bodies) with
+exponential backoff and jitter, waiting at least the server's ``Retry-After``, which also
+pauses every worker (the server asked the client, not the request, to slow down). A
+request that still fails after ``max_retries`` retries is returned and stored as failed with
+its error text. Every result is committed to the store as it completes, so Ctrl-C (or a
+crash) keeps finished work and a rerun continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmrole.engine.keys import request_key
+from mmrole.engine.progress import Progress
+from mmrole.engine.store import Store
+from mmrole.models.base import (
+    Backend,
+    BackendError,
+    Completion,
+    GenerationParams,
+    Message,
+    current_request_id,
+)
+
+logger = logging.getLogger("mmrole.engine")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One model call: ``id`` names it in results, stores and logs (e.g. a sample id)."""
+
+    id: str
+    messages: list[Message]
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+
+@dataclass
+class Result:
+    """The outcome of one request: a completion, or the error after the retry budget.
+
+    ``attempts`` counts the calls made in this run (0 when served from the store or shared
+    with an identical request); ``cached`` is True when no call was made for it.
+    """
+
+    id: str
+    completion: Completion | None = None
+    error: str | None = None
+    attempts: int = 0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.completion is not None
+
+
+@dataclass
+class Backoff:
+    """Retry delays: ``base * 2**(retry-1)`` capped at ``max_delay``, with equal jitter.
+
+    ``sleep`` and ``clock`` are injectable so tests run without real waiting.
+    """
+
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    #: Longest Retry-After honoured (a server asking for hours is treated as asking for this).
+    max_retry_after: float = 300.0
+    sleep: Sleep = asyncio.sleep
+    clock: Callable[[], float] | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, retry: int, retry_after: float | None) -> float:
+        cap = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
+        delay = cap / 2 + self.rng.uniform(0, cap / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.max_retry_after))
+        return delay
+
+    def now(self) -> float:
+        return self.clock() if self.clock is not None else asyncio.get_running_loop().time()
+
+
+class _Pacer:
+    """Spaces call starts: at most ``rpm`` per minute, and none while a Retry-After pause holds."""
+
+    def __init__(self, rpm: float | None, backoff: Backoff):
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self.backoff = backoff
+        self.next_slot = 0.0
+        self.paused_until = 0.0
+
+    async def wait(self) -> None:
+        if self.interval:
+            now = self.backoff.now()
+            slot = max(now, self.next_slot)
+            self.next_slot = (
+                slot + self.interval
+            )  # reserve before sleeping: concurrent waiters get later slots
+            if slot > now:
+                await self.backoff.sleep(slot - now)
+        while self.paused_until and self.paused_until > (now := self.backoff.now()):
+            await self.backoff.sleep(self.paused_until - now)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.backoff.now() + seconds)
+
+
+async def run_requests(
+    backend: Backend | str,
+    requests: Iterable[Request],
+    store: Store | str | Path | None = None,
+    *,
+    concurrency: int = 32,
+    max_retries: int = 5,
+    rpm: float | None = None,
+    progress: bool = True,
+    description: str = "requests",
+    backoff: Backoff | None = None,
+    request_timeout: float | None = None,
+) -> list[Result]:
+    """Answer every request; results come back in request order.
+
+    Args:
+        backend: A Backend, or a spec string (then loaded, and closed at the end).
+        requests: The calls to make.
+        store: A Store, or a path to one: finished calls are served from it and new ones
+            committed as they complete. None keeps nothing.
+        concurrency: Calls in flight at most (also capped by ``backend.max_concurrency``).
+        max_retries: Retries per request after its first attempt, for retryable errors.
+        rpm: At most this many call starts per minute (retries included).
+        progress: Show a rich progress bar on stderr.
+        description: The progress bar's label.
+        backoff: Retry delays (and the clock/sleep tests inject).
+        request_timeout: Give up on one attempt after this many seconds (retryable); backends
+            have their own timeouts, this is a guard for those that do not.
+    """
+    from mmrole.models.registry import load_backend
+
+    owned_backend = isinstance(backend, str)
+    backend = load_backend(backend)
+    owned_store = store is not None and not isinstance(store, Store)
+    store_obj = Store(store) if owned_store else store  # type: ignore[arg-type]
+    backoff = backoff or Backoff()
+    try:
+        engine = _Engine(backend, store_obj, max_retries, _Pacer(rpm, backoff), backoff, request_timeout)
+        return await engine.run(list(requests), concurrency, progress, description)
+    finally:
+        if owned_store and store_obj is not None:
+            store_obj.close()
+        if owned_backend:
+            await backend.aclose()
+
+
+def run_requests_sync(backend: Backend | str, requests: Iterable[Request], **kwargs: object) -> list[Result]:
+    """:func:`run_requests` from synchronous code (it runs its own event loop)."""
+    return asyncio.run(run_requests(backend, requests, **kwargs))  # type: ignore[arg-type]
+
+
+class _Engine:
+    def __init__(
+        self,
+        backend: Backend,
+        store: Store | None,
+        max_retries: int,
+        pacer: _Pacer,
+        backoff: Backoff,
+        request_timeout: float | None,
+    ):
+        self.backend, self.store, self.max_retries = backend, store, max_retries
+        self.pacer, self.backoff, self.request_timeout = pacer, backoff, request_timeout
+        self.spec = backend.spec or type(backend).__name__
+        self.options = getattr(backend, "key_options", None) or None
+        self.by_id = bool(getattr(backend, "key_includes_request_id", False))
+
+    def key(self, request: Request) -> str:
+        request_id = request.id if self.by_id else None
+        return request_key(
+            self.spec, request.messages, request.params, backend_options=self.options, request_id=request_id
+        )
+
+    async def run(
+        self, requests: list[Request], concurrency: int, progress: bool, description: str
+    ) -> list[Result]:
+        results: list[Result | None] = [None] * len(requests)
+        indices_of: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            indices_of.setdefault(self.key(request), []).append(index)
+        stored = self.store.lookup(indices_of) if self.store is not None else {}
+        todo = []
+        for key, indices in indices_of.items():
+            row = stored.get(key)
+            if row is not None and row.ok:
+                for index in indices:
+                    results[index] = Result(requests[index].id, row.completion, None, 0, cached=True)
+            else:
+                todo.append(key)
+        limit = max(1, min(concurrency, self.backend.max_concurrency or concurrency, len(todo) or 1))
+        with Progress(len(requests), description, enabled=progress) as bar:
+            done_from_store = len(requests) - sum(len(indices_of[k]) for k in todo)
+            if done_from_store:
+                bar.advance(done_from_store, cached=done_from_store)
+            queue = iter(todo)
+
+            async def worker() -> None:
+                for key in queue:  # one shared iterator: each key is taken by exactly one worker
+                    indices = indices_of[key]
+                    result = await self.call(requests[indices[0]])
+                    self.record(key, requests[indices[0]], result)
+                    results[indices[0]] = result
+                    for index in indices[1:]:  # identical requests share the call
+                        results[index] = Result(requests[index].id, result.completion, result.error, 0, True)
+                    bar.advance(len(indices), failed=len(indices) if result.error else 0)
+
+            await asyncio.gather(*(worker() for _ in range(limit)))
+        return results  # type: ignore[return-value]
+
+    async def call(self, request: Request) -> Result:
+        """One request with its retries."""
+        attempts = 0
+        while True:
+            attempts += 1
+            await self.pacer.wait()
+            token = current_request_id.set(request.id)
+            try:
+                if self.request_timeout is None:
+                    completion = await self.backend.generate(request.messages, request.params)
+                else:
+                    completion = await asyncio.wait_for(
+                        self.backend.generate(request.messages, request.params), self.request_timeout
+                    )
+                return Result(request.id, completion, None, attempts)
+            except BackendError as exc:
+                error, retryable, retry_after = str(exc) or type(exc).__name__, exc.retryable, exc.retry_after
+            except asyncio.TimeoutError:
+                error, retryable, retry_after = f"no answer within {self.request_timeout:g} s", True, None
+            except Exception as exc:  # a backend bug or bad input: record it, keep the run going
+                error, retryable, retry_after = f"{type(exc).__name__}: {exc}", False, None
+            finally:
+                current_request_id.reset(token)
+            if not retryable or attempts > self.max_retries:
+                logger.warning("request %s failed after %d attempt(s): %s", request.id, attempts, error)
+                return Result(request.id, None, error, attempts)
+            if retry_after is not None:
+                self.pacer.pause(min(retry_after, self.backoff.max_retry_after))
+            delay = self.backoff.delay(attempts, retry_after)
+            logger.debug("request %s: %s; retry %d in %.3f s", request.id, error, attempts, delay)
+            await self.backoff.sleep(delay)
+
+    def record(self, key: str, request: Request, result: Result) -> None:
+        if self.store is None:
+            return
+        if result.completion is not None:
+            self.store.record_success(key, request.id, self.spec, result.completion, result.attempts)
+        else:
+            self.store.record_failure(key, request.id, self.spec, result.error or "", result.attempts)

@@ -1,0 +1,325 @@
+"""Any OpenAI-compatible chat endpoint: api.openai.com, vLLM, SGLang, LMDeploy, Ollama, Azure.
+
+``generate`` goes through :mod:`mmrole.engine.http` (a lean keep-alive HTTP/1.1 client; httpx
+when a proxy is configured for the endpoint), ``stream`` through httpx. Images become base64
+data URLs, downscaled to ``max_image_side`` when set. Failures become :class:`BackendError`:
+retryable for 429, 408, 5xx, timeouts, dropped connections and unparsable bodies, not for
+other 4xx. The API key is sent in a header and scrubbed from every error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from mmrole.engine import http
+from mmrole.engine.images import to_data_url
+from mmrole.models.base import (
+    Backend,
+    BackendError,
+    Completion,
+    GenerationParams,
+    Message,
+    TokenLogprob,
+    Usage,
+)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAICompatBackend(Backend):
+    """Chat completions over HTTP.
+
+    Args:
+        model: The model name the server expects.
+        base_url: The API root, ending in ``/v1`` for most servers.
+        api_key: Sent as ``Authorization: Bearer`` (``api-key`` for Azure hosts); None sends none.
+        timeout: Seconds for a whole request (connect, send, wait, read).
+        connect_timeout: Seconds to open a connection.
+        max_image_side: Downscale images whose longer side exceeds this many pixels.
+        extra_body: Merged into every request body (e.g. ``{"repetition_penalty": 1.05}``).
+        extra_headers: Sent with every request.
+        max_tokens_field: ``max_tokens``, or ``max_completion_tokens`` for reasoning models.
+        transport: ``"auto"`` (lean client unless a proxy applies), ``"lean"`` or ``"httpx"``.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        connect_timeout: float = 10.0,
+        max_image_side: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+        extra_headers: dict[str, str] | None = None,
+        max_tokens_field: str = "max_tokens",
+        transport: str = "auto",
+    ):
+        if transport not in ("auto", "lean", "httpx"):
+            raise ValueError("transport must be 'auto', 'lean' or 'httpx'")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.spec = (
+            f"openai:{model}" if self.base_url == DEFAULT_BASE_URL else f"openai:{model}@{self.base_url}"
+        )
+        self.timeout, self.connect_timeout = timeout, connect_timeout
+        self.max_image_side = max_image_side
+        self.extra_body = dict(extra_body or {})
+        self.max_tokens_field = max_tokens_field
+        self._secret = api_key or None
+        headers = dict(extra_headers or {})
+        if api_key:
+            if (urlsplit(self.base_url).hostname or "").endswith(".azure.com"):
+                headers["api-key"] = api_key
+            else:
+                headers["Authorization"] = f"Bearer {api_key}"
+        self._headers = headers
+        self._use_httpx = transport == "httpx" or (transport == "auto" and _proxied(self.base_url))
+        self._lean: http.HTTPClient | None = None
+        self._httpx: Any = None
+        self._httpx_loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"OpenAICompatBackend({self.spec!r})"
+
+    @property
+    def key_options(self) -> dict[str, Any]:
+        """Settings that change answers without being in the messages or params (enter cache keys)."""
+        return (
+            {"max_image_side": self.max_image_side, "extra_body": self.extra_body}
+            if (self.max_image_side or self.extra_body)
+            else {}
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+    async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        body = json.dumps(self._payload(await self._prepare(messages), params, stream=False)).encode()
+        url = f"{self.base_url}/chat/completions"
+        status, headers, content = await self._post(body)
+        if status != 200:
+            raise self._status_error(status, headers, content, url)
+        return self._parse(content, url)
+
+    async def stream(self, messages: list[Message], params: GenerationParams) -> AsyncIterator[str]:
+        """Yield the reply's text as it is generated (server-sent events)."""
+        body = self._payload(await self._prepare(messages), params, stream=True)
+        url = f"{self.base_url}/chat/completions"
+        client = self._httpx_client()
+        import httpx
+
+        try:
+            async with client.stream("POST", url, json=body) as response:
+                if response.status_code != 200:
+                    content = await response.aread()
+                    raise self._status_error(response.status_code, dict(response.headers), content, url)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        choices = json.loads(data).get("choices") or [{}]
+                    except ValueError:
+                        raise BackendError(
+                            self._scrub(f"unparsable stream event from {url}: {data[:200]}"), retryable=True
+                        ) from None
+                    delta = (choices[0].get("delta") or {}).get("content")
+                    if delta:
+                        yield delta
+        except httpx.TimeoutException as exc:
+            raise BackendError(f"timed out streaming from {url}", retryable=True) from exc
+        except httpx.TransportError as exc:
+            raise BackendError(self._scrub(f"connection to {url} failed: {exc}"), retryable=True) from exc
+
+    async def list_models(self) -> list[str]:
+        """The model names the server's ``/models`` lists."""
+        client = self._httpx_client()
+        response = await client.get(f"{self.base_url}/models")
+        if response.status_code != 200:
+            raise self._status_error(
+                response.status_code, dict(response.headers), response.content, self.base_url
+            )
+        return [item["id"] for item in response.json().get("data", [])]
+
+    async def aclose(self) -> None:
+        if self._lean is not None:
+            self._lean.close()
+        if self._httpx is not None and self._httpx_loop is asyncio.get_running_loop():
+            await self._httpx.aclose()
+        self._httpx = None
+
+    # -- transport --------------------------------------------------------------------------
+    async def _post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        url = f"{self.base_url}/chat/completions"
+        if self._use_httpx:
+            import httpx
+
+            try:
+                response = await self._httpx_client().post(url, content=body)
+            except httpx.TimeoutException as exc:
+                raise BackendError(f"timed out after {self.timeout:g} s: {url}", retryable=True) from exc
+            except httpx.TransportError as exc:
+                raise BackendError(
+                    self._scrub(f"connection to {url} failed: {exc!r}"), retryable=True
+                ) from exc
+            return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
+        if self._lean is None:
+            self._lean = http.HTTPClient(
+                self.base_url, headers=self._headers, connect_timeout=self.connect_timeout
+            )
+        try:
+            response = await self._lean.request("POST", "/chat/completions", body, timeout=self.timeout)
+        except http.TimeoutError_ as exc:
+            raise BackendError(f"timed out ({exc}): {url}", retryable=True) from exc
+        except http.HTTPError as exc:
+            raise BackendError(self._scrub(f"{exc}: {url}"), retryable=True) from exc
+        return response.status, response.headers, response.body
+
+    def _httpx_client(self) -> Any:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        if self._httpx is None or self._httpx_loop is not loop:
+            self._httpx = httpx.AsyncClient(
+                headers={**self._headers, "Content-Type": "application/json"},
+                timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout, pool=None),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+            )
+            self._httpx_loop = loop
+        return self._httpx
+
+    # -- bodies -----------------------------------------------------------------------------
+    async def _prepare(self, messages: list[Message]) -> list[Message]:
+        """Messages with every image as a data URL (file reads and resizing off the event loop)."""
+        if not any(isinstance(m.get("content"), list) for m in messages):
+            return messages
+        prepared = []
+        for message in messages:
+            content = message.get("content")
+            if isinstance(content, list):
+                parts = []
+                for part in content:
+                    if part.get("type") == "image_url":
+                        url = _image_url(part)
+                        if not url.startswith("data:") or self.max_image_side:
+                            url = await asyncio.to_thread(to_data_url, url, self.max_image_side)
+                        part = {**part, "image_url": {**(part.get("image_url") or {}), "url": url}}
+                    parts.append(part)
+                message = {**message, "content": parts}
+            prepared.append(message)
+        return prepared
+
+    def _payload(self, messages: list[Message], params: GenerationParams, *, stream: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            self.max_tokens_field: params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
+        if params.seed is not None:
+            payload["seed"] = params.seed
+        if params.stop:
+            payload["stop"] = list(params.stop)
+        if params.logprobs and not stream:
+            payload["logprobs"] = True
+            if params.top_logprobs:
+                payload["top_logprobs"] = params.top_logprobs
+        if stream:
+            payload["stream"] = True
+        payload.update(self.extra_body)
+        return payload
+
+    def _parse(self, content: bytes, url: str) -> Completion:
+        try:
+            data = json.loads(content)
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            snippet = content[:200].decode("utf-8", "replace")
+            raise BackendError(
+                self._scrub(f"unparsable response from {url}: {snippet!r}"), retryable=True
+            ) from None
+        text = message.get("content") or ""
+        if isinstance(text, list):  # some servers return content parts
+            text = "".join(part.get("text", "") for part in text if isinstance(part, dict))
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text,
+            finish_reason=choice.get("finish_reason") or "stop",
+            usage=Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
+            logprobs=_logprobs(choice.get("logprobs")),
+        )
+
+    def _status_error(self, status: int, headers: dict[str, str], content: bytes, url: str) -> BackendError:
+        try:
+            detail = json.loads(content)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            detail = content[:300].decode("utf-8", "replace")
+        retryable = status in (408, 409, 429) or status >= 500
+        message = self._scrub(f"HTTP {status} from {url}: {detail}")
+        return BackendError(message, retryable=retryable, retry_after=retry_after_seconds(headers))
+
+    def _scrub(self, text: str) -> str:
+        """Remove the API key from text headed for logs, stores and reports."""
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def _image_url(part: dict[str, Any]) -> str:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str):
+        raise BackendError("image_url part without a url")
+    return url
+
+
+def _logprobs(raw: Any) -> list[TokenLogprob] | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("content"), list):
+        return None
+    return [
+        TokenLogprob(
+            token=item.get("token", ""),
+            logprob=float(item.get("logprob", 0.0)),
+            top={alt["token"]: float(alt["logprob"]) for alt in item.get("top_logprobs") or []},
+        )
+        for item in raw["content"]
+    ]
+
+
+def retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """The server's retry hint: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
+    if "retry-after-ms" in headers:
+        try:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment routes this URL through a proxy (the lean client does not speak proxies)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")

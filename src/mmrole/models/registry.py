@@ -1,0 +1,186 @@
+"""Model spec strings -> backends, and where API keys come from.
+
+    openai:MODEL                      api.openai.com (or $OPENAI_BASE_URL)
+    openai:MODEL@http://host:port/v1  any OpenAI-compatible server (vLLM, SGLang, LMDeploy, Ollama, Azure)
+    hf:PATH                           a local transformers model (mmrole.models.hf)
+    replay:FILE                       answers read from a file (mmrole.models.replay)
+    demo                              the bundled offline model (mmrole.models.demo)
+
+Factories import their heavy dependencies only when their prefix is asked for.
+
+API keys (never part of a spec, never logged or stored), first found wins:
+the ``api_key`` option; the variable named by the ``api_key_env`` option; the config file's
+entry for the endpoint (``[endpoints."URL"]`` with ``api_key`` or ``api_key_env``);
+``$MMROLE_API_KEY``; ``$OPENAI_API_KEY`` and the file's top-level ``api_key``, which are only
+sent to the default OpenAI endpoint, so an OpenAI key never leaks to a third-party server.
+The config file is ``$MMROLE_CONFIG`` or ``~/.config/mmrole/config.toml``:
+
+    api_key = "sk-..."
+    [endpoints."https://my-resource.openai.azure.com/openai/v1"]
+    api_key_env = "AZURE_OPENAI_KEY"
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mmrole.errors import ConfigError
+from mmrole.models.base import Backend
+
+#: prefix -> factory(argument after "prefix:", options) -> Backend
+Factory = Callable[[str, dict[str, Any]], Backend]
+_FACTORIES: dict[str, Factory] = {}
+
+
+def register_backend(prefix: str) -> Callable[[Factory], Factory]:
+    """Make ``prefix:ARG`` specs build backends with the decorated factory(ARG, options)."""
+
+    def decorate(factory: Factory) -> Factory:
+        _FACTORIES[prefix] = factory
+        return factory
+
+    return decorate
+
+
+def backend_prefixes() -> list[str]:
+    return sorted(_FACTORIES)
+
+
+def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
+    """A backend from a spec string such as ``openai:gpt-4o`` (or a backend, returned as is).
+
+    Args:
+        spec_or_backend: A model spec (see the module docstring) or a Backend instance.
+        **options: Passed to the backend's constructor (``timeout``, ``max_image_side``, ``api_key``...).
+
+    Raises:
+        ConfigError: unknown prefix, malformed spec or missing credential.
+    """
+    if isinstance(spec_or_backend, Backend) or (
+        not isinstance(spec_or_backend, str) and callable(getattr(spec_or_backend, "generate", None))
+    ):
+        if options:
+            raise ConfigError(
+                f"options {sorted(options)} given with a backend instance; pass them to its constructor"
+            )
+        return spec_or_backend  # type: ignore[return-value]
+    spec = str(spec_or_backend).strip()
+    prefix, _, argument = spec.partition(":")
+    factory = _FACTORIES.get(prefix)
+    if factory is None:
+        known = ", ".join(f"{p}:..." if p != "demo" else p for p in backend_prefixes())
+        raise ConfigError(f"unknown model spec {spec!r}: expected one of {known}")
+    return factory(argument, options)
+
+
+def split_openai_spec(argument: str) -> tuple[str, str | None]:
+    """``MODEL@URL`` -> (MODEL, URL); ``MODEL`` -> (MODEL, None). Model names may contain ':' (Ollama)."""
+    model, at, url = argument.rpartition("@")
+    if not at or not url:
+        return argument, None
+    if "://" not in url:
+        url = "http://" + url  # openai:llama3@localhost:11434/v1
+    return model, url
+
+
+def resolve_api_key(base_url: str, default_url: str, options: dict[str, Any]) -> str | None:
+    """The API key for an endpoint (see the module docstring for the order); None if there is none."""
+    if options.get("api_key"):
+        return str(options["api_key"])
+    if options.get("api_key_env"):
+        name = str(options["api_key_env"])
+        if not os.environ.get(name):
+            raise ConfigError(f"environment variable {name} (api_key_env) is not set")
+        return os.environ[name]
+    config = read_config()
+    endpoint = (config.get("endpoints") or {}).get(base_url.rstrip("/")) or {}
+    if endpoint.get("api_key_env") and os.environ.get(endpoint["api_key_env"]):
+        return os.environ[endpoint["api_key_env"]]
+    if endpoint.get("api_key"):
+        return str(endpoint["api_key"])
+    if os.environ.get("MMROLE_API_KEY"):
+        return os.environ["MMROLE_API_KEY"]
+    if base_url.rstrip("/") == default_url.rstrip("/"):
+        return os.environ.get("OPENAI_API_KEY") or config.get("api_key") or None
+    return None
+
+
+def config_path() -> Path:
+    """``$MMROLE_CONFIG``, else the user config dir's ``mmrole/config.toml``."""
+    if os.environ.get("MMROLE_CONFIG"):
+        return Path(os.environ["MMROLE_CONFIG"])
+    from platformdirs import user_config_path
+
+    return user_config_path("mmrole") / "config.toml"
+
+
+def read_config() -> dict[str, Any]:
+    """The parsed config file ({} when there is none).
+
+    Raises:
+        ConfigError: the file is not valid TOML.
+    """
+    path = config_path()
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+
+
+# -- the built-in prefixes -------------------------------------------------------------------------
+@register_backend("openai")
+def _openai(argument: str, options: dict[str, Any]) -> Backend:
+    from mmrole.models.openai_compat import DEFAULT_BASE_URL, OpenAICompatBackend
+
+    model, url = split_openai_spec(argument)
+    if not model:
+        raise ConfigError("openai spec without a model name: use openai:MODEL or openai:MODEL@URL")
+    default_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    base_url = url or default_url
+    api_key = resolve_api_key(base_url, default_url, options)
+    if api_key is None and base_url.rstrip("/") == DEFAULT_BASE_URL:
+        raise ConfigError(
+            f"no API key for openai:{model}: set OPENAI_API_KEY or MMROLE_API_KEY, "
+            f"or api_key in {config_path()}"
+        )
+    kwargs = {k: v for k, v in options.items() if k not in ("api_key", "api_key_env")}
+    try:
+        return OpenAICompatBackend(model, base_url, api_key=api_key, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"openai:{argument}: {exc}") from exc
+
+
+@register_backend("hf")
+def _hf(argument: str, options: dict[str, Any]) -> Backend:
+    if not argument:
+        raise ConfigError("hf spec without a path: use hf:PATH (a local folder or a hub id)")
+    from mmrole.models.hf import HFBackend
+
+    return HFBackend(argument, **options)
+
+
+@register_backend("replay")
+def _replay(argument: str, options: dict[str, Any]) -> Backend:
+    if not argument:
+        raise ConfigError("replay spec without a file: use replay:FILE")
+    from mmrole.models.replay import ReplayBackend
+
+    return ReplayBackend(argument, **options)
+
+
+@register_backend("demo")
+def _demo(argument: str, options: dict[str, Any]) -> Backend:
+    if argument:
+        raise ConfigError(f"the demo model takes no argument (got demo:{argument})")
+    from mmrole.models.demo import load_demo_backend
+
+    return load_demo_backend(**options)
