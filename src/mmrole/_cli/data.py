@@ -24,9 +24,10 @@ def _short(path: str | None, base: Path) -> str:
     if not path:
         return ""
     try:
-        return str(Path(path).relative_to(base))
+        relative = str(Path(path).relative_to(base))
     except ValueError:
         return path
+    return Path(path).name if relative == "." else relative
 
 
 @data_app.command("samples")
@@ -77,7 +78,8 @@ def validate_command(
     report = validate(source)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        raise typer.Exit(0 if report.ok else 1)
+        # SystemExit, not typer.Exit: click's non-standalone mode turns Exit into a return value.
+        raise SystemExit(0 if report.ok else 1)
     console = Console()
     base = Path(report.path)
     checked = ", ".join(f"{count:,} {what}" for what, count in report.checked.items())
@@ -105,7 +107,7 @@ def validate_command(
         console.print("[green]no errors[/green] (only the expected warnings above)")
     else:
         console.print("[red]errors found[/red]: run with --json for every problem")
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
 @data_app.command("stats")
