@@ -1,0 +1,98 @@
+"""Paired comparison of two judged runs on the samples they share.
+
+For each metric, each dimension and overall: the difference of run A's and run B's
+scores over the shared samples (cells scored in both), a paired-bootstrap 95% interval
+and a sign-flip permutation p-value (:func:`mmrole.eval.stats.paired_differences`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmrole.errors import DataError
+from mmrole.eval import stats
+from mmrole.eval.results import load_table, read_run_info
+from mmrole.schema import DIMENSIONS, METRICS
+
+
+@dataclass
+class ComparisonRow:
+    """One line of a comparison: a metric, a dimension or ``Overall``."""
+
+    name: str
+    kind: str  # "metric" | "dimension" | "overall"
+    result: stats.PairedResult
+
+
+@dataclass
+class Comparison:
+    """Run A against run B.
+
+    Attributes:
+        name_a: Run A's display name.
+        name_b: Run B's display name.
+        n_shared: Samples present in both runs.
+        rows: Metrics (paper order), dimensions, then overall.
+    """
+
+    name_a: str
+    name_b: str
+    n_shared: int
+    rows: list[ComparisonRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        def row(r: ComparisonRow) -> dict[str, Any]:
+            data = asdict(r.result)
+            data["ci"] = list(r.result.ci) if r.result.ci else None
+            return {"name": r.name, "kind": r.kind, **data}
+
+        return {"a": self.name_a, "b": self.name_b, "n_shared": self.n_shared, "rows": [row(r) for r in self.rows]}
+
+
+def _name(run_dir: Path) -> str:
+    return str(read_run_info(run_dir).get("name") or run_dir.resolve().name)
+
+
+def compare_runs(
+    run_a: str | Path,
+    run_b: str | Path,
+    *,
+    n_boot: int = stats.N_BOOT,
+    n_perm: int = stats.N_PERM,
+    seed: int = stats.SEED,
+) -> Comparison:
+    """Compare two judged runs.
+
+    Raises:
+        DataError: A run is not judged, or the runs share no samples or metrics.
+    """
+    run_a, run_b = Path(run_a), Path(run_b)
+    table_a, table_b = load_table(run_a), load_table(run_b)
+    rows_b = table_b.rows_by_id()
+    shared = [sample_id for sample_id in table_a.sample_ids if sample_id in rows_b]
+    if not shared:
+        raise DataError(f"the runs share no samples (by id) with {run_b}", file=str(run_a))
+    metrics = [m for m in METRICS if m in table_a.metrics and m in table_b.metrics]
+    if not metrics:
+        raise DataError(f"the runs were judged on no common metric with {run_b}", file=str(run_a))
+    rows_a = table_a.rows_by_id()
+    a = table_a.scores[np.ix_([rows_a[s] for s in shared], [table_a.metrics.index(m) for m in metrics])]
+    b = table_b.scores[np.ix_([rows_b[s] for s in shared], [table_b.metrics.index(m) for m in metrics])]
+    if np.isnan(a).all() or np.isnan(b).all():
+        raise DataError("a run has no scored samples: judge it first (mmrole judge)",
+                        file=str(run_a if np.isnan(a).all() else run_b))
+
+    options = {"n_boot": n_boot, "n_perm": n_perm, "seed": seed}
+    per_metric, overall = stats.paired_differences(a, b, **options)
+    rows = [ComparisonRow(m, "metric", r) for m, r in zip(metrics, per_metric, strict=True)]
+    for dimension, members in DIMENSIONS.items():
+        cols = [metrics.index(m) for m in members if m in metrics]
+        if cols:
+            _, result = stats.paired_differences(a[:, cols], b[:, cols], **options)
+            rows.append(ComparisonRow(dimension, "dimension", result))
+    rows.append(ComparisonRow("Overall", "overall", overall))
+    return Comparison(_name(run_a), _name(run_b), len(shared), rows)
