@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +34,14 @@ def fake_results(offset: float, *, sections: bool = True) -> dict[str, Any]:
     def group(shift: float) -> dict[str, Any]:
         metrics = {m: _stat(round(0.71 + 0.023 * i + offset + shift, 6)) for i, m in enumerate(METRICS)}
         dims = {d: _stat(round(0.75 + 0.04 * i + offset + shift, 6)) for i, d in enumerate(DIMENSIONS)}
-        return {"overall": _stat(round(0.8123 + offset + shift, 6)), "metrics": metrics, "dimensions": dims,
-                "n_samples": 3, "n_failed": 1, "n_missing": 0}
+        return {
+            "overall": _stat(round(0.8123 + offset + shift, 6)),
+            "metrics": metrics,
+            "dimensions": dims,
+            "n_samples": 3,
+            "n_failed": 1,
+            "n_missing": 0,
+        }
 
     results = group(0.0) | {"n_samples": 6, "n_failed": 1, "n_missing": 1}
     if sections:
@@ -50,8 +59,15 @@ def make_images(root: Path) -> Path:
     return root / "images"
 
 
-def make_run(root: Path, name: str, *, offset: float = 0.0, image_root: Path | None = None,
-             results: dict[str, Any] | None = None, answer_text: str = "Genius, billionaire.") -> Path:
+def make_run(
+    root: Path,
+    name: str,
+    *,
+    offset: float = 0.0,
+    image_root: Path | None = None,
+    results: dict[str, Any] | None = None,
+    answer_text: str = "Genius, billionaire.",
+) -> Path:
     """A run folder with six samples (two per type), answers (one failed) and eight reviews per answer."""
     run = root / name
     run.mkdir(parents=True)
@@ -62,21 +78,42 @@ def make_run(root: Path, name: str, *, offset: float = 0.0, image_root: Path | N
     samples, answers, reviews = [], [], []
     for i in range(6):
         sample_id = f"Iron_Man_{DIALOGUE_TYPES[i // 2]}_{i}"
-        samples.append({
-            "id": sample_id, "image": f"The_Avengers/0{1 + i % 2}.jpg", "system": "You are a role-playing assistant.",
-            "instruction": "Please step into the shoes of Iron Man. " * 20 + f"What do you see? ({i})",
-            "reference": f"Reference answer {i}.", "role": "Iron Man" if i < 4 else "Thor", "script": "The Avengers",
-            "other_role": "a curious human", "type": DIALOGUE_TYPES[i // 2], "split": SPLITS[i % 2],
-        })
+        samples.append(
+            {
+                "id": sample_id,
+                "image": f"The_Avengers/0{1 + i % 2}.jpg",
+                "system": "You are a role-playing assistant.",
+                "instruction": "Please step into the shoes of Iron Man. " * 20 + f"What do you see? ({i})",
+                "reference": f"Reference answer {i}.",
+                "role": "Iron Man" if i < 4 else "Thor",
+                "script": "The Avengers",
+                "other_role": "a curious human",
+                "type": DIALOGUE_TYPES[i // 2],
+                "split": SPLITS[i % 2],
+            }
+        )
         failed = i == 5
-        answers.append({"id": sample_id, "answer": None if failed else f"{answer_text} ({i})",
-                        "error": "HTTP 500: upstream exploded" if failed else None, "meta": {}})
+        answers.append(
+            {
+                "id": sample_id,
+                "answer": None if failed else f"{answer_text} ({i})",
+                "error": "HTTP 500: upstream exploded" if failed else None,
+                "meta": {},
+            }
+        )
         for j, metric in enumerate(METRICS):
             if failed:
                 continue
             score = None if (i, j) == (0, 1) else [7.0 + (i + j) % 3, 8.0]
-            reviews.append({"sample_id": sample_id, "metric": metric, "text": f"Review of {metric} for {sample_id}.",
-                            "score": score, "error": None if score else "no score pair found"})
+            reviews.append(
+                {
+                    "sample_id": sample_id,
+                    "metric": metric,
+                    "text": f"Review of {metric} for {sample_id}.",
+                    "score": score,
+                    "error": None if score else "no score pair found",
+                }
+            )
     for file, records in (("samples.jsonl", samples), ("answers.jsonl", answers), ("reviews.jsonl", reviews)):
         (run / file).write_text("".join(json.dumps(r) + "\n" for r in records))
     (run / "results.json").write_text(json.dumps(results if results is not None else fake_results(offset)))
@@ -86,7 +123,10 @@ def make_run(root: Path, name: str, *, offset: float = 0.0, image_root: Path | N
 @pytest.fixture
 def two_runs(tmp_path: Path) -> list[Path]:
     images = make_images(tmp_path / "data")
-    return [make_run(tmp_path, "alpha", image_root=images), make_run(tmp_path, "beta", offset=0.05, image_root=images)]
+    return [
+        make_run(tmp_path, "alpha", image_root=images),
+        make_run(tmp_path, "beta", offset=0.05, image_root=images),
+    ]
 
 
 # ---------------------------------------------------------------- Markdown and CSV
@@ -110,7 +150,9 @@ def test_markdown_shows_the_numbers_of_results_json(two_runs: list[Path], tmp_pa
     assert cells[4:7] == [f"{results['dimensions'][d]['mean']:.3f}" for d in DIMENSIONS]
     assert cells[7:15] == [f"{results['metrics'][m]['mean']:.3f}" for m in METRICS]
     assert cells[15:] == ["6", "1", "1"]  # samples, failed, missing: always shown
-    split_row = next(line for line in markdown.splitlines() if line.startswith("| out-of-distribution | beta |"))
+    split_row = next(
+        line for line in markdown.splitlines() if line.startswith("| out-of-distribution | beta |")
+    )
     ood = results["by_split"]["out-of-distribution"]
     assert f"{ood['metrics']['Tone Consistency']['mean']:.3f}" in split_row
     assert "| inter-role | alpha |" in markdown
@@ -127,9 +169,11 @@ def test_csv_holds_every_number_unrounded(two_runs: list[Path], tmp_path: Path) 
         groups += [("split", s, results["by_split"][s]) for s in SPLITS]
         groups += [("type", t, results["by_type"][t]) for t in DIALOGUE_TYPES]
         for section, group, body in groups:
-            for kind, name, stat in [("overall", "overall", body["overall"])] + \
-                    [("metric", m, body["metrics"][m]) for m in METRICS] + \
-                    [("dimension", d, body["dimensions"][d]) for d in DIMENSIONS]:
+            for kind, name, stat in (
+                [("overall", "overall", body["overall"])]
+                + [("metric", m, body["metrics"][m]) for m in METRICS]
+                + [("dimension", d, body["dimensions"][d]) for d in DIMENSIONS]
+            ):
                 row = index[(run.name, section, group, kind, name)]
                 assert float(row["mean"]) == stat["mean"]
                 assert [float(row["ci_lo"]), float(row["ci_hi"])] == stat["ci"]
@@ -148,7 +192,9 @@ def test_missing_optional_sections_are_tolerated(tmp_path: Path) -> None:
     assert "No by split results." in markdown
     rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text())))
     assert [(r["kind"], r["name"], r["mean"], r["ci_lo"]) for r in rows] == [
-        ("overall", "overall", "0.9", ""), ("metric", "Fluency", "0.95", "")]
+        ("overall", "overall", "0.9", ""),
+        ("metric", "Fluency", "0.95", ""),
+    ]
 
 
 def test_runs_with_the_same_name_are_told_apart(tmp_path: Path) -> None:
@@ -170,7 +216,11 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
     (run / "reviews.jsonl").write_text('{"sample_id": "x", "metric": "Fluency", "score": "eight"}\n')
     with pytest.raises(DataError) as err:
         write_reports([run])
-    assert "reviews.jsonl" in str(err.value) and "line 1" in str(err.value) and "score" in str(err.value)
+    assert (
+        "reviews.jsonl" in str(err.value)
+        and "record x/Fluency" in str(err.value)
+        and "score" in str(err.value)
+    )
     (run / "results.json").unlink()
     with pytest.raises(DataError, match="results.json not found"):
         write_reports([run])
@@ -181,11 +231,15 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
 
 def test_html_escapes_user_text(tmp_path: Path) -> None:
     evil = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
-    run = make_run(tmp_path, 'evil <b>run</b>', answer_text=evil)
+    run = make_run(tmp_path, "evil <b>run</b>", answer_text=evil)
     reviews = (run / "reviews.jsonl").read_text().replace("Review of", evil.replace('"', '\\"'))
     (run / "reviews.jsonl").write_text(reviews)
     html = write_reports([run])["html"].read_text()
-    assert evil not in html and "<b>run</b>" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert (
+        evil not in html
+        and "<b>run</b>" not in html
+        and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    )
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html
     assert "evil &lt;b&gt;run&lt;/b&gt;" in html
     # Only the report's own two script elements (thumbnail JSON and the browser script).
@@ -195,7 +249,9 @@ def test_html_escapes_user_text(tmp_path: Path) -> None:
 def test_html_is_self_contained(two_runs: list[Path], tmp_path: Path) -> None:
     html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import|<link\b|<script[^>]*\bsrc=", html, re.IGNORECASE)
+    assert not re.search(
+        r"url\(\s*['\"]?(https?:)?//|@import|<link\b|<script[^>]*\bsrc=", html, re.IGNORECASE
+    )
     assert "<svg" in html  # the chart is inline
 
 
@@ -214,15 +270,19 @@ def test_html_embeds_each_image_once_as_a_small_thumbnail(two_runs: list[Path], 
 
 def test_html_shows_answers_reviews_and_failures(two_runs: list[Path], tmp_path: Path) -> None:
     html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
-    card = re.search(r'<article class="sample" id="sample-Iron_Man_inter-role_5".*?</article>', html, re.DOTALL).group(0)
+    card = re.search(
+        r'<article class="sample" id="sample-Iron_Man_inter-role_5".*?</article>', html, re.DOTALL
+    ).group(0)
     assert 'data-failed="1"' in card and "failed: HTTP 500: upstream exploded" in card
     assert 'data-type="inter-role"' in card and 'data-role="Thor"' in card
-    first = re.search(r'<article class="sample" id="sample-Iron_Man_comment_0".*?</article>', html, re.DOTALL).group(0)
+    first = re.search(
+        r'<article class="sample" id="sample-Iron_Man_comment_0".*?</article>', html, re.DOTALL
+    ).group(0)
     assert "Genius, billionaire. (0)" in first and "Reference answer 0." in first
     assert "Review of Coherency for Iron_Man_comment_0." in first
     assert "error: no score pair found" in first and ">failed</td>" in first  # unparsed Fluency review
     assert f">{7 / 8:.3f}</td>" in first  # Instruction Adherence: 7 / 8
-    assert html.count("<article class=\"sample\"") == 6
+    assert html.count('<article class="sample"') == 6
 
 
 def test_missing_image_root_gives_a_note(tmp_path: Path) -> None:
@@ -248,16 +308,90 @@ def _colour_pixels(png: Path, colour: str, tolerance: int = 40) -> list[tuple[in
         rgb = img.convert("RGB")
         width, height = rgb.size
         data = rgb.load()
-        return [(x, y) for y in range(0, height, 2) for x in range(0, width, 2)
-                if sum(abs(a - b) for a, b in zip(data[x, y], target)) <= tolerance]
+        return [
+            (x, y)
+            for y in range(0, height, 2)
+            for x in range(0, width, 2)
+            if sum(abs(a - b) for a, b in zip(data[x, y], target, strict=True)) <= tolerance
+        ]
 
 
 def test_render_radar_draws_one_polygon_per_run(tmp_path: Path) -> None:
-    path = render_radar({"a": fake_results(0.0), "b": fake_results(0.1), "c": {"metrics": {}}},
-                        tmp_path / "radar.png")
+    path = render_radar(
+        {"a": fake_results(0.0), "b": fake_results(0.1), "c": {"metrics": {}}}, tmp_path / "radar.png"
+    )
     for colour in RUN_COLORS[:2]:
         points = _colour_pixels(path, colour)
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         assert len(points) > 150 and max(xs) - min(xs) > 150 and max(ys) - min(ys) > 150
     svg = render_radar({"a": fake_results(0.0)}, tmp_path / "radar.svg").read_text()
     assert "<svg" in svg
+
+
+def test_missing_image_file_and_empty_groups_are_reported(tmp_path: Path) -> None:
+    results = fake_results(0.0)
+    results["by_split"]["out-of-distribution"]["n_samples"] = 0  # the aggregation lists absent splits too
+    run = make_run(tmp_path, "r", image_root=tmp_path / "no-images", results=results)
+    paths = write_reports([run])
+    html, markdown = paths["html"].read_text(), paths["markdown"].read_text()
+    assert "image file not found: " in html
+    assert "| in-distribution | r |" in markdown and "| out-of-distribution | r |" not in markdown
+    assert ",split,out-of-distribution,overall," in paths["csv"].read_text()  # the CSV keeps every number
+
+
+# ---------------------------------------------------------------- a real browser
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--metrics-recording-only",
+    "--no-default-browser-check",
+    "--hide-scrollbars",
+    "--window-size=1280,2000",
+    "--virtual-time-budget=5000",
+)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        message = "headless Chromium is not installed (Debian: apt-get install chromium; `make system-deps`)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: a missing browser there is a broken setup, not a skip
+        pytest.skip(message)
+    return found
+
+
+def test_report_renders_in_headless_chromium(two_runs: list[Path], tmp_path: Path) -> None:
+    chromium = _chromium()
+    html = write_reports(two_runs, tmp_path / "out")["html"]
+    shot = tmp_path / "screenshot.png"
+    command = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        html.resolve().as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert shot.is_file(), f"no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    with Image.open(shot) as img:
+        assert img.size == (1280, 2000)
+        img.convert("RGB").crop((0, 0, 640, 800)).save(
+            tmp_path / "chart.png"
+        )  # the radar chart sits top left
+        img.convert("RGB").crop((0, 1000, 640, 2000)).save(tmp_path / "browser.png")
+    for colour in RUN_COLORS[:2]:
+        # Each run's polygon is drawn: with the chart hidden, the run list's swatches give ~70 sampled pixels.
+        points = _colour_pixels(tmp_path / "chart.png", colour)
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        assert len(points) > 200 and max(xs) - min(xs) > 120 and max(ys) - min(ys) > 120, colour
+    # The browser script ran: it set the first sample's thumbnail (a solid blue image) from the JSON map.
+    assert len(_colour_pixels(tmp_path / "browser.png", "#283cc8", tolerance=30)) > 2000

@@ -45,8 +45,11 @@ def _markdown_table(table: Table, *, numeric_from: int) -> str:
 def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_FILES["radar"]) -> str:
     """The Markdown report: runs, the results table, per-split and per-type tables."""
     parts = ["# MMRole-Eval report", ""]
-    parts += [f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
-              f"({_md_cell(str(run.path))})" for run in runs]
+    parts += [
+        f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
+        f"({_md_cell(str(run.path))})"
+        for run in runs
+    ]
     parts += [
         "",
         "Scores are MRPA / reference ratios (1.0 = as good as the reference answer); "

@@ -71,7 +71,7 @@ def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> A
     angles = [2 * math.pi * i / len(METRICS) for i in range(len(METRICS))]
     closed_angles = [*angles, angles[0]]
 
-    fig = Figure(figsize=(6.4, 6.4), dpi=100)
+    fig = Figure(figsize=(6.4, 6.0), dpi=100)
     ax = fig.add_subplot(projection="polar")
     ax.set_theta_offset(math.pi / 2)  # first metric on top, clockwise like the paper
     ax.set_theta_direction(-1)
@@ -82,14 +82,20 @@ def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> A
     ax.set_ylim(low, high)
     ax.tick_params(axis="y", labelsize=8, labelcolor="#555555")
     ax.grid(color="#cccccc", linewidth=0.8)
-    for index, (name, values) in enumerate(zip(names, series)):
+    for index, (name, values) in enumerate(zip(names, series, strict=True)):
         color = run_color(index)
         closed = [*values, values[0]]
         ax.plot(closed_angles, closed, color=color, linewidth=2.2, label=name, marker="o", markersize=4)
         ax.fill(closed_angles, closed, color=color, alpha=0.12)
     if names:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(names)), frameon=False, fontsize=9)
-    fig.subplots_adjust(left=0.14, right=0.86, top=0.88, bottom=0.2)
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.08),
+            ncol=min(3, len(names)),
+            frameon=False,
+            fontsize=9,
+        )
+    fig.subplots_adjust(left=0.14, right=0.86, top=0.9, bottom=0.14)
     return fig
 
 

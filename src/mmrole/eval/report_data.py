@@ -8,14 +8,13 @@ without them still gets its tables, only the per-sample browser is empty).
 Readers are tolerant of missing optional sections (no ``by_split``, a metric without a
 CI) because runs come from several versions of the aggregation, and strict about
 malformed content: a bad record raises :class:`~mmrole.errors.DataError` naming the
-file, the line or record and the field.
+file, the record and the field. File access goes through :mod:`mmrole.eval.results`,
+the evaluation's own run-folder I/O; this module adds typed views for the report.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,10 +22,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mmrole.errors import DataError
+from mmrole.eval import results as run_files
+from mmrole.eval.results import ANSWERS_FILE, RESULTS_FILE, REVIEWS_FILE, RUN_FILE, SAMPLES_FILE
 from mmrole.schema import Review, Sample
-
-RUN_FILE, RESULTS_FILE = "run.json", "results.json"
-SAMPLES_FILE, ANSWERS_FILE, REVIEWS_FILE = "samples.jsonl", "answers.jsonl", "reviews.jsonl"
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -138,10 +136,12 @@ def _resolve_image_root(raw: dict[str, Any], run_dir: Path) -> Path | None:
     # No explicit root: ask the data layer where the run's data source keeps its images.
     source = data.get("source") if isinstance(data, dict) else data
     source = source or raw.get("source")
+    if isinstance(source, list):
+        source = source[0] if source else None
     if not source:
         return None
     try:
-        from mmrole.data import image_root  # type: ignore[attr-defined]
+        from mmrole.data import image_root
 
         return image_root(source)
     except Exception:  # noqa: BLE001 - a report never fails over a thumbnail
@@ -150,13 +150,9 @@ def _resolve_image_root(raw: dict[str, Any], run_dir: Path) -> Path | None:
 
 def read_run_info(run_dir: Path) -> RunInfo:
     """Read ``run.json``; a run folder without one is named after the folder."""
-    path = run_dir / RUN_FILE
-    raw: dict[str, Any] = {}
-    if path.exists():
-        loaded = _read_json(path)
-        if not isinstance(loaded, dict):
-            raise DataError("expected a JSON object", file=str(path))
-        raw = loaded
+    raw = run_files.read_run_info(run_dir)
+    if not isinstance(raw, dict):
+        raise DataError("expected a JSON object", file=str(run_dir / RUN_FILE))
     return RunInfo(
         name=str(raw.get("name") or run_dir.resolve().name),
         agent=_spec_text(raw.get("agent")),
@@ -175,31 +171,24 @@ def read_results(run_dir: Path) -> Results:
     path = run_dir / RESULTS_FILE
     if not path.exists():
         raise DataError("results.json not found: evaluate the run first (mmrole eval)", file=str(path))
-    return _validate(Results, _read_json(path), path, record=None)
-
-
-def read_samples(run_dir: Path) -> list[Sample]:
-    """Read ``samples.jsonl`` (empty when the file is absent)."""
-    path = run_dir / SAMPLES_FILE
-    return [_validate(Sample, obj, path, record=f"line {line}") for line, obj in _iter_jsonl(path)]
+    return _validate(Results, run_files.read_json(path), path, record=None)
 
 
 def read_answers(run_dir: Path) -> dict[str, Answer]:
     """Read ``answers.jsonl`` keyed by sample id (empty when the file is absent)."""
     path = run_dir / ANSWERS_FILE
-    answers: dict[str, Answer] = {}
-    for line, obj in _iter_jsonl(path):
-        answer = _validate(Answer, obj, path, record=f"line {line}")
-        answers[answer.id] = answer
-    return answers
+    answers = (
+        _validate(Answer, obj, path, record=_record(obj)) for obj in run_files.read_answers(run_dir).values()
+    )
+    return {answer.id: answer for answer in answers}
 
 
 def read_reviews(run_dir: Path) -> dict[str, list[Review]]:
     """Read ``reviews.jsonl`` grouped by sample id, in file order (empty when absent)."""
     path = run_dir / REVIEWS_FILE
     reviews: dict[str, list[Review]] = {}
-    for line, obj in _iter_jsonl(path):
-        review = _validate(Review, obj, path, record=f"line {line}")
+    for obj in run_files.read_reviews(run_dir):
+        review = _validate(Review, obj, path, record=_record(obj))
         reviews.setdefault(review.sample_id, []).append(review)
     return reviews
 
@@ -217,33 +206,17 @@ def load_run(run_dir: str | Path) -> RunData:
         path=run_dir,
         info=read_run_info(run_dir),
         results=read_results(run_dir),
-        samples=read_samples(run_dir),
+        # A run without samples still gets its tables; only the browser is empty.
+        samples=run_files.read_samples(run_dir) if (run_dir / SAMPLES_FILE).exists() else [],
         answers=read_answers(run_dir),
         reviews=read_reviews(run_dir),
     )
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read: {err}", file=str(path)) from None
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, object) for each non-blank line; nothing when the file is absent."""
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"malformed JSON: {err.msg}", file=str(path), record=f"line {number}") from None
+def _record(obj: dict[str, Any]) -> str | None:
+    """How error messages name a record: the sample id, and the metric for a review."""
+    parts = [str(obj[key]) for key in ("id", "sample_id", "metric") if obj.get(key) is not None]
+    return "/".join(parts) or None
 
 
 def _validate(model: type[_Model], obj: Any, path: Path, record: str | None) -> _Model:
@@ -252,8 +225,4 @@ def _validate(model: type[_Model], obj: Any, path: Path, record: str | None) -> 
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or None
-        if isinstance(obj, dict):
-            record_id = obj.get("id") or obj.get("sample_id")
-            if record_id:
-                record = f"{record} (id {record_id})" if record else str(record_id)
         raise DataError(first["msg"], file=str(path), record=record, field=where) from None

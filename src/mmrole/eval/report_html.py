@@ -20,10 +20,11 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
+from mmrole.errors import DataError
 from mmrole.eval.report_chart import run_color
 from mmrole.eval.report_data import RunData
-from mmrole.eval.report_tables import Cell, Table, format_number, group_table, summary_table
-from mmrole.schema import DIALOGUE_TYPES, METRICS, SPLITS, Review, Sample
+from mmrole.eval.report_tables import COUNT_HEADERS, Cell, Table, format_number, group_table, summary_table
+from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review, Sample
 
 THUMBNAIL_PX = 256
 THUMBNAIL_QUALITY = 70
@@ -43,18 +44,24 @@ class Thumbnails:
         self.urls: list[str] = []
         self._index: dict[Path, int | str] = {}
 
-    def lookup(self, image: str, roots: Sequence[Path | None]) -> int | str:
-        """The index of the image's thumbnail in :attr:`urls`, or a note saying why there is none."""
-        path = Path(image)
-        candidates = [path] if path.is_absolute() else [root / path for root in roots if root is not None]
-        if not candidates:
-            return f"image not embedded: run.json gives no image root for {image}"
-        found = next((c for c in candidates if c.is_file()), None)
-        if found is None:
-            return f"image not found: {candidates[0]}"
-        if found not in self._index:
-            self._index[found] = self._encode(found)
-        return self._index[found]
+    def lookup(self, sample: Sample, roots: Sequence[Path | None]) -> int | str:
+        """The index of the sample image's thumbnail in :attr:`urls`, or a note saying why there is none."""
+        from mmrole.data.convert import resolve_image
+
+        known = [root for root in roots if root is not None]
+        if not known and not Path(sample.image).is_absolute():
+            return f"image not embedded: run.json gives no image root for {sample.image}"
+        reasons = []
+        for root in known or [None]:
+            try:
+                path = resolve_image(sample, root)
+            except DataError as err:
+                reasons.append(err.reason)
+                continue
+            if path not in self._index:
+                self._index[path] = self._encode(path)
+            return self._index[path]
+        return reasons[0]
 
     def _encode(self, path: Path) -> int | str:
         from PIL import Image, UnidentifiedImageError
@@ -70,15 +77,56 @@ class Thumbnails:
         return len(self.urls) - 1
 
 
-def _table_html(table: Table, *, numeric_from: int) -> str:
-    def cell(index: int, cell: Cell) -> str:
-        css = ' class="num"' if index >= numeric_from else ""
-        title = f' title="{escape(cell.detail)}"' if cell.detail else ""
-        return f"<td{css}{title}>{escape(cell.text)}</td>"
+def _cell_html(cell: Cell, *, numeric: bool, css_class: str = "") -> str:
+    classes = " ".join(c for c in ("num" if numeric else "", css_class) if c)
+    css = f' class="{classes}"' if classes else ""
+    title = f' title="{escape(cell.detail)}"' if cell.detail else ""
+    return f"<td{css}{title}>{escape(cell.text)}</td>"
 
+
+def _table_html(table: Table, *, numeric_from: int) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
-    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in table.rows)
+    body = "".join(
+        "<tr>" + "".join(_cell_html(c, numeric=i >= numeric_from) for i, c in enumerate(row)) + "</tr>"
+        for row in table.rows
+    )
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _summary_html(table: Table, colors: dict[str, str]) -> str:
+    """The results table with metrics grouped under their dimension (two header rows).
+
+    Same cells as :func:`~mmrole.eval.report_tables.summary_table`, rearranged so the
+    20 columns fit a laptop screen: run, agent and judge share a cell, and each
+    dimension's mean heads its group of metrics.
+    """
+    column = {header: index for index, header in enumerate(table.headers)}
+    groups = [(name, [name, *members]) for name, members in DIMENSIONS.items()]
+    counts = list(COUNT_HEADERS)
+    top = '<th rowspan="2">Run (agent · judge)</th><th rowspan="2">Overall</th>'
+    top += "".join(f'<th colspan="{len(cols)}" class="group">{escape(name)}</th>' for name, cols in groups)
+    top += f'<th colspan="{len(counts)}" class="group">Samples</th>'
+    second = "".join(
+        '<th class="dim">Mean</th>' + "".join(f"<th>{escape(m)}</th>" for m in cols[1:]) for _, cols in groups
+    ) + "".join(f"<th>{'All' if h == 'Samples' else escape(h)}</th>" for h in counts)
+    order = ["Overall", *(c for _, cols in groups for c in cols), *counts]
+    rows = []
+    for row in table.rows:
+        run, agent, judge = row[column["Run"]], row[column["Agent"]], row[column["Judge"]]
+        swatch = f'<span class="swatch" style="background:{colors.get(run.text, "#999")}"></span>'
+        first = (
+            f'<td class="run" title="{escape(run.detail)}">{swatch}{escape(run.text)}'
+            f'<span class="detail mono">{escape(agent.text)} · {escape(judge.text)}</span></td>'
+        )
+        cells = "".join(
+            _cell_html(row[column[name]], numeric=True, css_class="dim" if name in DIMENSIONS else "")
+            for name in order
+        )
+        rows.append(f"<tr>{first}{cells}</tr>")
+    return (
+        f'<div class="table-wrap"><table class="summary"><thead><tr>{top}</tr><tr>{second}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _runs_list(runs: Sequence[RunData]) -> str:
@@ -87,8 +135,8 @@ def _runs_list(runs: Sequence[RunData]) -> str:
         swatch = f'<span class="swatch" style="background:{run_color(index)}"></span>'
         overall = run.results.overall
         rows.append(
-            f"<tr><td>{swatch}{escape(run.name)}</td><td class=\"mono\">{escape(run.info.agent or '—')}</td>"
-            f"<td class=\"mono\">{escape(run.info.judge or '—')}</td>"
+            f'<tr><td>{swatch}{escape(run.name)}</td><td class="mono">{escape(run.info.agent or "—")}</td>'
+            f'<td class="mono">{escape(run.info.judge or "—")}</td>'
             f'<td class="num">{format_number(overall.mean if overall else None)}</td>'
             f'<td class="mono">{escape(str(run.path))}</td></tr>'
         )
@@ -109,15 +157,29 @@ def sample_ratio(reviews: Sequence[Review]) -> float | None:
     )
 
 
-def _score_cell(reviews: list[Review]) -> str:
+def _ratio_class(ratio: float) -> str:
+    # Shade clear losses and wins against the reference, so weak metrics stand out in a long list.
+    return " lo" if ratio < 0.8 else " hi" if ratio > 1.05 else ""
+
+
+def _score_cell(reviews: list[Review]) -> tuple[str, float | None]:
+    """The cell of one run on one metric of a sample, and the ratio it shows."""
     if not reviews:
-        return '<td class="num note" title="not judged">—</td>'
+        return '<td class="num note" title="not judged">—</td>', None
     ratio = sample_ratio(reviews)
     pairs = [f"{r.score[0]:g}/{r.score[1]:g}" if r.score else "failed" for r in reviews]
     title = escape("; ".join(pairs), quote=True)
     if ratio is None:
-        return f'<td class="num bad" title="{title}">failed</td>'
-    return f'<td class="num" title="{title}">{ratio:.3f}</td>'
+        return f'<td class="num bad" title="{title}">failed</td>', None
+    return f'<td class="num{_ratio_class(ratio)}" title="{title}">{ratio:.3f}</td>', ratio
+
+
+def _mean_cell(ratios: list[float | None]) -> str:
+    scored = [r for r in ratios if r is not None]
+    if not scored:
+        return '<td class="num note">—</td>'
+    mean = sum(scored) / len(scored)
+    return f'<td class="num" title="mean of {len(scored)} metric(s)"><b>{mean:.3f}</b></td>'
 
 
 def _review_html(review: Review) -> str:
@@ -137,30 +199,35 @@ def _review_html(review: Review) -> str:
 
 
 def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails) -> str:
-    failed_in = [
-        run.name for run in runs if (a := run.answers.get(sample.id)) is None or a.failed
-    ]
+    failed_in = [run.name for run in runs if (a := run.answers.get(sample.id)) is None or a.failed]
     tags = [sample.type, sample.split, f"{sample.role} ↔ {sample.other_role}", sample.language]
     header = [f"<h3>{escape(sample.id)}</h3>", *(f'<span class="tag">{escape(t)}</span>' for t in tags)]
     header += [f'<span class="tag bad">no answer: {escape(name)}</span>' for name in failed_in]
 
-    image = thumbnails.lookup(sample.image, [run.info.image_root for run in runs])
+    image = thumbnails.lookup(sample, [run.info.image_root for run in runs])
     if isinstance(image, int):
         figure = f'<img data-thumb="{image}" alt="{escape(sample.image)}" width="256">'
     else:
         figure = f'<p class="note">{escape(image)}</p>'
-    figure = f'<figure class="thumb">{figure}<figcaption class="mono">{escape(sample.image)}</figcaption></figure>'
+    figure = (
+        f'<figure class="thumb">{figure}<figcaption class="mono">{escape(sample.image)}</figcaption></figure>'
+    )
 
     question = sample.instruction
-    preview = ("…" + question[-QUESTION_PREVIEW_CHARS:]) if len(question) > QUESTION_PREVIEW_CHARS else question
+    preview = (
+        ("…" + question[-QUESTION_PREVIEW_CHARS:]) if len(question) > QUESTION_PREVIEW_CHARS else question
+    )
     question_html = (
         f'<details class="question"><summary>Question ({len(question)} characters): '
         f"{escape(preview)}</summary>"
         f'<div class="text"><b>System:</b> {escape(sample.system)}\n\n{escape(question)}</div></details>'
     )
 
-    answers = [f'<div class="answer reference"><h4>Reference</h4><div class="text">{escape(sample.reference)}</div></div>']
-    score_rows = {metric: [] for metric in METRICS}
+    answers = [
+        f'<div class="answer reference"><h4>Reference</h4><div class="text">{escape(sample.reference)}</div></div>'
+    ]
+    score_rows: dict[str, list[str]] = {metric: [] for metric in METRICS}
+    mean_cells = []
     review_blocks = []
     for index, run in enumerate(runs):
         answer = run.answers.get(sample.id)
@@ -177,8 +244,12 @@ def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails
         by_metric: dict[str, list[Review]] = {}
         for review in reviews:
             by_metric.setdefault(review.metric, []).append(review)
+        ratios = []
         for metric in METRICS:
-            score_rows[metric].append(_score_cell(by_metric.get(metric, [])))
+            cell, ratio = _score_cell(by_metric.get(metric, []))
+            score_rows[metric].append(cell)
+            ratios.append(ratio)
+        mean_cells.append(_mean_cell(ratios))
         if reviews:
             scored = sum(1 for r in reviews if r.score is not None)
             review_blocks.append(
@@ -190,7 +261,7 @@ def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails
     score_table = (
         f'<table class="scores"><thead><tr><th>Metric (MRPA / reference)</th>{run_heads}</tr></thead><tbody>'
         + "".join(f"<tr><td>{escape(m)}</td>{''.join(cells)}</tr>" for m, cells in score_rows.items())
-        + "</tbody></table>"
+        + f"<tr><td><b>Mean</b></td>{''.join(mean_cells)}</tr></tbody></table>"
     )
     attrs = (
         f'data-type="{escape(sample.type)}" data-split="{escape(sample.split)}" '
@@ -240,6 +311,7 @@ def render_html(runs: Sequence[RunData], chart_svg: str, *, title: str = "MMRole
     """The whole report page as one self-contained HTML string."""
     from mmrole import __version__
 
+    colors = {run.name: run_color(index) for index, run in enumerate(runs)}
     thumbnails = Thumbnails()
     browser = _browser_html(runs, thumbnails)
     sections = [
@@ -249,13 +321,15 @@ def render_html(runs: Sequence[RunData], chart_svg: str, *, title: str = "MMRole
         f'<div class="overview"><figure class="chart" id="radar">{chart_svg}</figure>'
         f'<div class="runs">{_runs_list(runs)}</div></div>',
         "<h2>Results</h2>",
-        _table_html(summary_table(runs), numeric_from=3),
+        _summary_html(summary_table(runs), colors),
     ]
     for heading, section in (("By split", "by_split"), ("By dialogue type", "by_type")):
         table = group_table(runs, section)
         sections.append(f"<h2>{heading}</h2>")
         sections.append(
-            _table_html(table, numeric_from=2) if table else f'<p class="note">No {heading.lower()} results.</p>'
+            _table_html(table, numeric_from=2)
+            if table
+            else f'<p class="note">No {heading.lower()} results.</p>'
         )
     sections += ["<h2>Samples</h2>", browser]
     # "</" cannot end the JSON script early: data URLs hold none, and the escape guards anything else.

@@ -69,7 +69,7 @@ _COUNT_DETAILS = (
 
 def count_cells(results: GroupResults) -> list[Cell]:
     values = (results.n_samples, results.n_failed, results.n_missing)
-    return [Cell(MISSING if v is None else str(v), d) for v, d in zip(values, _COUNT_DETAILS)]
+    return [Cell(MISSING if v is None else str(v), d) for v, d in zip(values, _COUNT_DETAILS, strict=True)]
 
 
 def summary_table(runs: Sequence[RunData]) -> Table:
@@ -93,14 +93,17 @@ def summary_table(runs: Sequence[RunData]) -> Table:
 
 
 def group_names(runs: Sequence[RunData], section: str) -> list[str]:
-    """The groups of a section (``by_split`` / ``by_type``) present in any run, known ones first."""
-    known = SPLITS if section == "by_split" else DIALOGUE_TYPES
+    """The groups of a section (``by_split`` / ``by_type``) with samples in any run, known ones first.
+
+    A group no run has samples in (the aggregation lists every split, even an absent one)
+    is left out of the tables; the CSV keeps it.
+    """
     present: list[str] = []
     for run in runs:
-        for name in getattr(run.results, section):
-            if name not in present:
+        for name, results in getattr(run.results, section).items():
+            if name not in present and results.n_samples != 0:
                 present.append(name)
-    return [name for name in known if name in present] + [name for name in present if name not in known]
+    return _ordered(present, SPLITS if section == "by_split" else DIALOGUE_TYPES)
 
 
 def group_table(runs: Sequence[RunData], section: str) -> Table | None:
@@ -115,7 +118,9 @@ def group_table(runs: Sequence[RunData], section: str) -> Table | None:
         for run in runs:
             results: GroupResults | None = getattr(run.results, section).get(group)
             if results is None:
-                rows.append([Cell(group), Cell(run.name), *([Cell(MISSING, "not in this run")] * (len(headers) - 2))])
+                rows.append(
+                    [Cell(group), Cell(run.name), *([Cell(MISSING, "not in this run")] * (len(headers) - 2))]
+                )
                 continue
             rows.append(
                 [
