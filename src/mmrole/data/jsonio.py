@@ -145,6 +145,10 @@ def iter_json_array(path: str | Path, *, chunk_chars: int = CHUNK_CHARS) -> Iter
 
 def _decode_one(stream: _Stream, fail: Any) -> Any:
     """Decode the element at the stream position, reading more text while it may be cut short."""
+    if stream.buf[stream.pos] not in '{["':
+        # A bare number or literal is not self-delimiting: make sure its end is in the buffer.
+        while not any(c in stream.buf[stream.pos :] for c in ",]" + _WHITESPACE) and stream.fill():
+            pass
     while True:
         try:
             value, end = _DECODER.raw_decode(stream.buf, stream.pos)
@@ -153,8 +157,5 @@ def _decode_one(stream: _Stream, fail: Any) -> Any:
             if stream.fill():
                 continue
             raise fail(stream, err.pos, err.msg) from None
-        # A number (or literal) ending exactly at the buffer end may continue in the next chunk.
-        if end == len(stream.buf) and stream.fill():
-            continue
         stream.pos = end
         return value
