@@ -43,9 +43,14 @@ def broken_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     ]
     (root / HUMAN_ROLE / "Mira_Vale_bad.json").write_text(json.dumps(records, indent=2))
-    stranger = [{"id": "Nobody_human-role-dialogue_x_0", "image": "scenes/house.png", "conversations": ok_turns}]
+    stranger_turns = _turns(("human", "Who are you?"), ("Nobody", "Nobody."))
+    stranger = [
+        {"id": "Nobody_human-role-dialogue_x_0", "image": "scenes/house.png", "conversations": stranger_turns}
+    ]
     (root / HUMAN_ROLE / "Nobody_x.json").write_text(json.dumps(stranger))
-    (root / HUMAN_ROLE / "Otto_Brass_broken.json").write_text('[\n  {"id": "a",\n   "image": "x.png"\n  ,,\n]')
+    (root / HUMAN_ROLE / "Otto_Brass_broken.json").write_text(
+        '[\n  {"id": "a",\n   "image": "x.png"\n  ,,\n]'
+    )
     test_file = root / "data" / "test" / "in-distribution" / "comment_test.json"
     records = json.loads(test_file.read_text())
     test_file.write_text(json.dumps(records + records[:1], ensure_ascii=False))
@@ -79,7 +84,11 @@ def test_every_problem_is_located(broken_root: Path):
         return problem
 
     missing = one("missing-field")
-    assert (missing.file, missing.record, missing.field) == (bad_file, "Mira_Vale_human-role-dialogue_bad_0", "image")
+    assert (missing.file, missing.record, missing.field) == (
+        bad_file,
+        "Mira_Vale_human-role-dialogue_bad_0",
+        "image",
+    )
     image = one("missing-image")
     assert (image.record, image.field) == ("Mira_Vale_human-role-dialogue_bad_1", "image")
     unsafe = one("unsafe-image-path")
@@ -89,7 +98,10 @@ def test_every_problem_is_located(broken_root: Path):
     test_file = str(broken_root / "data" / "test" / "in-distribution" / "comment_test.json")
     assert (test_file, "Mira_Vale_comment_script_0_1") in duplicates
     alternation = one("broken-alternation")
-    assert (alternation.record, alternation.field) == ("Mira_Vale_human-role-dialogue_bad_3", "conversations[1]")
+    assert (alternation.record, alternation.field) == (
+        "Mira_Vale_human-role-dialogue_bad_3",
+        "conversations[1]",
+    )
     empty = one("empty-turn")
     assert (empty.record, empty.field) == ("Mira_Vale_human-role-dialogue_bad_4", "conversations[1].value")
     stranger = one("unknown-character")
@@ -123,14 +135,19 @@ def test_samples_files_are_validated_too(tmp_path: Path):
     samples = list(load_samples("demo"))
     lines = [s.model_dump_json() for s in samples[:2]]
     lines.append(json.dumps(samples[0].model_dump() | {"image": "/etc/passwd"}))
-    lines.append(json.dumps({k: v for k, v in samples[1].model_dump().items() if k != "role"} | {"id": "norole"}))
+    lines.append(
+        json.dumps({k: v for k, v in samples[1].model_dump().items() if k != "role"} | {"id": "norole"})
+    )
     lines.append("{not json")
     path = tmp_path / "samples.jsonl"
     path.write_text("\n".join(lines) + "\n")
     report = validate(path)
     assert {p.record for p in report.problems["duplicate-id"]} == {samples[0].id}
     assert report.problems["unsafe-image-path"][0].record == samples[0].id
-    assert (report.problems["missing-field"][0].record, report.problems["missing-field"][0].field) == ("norole", "role")
+    assert (report.problems["missing-field"][0].record, report.problems["missing-field"][0].field) == (
+        "norole",
+        "role",
+    )
     assert "line 5" in report.problems["malformed-json"][0].message
     qwen = tmp_path / "in-distribution" / "human-role_test.json"
     qwen.parent.mkdir()

@@ -14,13 +14,17 @@ from mmrole.errors import DataError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(values=st.lists(json_values, max_size=12), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 64))
+@given(
+    values=st.lists(json_values, max_size=12), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 64)
+)
 def test_streaming_equals_json_load(tmp_path_factory: pytest.TempPathFactory, values, indent, chunk):
     path = tmp_path_factory.mktemp("j") / "array.json"
     path.write_text(json.dumps(values, indent=indent, ensure_ascii=False), encoding="utf-8")

@@ -95,6 +95,11 @@ def validate_command(
         summary.add_row(kind, severity, f"{count:,}", PROBLEM_KINDS.get(kind, ""))
     console.print(summary)
     for kind, problems in report.problems.items():
+        if all(problem.file is None for problem in problems):
+            # Summary problems (e.g. absent COCO images) are one explained line each.
+            for problem in problems:
+                console.print(f"[yellow]note[/yellow] ({kind}): {problem.message}", soft_wrap=True)
+            continue
         table = Table(title=f"{kind}: first {min(examples, len(problems))} of {report.counts[kind]:,}")
         for column in ("file", "record", "field", "problem"):
             table.add_column(column, overflow="fold")

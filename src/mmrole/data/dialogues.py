@@ -194,17 +194,15 @@ class _DialogueReader:
 
     def find_role(self, record_id: str, path: Path, turns: list[Turn], dialogue_type: str) -> str | None:
         stem = role_from_id(record_id)
-        if stem is None:
+        if stem is not None:
+            role = self.by_stem.get(stem)
+        else:
             # Not an MMRole id: fall back to the file name (<Name>_COCO.json), then to the speakers.
-            stem = path.stem.rsplit("_", 1)[0] if path.parent.name == dialogue_type else None
-        role = self.by_stem.get(stem or "")
-        if role is None and dialogue_type != "inter-role":
+            stem = path.stem.rsplit("_", 1)[0] if path.parent.name == dialogue_type else ""
+            role = self.by_stem.get(stem)
             speakers = {t.speaker for t in turns} - {HUMAN_SPEAKER}
-            role = (
-                next(iter(speakers))
-                if len(speakers) == 1 and next(iter(speakers)) in self.characters
-                else None
-            )
+            if role is None and dialogue_type != "inter-role" and len(speakers) == 1:
+                role = next(iter(speakers)) if next(iter(speakers)) in self.characters else None
         if role is None:
             name = (stem or "?").replace("_", " ")
             self.problem(
