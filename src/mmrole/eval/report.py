@@ -134,6 +134,7 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
     save_figure(figure, paths["radar"])
     _write_atomic(paths["markdown"], render_markdown(runs, radar_file=REPORT_FILES["radar"]))
     _write_atomic(paths["csv"], render_csv(runs))
-    title = "MMRole-Eval report: " + ", ".join(run.name for run in runs)
+    names = ", ".join(run.name for run in runs) if len(runs) <= 3 else f"{len(runs)} runs"
+    title = f"MMRole-Eval report: {names}"
     _write_atomic(paths["html"], render_html(runs, figure_svg(figure), title=title))
     return paths

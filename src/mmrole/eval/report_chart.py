@@ -16,7 +16,8 @@ from typing import Any
 from mmrole.eval.report_data import Results
 from mmrole.schema import METRICS
 
-#: Polygon colours, in run order (matplotlib's tab10); the HTML legend and the screenshot test use them too.
+#: Polygon colours, in run order: matplotlib's tab10, then darker tab20b shades (drawn dashed) for
+#: runs 11-20, so MMRole's 11 published MRPAs stay apart. The HTML and the screenshot test use them too.
 RUN_COLORS: tuple[str, ...] = (
     "#1f77b4",
     "#ff7f0e",
@@ -28,12 +29,27 @@ RUN_COLORS: tuple[str, ...] = (
     "#7f7f7f",
     "#bcbd22",
     "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#5254a3",
+    "#8ca252",
+    "#bd9e39",
+    "#ad494a",
+    "#a55194",
 )
+_LINE_STYLES = ("-", "--", ":")
 
 
 def run_color(index: int) -> str:
-    """The colour of the run at ``index`` (colours repeat after ten runs)."""
+    """The colour of the run at ``index`` (colours repeat after twenty runs)."""
     return RUN_COLORS[index % len(RUN_COLORS)]
+
+
+def _line_style(index: int) -> str:
+    return _LINE_STYLES[(index // 10) % len(_LINE_STYLES)]
 
 
 def _as_results(value: Results | Mapping[str, Any]) -> Results:
@@ -82,11 +98,22 @@ def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> A
     ax.set_ylim(low, high)
     ax.tick_params(axis="y", labelsize=8, labelcolor="#555555")
     ax.grid(color="#cccccc", linewidth=0.8)
+    # Fills fade as runs are added, so many overlapping polygons do not turn the middle grey.
+    fill_alpha = min(0.12, 0.3 / max(len(names), 1))
     for index, (name, values) in enumerate(zip(names, series, strict=True)):
         color = run_color(index)
         closed = [*values, values[0]]
-        ax.plot(closed_angles, closed, color=color, linewidth=2.2, label=name, marker="o", markersize=4)
-        ax.fill(closed_angles, closed, color=color, alpha=0.12)
+        ax.plot(
+            closed_angles,
+            closed,
+            color=color,
+            linewidth=2.2,
+            linestyle=_line_style(index),
+            label=name,
+            marker="o",
+            markersize=4,
+        )
+        ax.fill(closed_angles, closed, color=color, alpha=fill_alpha)
     if names:
         ax.legend(
             loc="upper center",
@@ -110,7 +137,7 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(_SAVE_RC):
-        fig.savefig(path, metadata=_METADATA.get(path.suffix.lower()))
+        fig.savefig(path, metadata=_METADATA.get(path.suffix.lower()), bbox_inches="tight", pad_inches=0.15)
     return path
 
 
@@ -124,7 +151,7 @@ def figure_svg(fig: Any) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context(_SAVE_RC):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.15)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
