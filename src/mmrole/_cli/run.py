@@ -1,9 +1,77 @@
-"""`mmrole` commands of the run area."""
+"""`mmrole answer`: the MRPA answers a test set through the engine."""
 
 from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
 
 import typer
 
 
+class MissingImage(str, Enum):
+    error = "error"
+    omit = "omit"
+
+
+def answer_command(
+    agent: str = typer.Option(
+        ..., "--agent", help="Model spec: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."
+    ),
+    data: str = typer.Option(
+        ..., "--data", help="A samples .jsonl, an MMRole test folder or file, a data root, or 'demo'."
+    ),
+    run: Path = typer.Option(
+        ..., "--run", help="The run folder (created; rerunning resumes from its store)."
+    ),
+    concurrency: int = typer.Option(32, min=1, help="Calls in flight at most."),
+    max_tokens: int = typer.Option(512, min=1, help="Longest answer, in tokens."),
+    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature (0: greedy)."),
+    top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Nucleus sampling mass."),
+    seed: int | None = typer.Option(None, help="Sampling seed, for servers that take one."),
+    limit: int | None = typer.Option(None, min=1, help="Answer only the first N samples."),
+    max_image_side: int | None = typer.Option(
+        None, min=16, help="Downscale images whose longer side exceeds this many pixels."
+    ),
+    missing_image: MissingImage = typer.Option(
+        MissingImage.error, help="A missing image file stops the run (error) or is left out (omit)."
+    ),
+    max_retries: int = typer.Option(
+        5, min=0, help="Retries per request on 429, 5xx, timeouts, dropped connections."
+    ),
+    rpm: float | None = typer.Option(None, min=0.1, help="At most this many requests per minute."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Answer every sample of a test set into the run folder (samples.jsonl, answers.jsonl, run.json).
+
+    Exits 1 when some samples failed after their retries (their errors are in answers.jsonl).
+    """
+    from mmrole.engine.answer import answer_dataset_sync
+    from mmrole.models.base import GenerationParams
+
+    params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    summary = answer_dataset_sync(
+        agent,
+        data,
+        run,
+        params=params,
+        concurrency=concurrency,
+        limit=limit,
+        max_image_side=max_image_side,
+        missing_image=missing_image.value,
+        max_retries=max_retries,
+        rpm=rpm,
+        progress=progress,
+    )
+    typer.echo(summary.line())
+    if summary.failed:
+        typer.secho(
+            f"{summary.failed} sample(s) failed; their errors are in answers.jsonl. Rerun the command to retry them.",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.command("answer")(answer_command)

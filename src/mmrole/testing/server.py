@@ -52,6 +52,20 @@ class Reply:
     finish_reason: str = "stop"
 
 
+class InjectedError(Exception):
+    """Raise it from a responder to answer that request with an HTTP error instead of a reply.
+
+    Args:
+        status: The HTTP status to send (e.g. 503, 400).
+        message: The error message in the body.
+        retry_after: Seconds for a ``Retry-After`` header, if any.
+    """
+
+    def __init__(self, status: int, message: str = "injected error", retry_after: float | None = None):
+        super().__init__(message)
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+
 @dataclass
 class Faults:
     """Probabilities of each injected fault (they must sum to at most 1), drawn per request.
@@ -109,7 +123,8 @@ class LocalOpenAIServer:
     """An OpenAI-compatible chat server on 127.0.0.1 in a background thread (a context manager).
 
     Args:
-        responder: ``messages -> str | Reply``; defaults to :func:`echo_responder`.
+        responder: ``messages -> str | Reply``; defaults to :func:`echo_responder`. It may raise
+            :class:`InjectedError` to answer with an HTTP error.
         latency: Seconds each answer takes, or a ``(low, high)`` range drawn uniformly.
         capacity: At most this many requests are served at once; the rest wait
             (``overflow="wait"``) or get a 429 (``overflow="reject"``).
@@ -325,7 +340,14 @@ class LocalOpenAIServer:
             if fault == "garbage":
                 counters.outcomes["garbage"] += 1
                 return await _respond_raw(writer, 200, self._rng.choice(_GARBAGE), "application/json")
-            reply = self.responder(messages)
+            try:
+                reply = self.responder(messages)
+            except InjectedError as exc:
+                counters.outcomes[f"{exc.status}_responder"] += 1
+                extra = (
+                    {"Retry-After": _format_seconds(exc.retry_after)} if exc.retry_after is not None else None
+                )
+                return await _respond(writer, exc.status, _error(exc.message), extra)
             if isinstance(reply, str):
                 reply = Reply(text=reply)
             counters.outcomes["ok"] += 1

@@ -1,0 +1,144 @@
+"""Run folder files: JSON and JSONL written atomically, and ``run.json``.
+
+A file is written to ``NAME.partial``, flushed to disk, then renamed over ``NAME``: a crash
+leaves the old file or the new one, never half of one. ``run.json`` records what ran; each
+command merges its own section in, and anything that looks like a secret is dropped first.
+
+    write_jsonl(run / "answers.jsonl", records)
+    update_run_info(run, {"agent": spec, "answer": {...}})
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mmrole.errors import DataError
+
+RUN_INFO = "run.json"
+SAMPLES = "samples.jsonl"
+ANSWERS = "answers.jsonl"
+#: Option names never written to run.json (their values are credentials): api_key, hf_token, ...
+_SECRET_NAME = re.compile(r"(^|_)(api_?key|secret|password|authorization|token)$")
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write one JSON object per line, atomically; returns how many."""
+    count = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        for record in records:
+            count += 1
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+
+    _atomic_write(Path(path), lines())
+    return count
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The objects of a JSONL file (blank lines skipped).
+
+    Raises:
+        DataError: the file is missing, or a line is not a JSON object (names file and line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise DataError(f"line {number} is not JSON: {exc}", file=str(path)) from None
+        if not isinstance(record, dict):
+            raise DataError(f"line {number} is not a JSON object", file=str(path))
+        records.append(record)
+    return records
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write indented JSON atomically."""
+    _atomic_write(Path(path), [json.dumps(data, ensure_ascii=False, indent=2) + "\n"])
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file.
+
+    Raises:
+        DataError: missing or malformed.
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    except ValueError as exc:
+        raise DataError(f"not valid JSON: {exc}", file=str(path)) from None
+
+
+def read_run_info(run_dir: str | Path) -> dict[str, Any]:
+    """``RUN/run.json`` ({} when the run has none yet)."""
+    path = Path(run_dir) / RUN_INFO
+    if not path.exists():
+        return {}
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError("run.json must hold a JSON object", file=str(path))
+    return data
+
+
+def update_run_info(run_dir: str | Path, updates: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into ``RUN/run.json`` (top-level keys replaced) and write it atomically.
+
+    Adds ``mmrole_version``, ``created`` (first write) and ``updated`` timestamps; drops any
+    option whose name looks like a credential. Returns the new content.
+    """
+    from mmrole import __version__
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    info = read_run_info(run_dir)
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    info.setdefault("created", now)
+    info.update(without_secrets(updates))
+    info["updated"] = now
+    info["mmrole_version"] = __version__
+    write_json(run_dir / RUN_INFO, info)
+    return info
+
+
+def without_secrets(data: Any) -> Any:
+    """A copy of nested dicts/lists without keys that name credentials (``api_key``, ``token``...)."""
+    if isinstance(data, dict):
+        return {
+            k: without_secrets(v)
+            for k, v in data.items()
+            if not _SECRET_NAME.search(str(k).lower().replace("-", "_"))
+        }
+    if isinstance(data, (list, tuple)):
+        return [without_secrets(v) for v in data]
+    return data
+
+
+def _atomic_write(path: Path, chunks: Iterable[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

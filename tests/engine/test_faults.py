@@ -1,0 +1,84 @@
+"""The engine against a real local HTTP server injecting faults: nothing lost, nothing duplicated."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from mmrole.engine import Backoff, Request, Store, run_requests_sync
+from mmrole.models.openai_compat import OpenAICompatBackend
+from mmrole.testing.server import Faults, InjectedError, LocalOpenAIServer, echo_responder
+
+N = 600
+FAULTS = Faults(
+    rate_limit=0.08, server_error=0.06, hang=0.02, drop=0.05, garbage=0.05, retry_after=0.01, hang_seconds=0.4
+)
+
+
+#: These prompts always get a 503 from the first server: they must end up recorded as failed.
+POISONED = {f"question number {i}" for i in range(42, N, 100)}
+
+
+def _poisoned_responder(messages):
+    if messages[-1]["content"] in POISONED:
+        raise InjectedError(503, "overloaded (this prompt always fails)")
+    return echo_responder(messages)
+
+
+def _requests() -> list[Request]:
+    return [Request(f"q{i}", [{"role": "user", "content": f"question number {i}"}]) for i in range(N)]
+
+
+def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
+    store_path = tmp_path / "store.sqlite"
+    backoff = Backoff(base_delay=0.001, max_delay=0.004)
+    with LocalOpenAIServer(_poisoned_responder, latency=(0.0, 0.004), faults=FAULTS, seed=11) as server:
+        backend = OpenAICompatBackend("test-model", server.base_url, timeout=0.2)
+        results = run_requests_sync(
+            backend,
+            _requests(),
+            store=store_path,
+            concurrency=32,
+            max_retries=3,
+            progress=False,
+            backoff=backoff,
+        )
+        outcomes = Counter(server.outcomes)
+        faults = server.received - outcomes["ok"] - outcomes["503_responder"]
+        assert faults / server.received >= 0.2, outcomes
+        assert {"429", "500", "hang", "drop", "garbage"} <= set(outcomes)
+
+        # every request comes back once, in order, answered xor failed
+        assert [r.id for r in results] == [f"q{i}" for i in range(N)]
+        assert all((r.completion is None) != (r.error is None) for r in results)
+        # each attempt the engine counted reached the server, and nothing else did
+        assert server.received == sum(r.attempts for r in results)
+        for i, result in enumerate(results):
+            prompt = f"question number {i}"
+            assert server.by_prompt[prompt] == result.attempts
+            if result.ok:  # answered exactly once by the server, with that prompt's answer
+                assert server.served_by_prompt[prompt] == 1
+                assert result.completion.text == echo_responder([{"role": "user", "content": prompt}]).text
+            else:
+                assert server.served_by_prompt[prompt] == 0 and result.attempts == 4
+        failed = [r for r in results if not r.ok]
+        assert {f"question number {int(r.id[1:])}" for r in failed} >= POISONED
+        assert all("HTTP 503" in r.error for r in results if r.id in {f"q{i}" for i in range(42, N, 100)})
+
+        with Store(store_path) as store:
+            rows = list(store.rows())
+            assert len(rows) == N and len({row.request_id for row in rows}) == N
+            assert store.counts() == {"ok": N - len(failed), "failed": len(failed)}
+            stored_errors = {row.request_id: row.error for row in store.rows("failed")}
+            assert stored_errors == {r.id: r.error for r in failed}
+
+        # rerun on a healthy server: only the failures are sent again
+        server.faults, server.responder = Faults(), echo_responder
+        before = server.received
+        again = run_requests_sync(
+            backend, _requests(), store=store_path, concurrency=32, progress=False, backoff=backoff
+        )
+        assert server.received - before == len(failed)
+        assert all(r.ok for r in again)
+        assert sum(not r.cached for r in again) == len(failed)
+        with Store(store_path) as store:
+            assert store.counts() == {"ok": N, "failed": 0}
