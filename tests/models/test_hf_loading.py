@@ -24,6 +24,21 @@ def test_missing_folder_is_a_config_error(tmp_path):
         HFBackend(tmp_path / "empty")
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"temperature": 0.3}, "unknown options"),
+        ({"max_batch_size": "lots"}, "must be numbers"),
+        ({"max_batch_size": 0}, "at least 1"),
+    ],
+)
+def test_bad_options_are_config_errors(tiny_models, options, message):
+    from mmrole.models.hf import HFBackend
+
+    with pytest.raises(ConfigError, match=message):
+        HFBackend(tiny_models["causal_lm"], **options)
+
+
 def test_registry_spec_loads_the_tiny_model(tiny_models):
     from mmrole.models import load_backend
 

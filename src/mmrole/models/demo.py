@@ -119,6 +119,7 @@ def ensure_demo_model(cache_dir: Path | None = None) -> Path:
     gguf_file = find_demo_gguf()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
     try:
         from rich.console import Console
 

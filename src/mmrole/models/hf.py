@@ -124,23 +124,37 @@ class HFBackend(Backend):
         max_batch_size: int | str = 8,
         batch_wait_ms: float | str = 5.0,
         spec: str | None = None,
-        trust_remote_code: bool = False,
+        trust_remote_code: bool | str = False,
+        **unknown: Any,
     ):
+        if unknown:
+            raise ConfigError(
+                f"hf backend: unknown options {sorted(unknown)}; "
+                "known: device, dtype, max_batch_size, batch_wait_ms, spec, trust_remote_code"
+            )
+        try:
+            batch_size, wait_s = int(max_batch_size), float(batch_wait_ms) / 1000
+        except ValueError as exc:
+            raise ConfigError(
+                f"hf backend: max_batch_size and batch_wait_ms must be numbers ({exc})"
+            ) from None
+        if batch_size < 1 or wait_s < 0:
+            raise ConfigError("hf backend: max_batch_size must be at least 1 and batch_wait_ms not negative")
         self.path = str(path)
         self.spec = spec or f"hf:{self.path}"
         self.device = select_device(device)
         self.dtype = select_dtype(dtype, self.device)
-        self.trust_remote_code = trust_remote_code
+        self.trust_remote_code = str(trust_remote_code).lower() in ("true", "1", "yes")
         self.processor: Any = None
         self._load()
         self._batcher: MicroBatcher[_Request] = MicroBatcher(
             self._run_batch,
             key=_batch_key,
-            max_batch_size=int(max_batch_size),
-            wait_s=float(batch_wait_ms) / 1000,
+            max_batch_size=batch_size,
+            wait_s=wait_s,
         )
         # The engine may keep this many calls in flight: enough to fill a batch.
-        self.max_concurrency = int(max_batch_size)
+        self.max_concurrency = batch_size
 
     # -- loading ----------------------------------------------------------------------------------
 
