@@ -1,9 +1,147 @@
-"""`mmrole` commands of the train area."""
+"""`mmrole train sft|judge|dpo`: one generic command per trainer, its options read off the config dataclass.
+
+Each config field becomes ``--field-name`` with the field's help text, so the dataclass *is*
+the CLI (TRL's pattern). Options left out keep the config's default or the ``--preset``'s value.
+The configs import no torch, so ``--help`` is instant; the trainer loads inside the command.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import typer
+
+train_app = typer.Typer(
+    help="Train MRPAs (sft), judges (judge) and aligned MRPAs (dpo) with TRL; scale out with `accelerate launch`.",
+    no_args_is_help=True,
+)
+
+
+def _scalar_type(annotation: Any) -> type:
+    """``int | None`` -> ``int``: the one non-None type of an optional field."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return args[0] if args else annotation
+
+
+def _option_parameters(config_class: type) -> list[inspect.Parameter]:
+    hints = typing.get_type_hints(config_class)
+    parameters = []
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        help_text = field.metadata.get("help")
+        base = _scalar_type(hints[field.name])
+        if field.metadata.get("required"):
+            option, annotation = typer.Option(..., flag, help=help_text), base
+        elif base is bool:
+            decls = f"{flag}/--no-{field.name.replace('_', '-')}"
+            shown = "auto" if field.default is None else ("on" if field.default else "off")
+            option, annotation = typer.Option(None, decls, help=help_text, show_default=shown), bool | None
+        else:
+            shown = "none" if field.default is None else str(field.default)
+            option, annotation = typer.Option(None, flag, help=help_text, show_default=shown), base | None
+        parameters.append(
+            inspect.Parameter(
+                field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
+            )
+        )
+    return parameters
+
+
+def config_command(config_class: type, run: Callable[[Any], Any], doc: str) -> Callable[..., None]:
+    """A typer command taking one option per field of ``config_class`` and calling ``run(config)``."""
+
+    def command(**options: Any) -> None:
+        from mmrole.train.base_config import build_config
+
+        preset = options.pop("preset", None)
+        config = build_config(config_class, preset, **options)
+        result = run(config)
+        _report(result)
+
+    parameters = _option_parameters(config_class)
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = doc
+    return command
+
+
+def _report(result: Any) -> None:
+    from rich.console import Console
+
+    console = Console()
+    losses = result.losses
+    if losses:
+        console.print(f"loss {losses[0]:.4f} -> {losses[-1]:.4f} over {result.global_step} steps")
+    console.print(f"saved: {result.model_dir}  (load it as hf:{result.model_dir})")
+
+
+def _run_sft(config: Any) -> Any:
+    from mmrole.train.sft import train_sft
+
+    return train_sft(config)
+
+
+def _run_judge(config: Any) -> Any:
+    from mmrole.train.judge import train_judge
+
+    return train_judge(config)
+
+
+def _run_dpo(config: Any) -> Any:
+    from mmrole.train.dpo import train_dpo
+
+    return train_dpo(config)
+
+
+def _commands() -> list[tuple[str, type, Callable[[Any], Any], str]]:
+    from mmrole.train.dpo_config import DPOConfig
+    from mmrole.train.judge_config import JudgeTrainConfig
+    from mmrole.train.sft_config import SFTConfig
+
+    return [
+        (
+            "sft",
+            SFTConfig,
+            _run_sft,
+            "Fine-tune a vision-language model into an MRPA (defaults: MMRole-Agent's recipe).",
+        ),
+        (
+            "judge",
+            JudgeTrainConfig,
+            _run_judge,
+            "Train a judge on MMRole-Eval trajectories (defaults: MMRole-Eval's reward-model recipe).",
+        ),
+        ("dpo", DPOConfig, _run_dpo, "Align a model on preference pairs with DPO (sigmoid loss, beta 0.1)."),
+    ]
+
+
+for _name, _config_class, _run, _doc in _commands():
+    train_app.command(_name, help=_doc)(config_command(_config_class, _run, _doc))
+
+
+@train_app.command("accelerate-config")
+def accelerate_config_command(
+    name: str = typer.Argument(None, help="single_gpu, multi_gpu (DDP), zero2 or zero3; omit to list them."),
+) -> None:
+    """Print the path of a bundled accelerate config (for `accelerate launch --config_file`)."""
+    folder = Path(__file__).resolve().parents[1] / "accelerate_configs"
+    available = sorted(path.stem for path in folder.glob("*.yaml"))
+    if name is None:
+        for stem in available:
+            typer.echo(f"{stem}\t{folder / (stem + '.yaml')}")
+        return
+    if name not in available:
+        from mmrole.errors import ConfigError
+
+        raise ConfigError(f"no accelerate config {name!r}; choose from {', '.join(available)}")
+    typer.echo(str(folder / f"{name}.yaml"))
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,224 @@
+"""Reading training data into examples (``{"id", "messages", "images"}``) and a datasets.Dataset.
+
+Sources for SFT (several may be given, comma-separated):
+
+* a Qwen-VL-format JSON file (MMRole's ``data/train/train_85k.json``, RM_data) or a folder of
+  them: every turn is kept, so multi-turn records train on every assistant turn;
+* a samples JSONL, or an MMRole-Data root: each sample trains its reference answer;
+* ``demo``: the bundled demo set's training file.
+
+Image paths are made absolute against ``--image-root`` or the folder the data engineer's
+:func:`mmrole.data.image_root` finds for the source, and checked up front, so a missing image
+stops the run before training starts, naming the example.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from mmrole.errors import DataError
+from mmrole.train.formatting import conversation_example, prompt_completion_example
+
+logger = logging.getLogger(__name__)
+
+Example = dict[str, Any]
+#: What to do with an example whose image file is missing.
+MISSING_IMAGE_POLICIES = ("error", "skip", "drop")
+
+
+def split_sources(data: str) -> list[str]:
+    """``a.json,b.json`` -> ``["a.json", "b.json"]``."""
+    sources = [part.strip() for part in data.split(",") if part.strip()]
+    if not sources:
+        raise DataError("no training data given")
+    return sources
+
+
+def _demo_train_file() -> Path:
+    from mmrole.data import demo_root
+
+    return demo_root() / "data" / "train" / "train_demo.json"
+
+
+def _is_conversation_file(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".json"
+
+
+def conversation_files(source: str) -> list[Path] | None:
+    """The Qwen-VL-format files a source names, or None when it is a samples source."""
+    from mmrole.data.samples import is_data_root
+
+    path = _demo_train_file() if source == "demo" else Path(source).expanduser()
+    if not path.exists():
+        raise DataError("training data not found", file=str(path))
+    if _is_conversation_file(path):
+        return [path]
+    if path.is_dir() and not is_data_root(path):
+        files = sorted(p for p in path.rglob("*.json") if p.is_file())
+        if not files:
+            raise DataError("no .json training files in this folder", file=str(path))
+        return files
+    return None
+
+
+def source_image_root(source: str, explicit: str | None) -> Path | None:
+    """The folder relative image paths of a source are resolved against."""
+    if explicit:
+        return Path(explicit).expanduser()
+    from mmrole.data import image_root
+
+    path = _demo_train_file() if source == "demo" else Path(source).expanduser()
+    root = image_root(path)
+    if root is not None:
+        return root
+    return path if path.is_dir() else path.parent
+
+
+def sft_examples(source: str, *, default_system: str | None = None) -> Iterator[Example]:
+    """The examples of one SFT source (image paths still relative)."""
+    files = conversation_files(source)
+    if files is not None:
+        from mmrole.data.qwen import iter_conversation_records, split_image_tag
+
+        for file in files:
+            for record in iter_conversation_records(file):
+                yield conversation_example(
+                    record, file=file, default_system=default_system, split_image_tag=split_image_tag
+                )
+        return
+    from mmrole.data import load_samples
+
+    for sample in load_samples(source):
+        if not sample.reference.strip():
+            raise DataError(
+                "no reference answer to train on", file=source, record=sample.id, field="reference"
+            )
+        yield prompt_completion_example(
+            sample.id,
+            system=sample.system or default_system,
+            prompt=sample.instruction,
+            completion=sample.reference,
+            images=[sample.image] if sample.image else [],
+        )
+
+
+def resolve_images(
+    examples: Iterable[Example], image_root: Path | None, *, missing: str = "error", source: str = ""
+) -> list[Example]:
+    """Make image paths absolute and check the files exist.
+
+    Args:
+        examples: Examples with relative (or absolute) image paths.
+        image_root: What relative paths are relative to.
+        missing: ``error`` (stop, naming the example), ``skip`` (leave the example out) or
+            ``drop`` (train it without its images).
+
+    Raises:
+        DataError: An image is missing and ``missing`` is ``error``.
+    """
+    if missing not in MISSING_IMAGE_POLICIES:
+        raise DataError(f"missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
+    kept, skipped, dropped = [], 0, 0
+    for example in examples:
+        paths = [_absolute(path, image_root) for path in example.get("images") or []]
+        absent = [path for path in paths if not path.is_file()]
+        if absent:
+            if missing == "error":
+                raise DataError(
+                    f"image not found: {absent[0]} (set --image-root, or --missing-images skip/drop)",
+                    file=source or None,
+                    record=example["id"],
+                    field="image",
+                )
+            if missing == "skip":
+                skipped += 1
+                continue
+            dropped += 1
+            example = {**example, "images": []}
+            if "messages" in example:
+                example["messages"] = _without_images(example["messages"])
+            paths = []
+        kept.append({**example, "images": [str(path) for path in paths]})
+    if skipped or dropped:
+        logger.warning(
+            "%s: %d examples skipped, %d trained without their image (images not found)",
+            source,
+            skipped,
+            dropped,
+        )
+    return kept
+
+
+def _absolute(path: str, root: Path | None) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() or root is None else root / candidate
+
+
+def _without_images(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from mmrole.train.formatting import drop_images
+
+    return drop_images(messages)
+
+
+def load_examples(
+    data: str,
+    read: Callable[[str], Iterable[Example]],
+    *,
+    image_root: str | None = None,
+    image_root_of: Callable[[str], Path | None] | None = None,
+    missing_images: str = "error",
+    max_samples: int | None = None,
+) -> list[Example]:
+    """Read every source with ``read``, resolve images, stop at ``max_samples``.
+
+    Args:
+        data: Comma-separated sources.
+        read: Reads one source's examples.
+        image_root: ``--image-root`` (else found per source).
+        image_root_of: Finds a source's image root (default :func:`source_image_root`).
+        missing_images: See :func:`resolve_images`.
+        max_samples: Keep only the first N examples.
+
+    Raises:
+        DataError: Bad data, a missing image, or no example at all.
+    """
+    examples: list[Example] = []
+    for source in split_sources(data):
+        root = image_root_of(source) if image_root_of else source_image_root(source, image_root)
+        found = read(source)
+        if max_samples is not None:
+            found = islice(found, max(0, max_samples - len(examples)))
+        batch = resolve_images(found, root, missing=missing_images, source=source)
+        examples.extend(batch)
+        if max_samples is not None and len(examples) >= max_samples:
+            break
+    examples = examples[:max_samples] if max_samples is not None else examples
+    if not examples:
+        raise DataError("no training examples", file=data)
+    counts: dict[str, int] = {}
+    for example in examples:  # error messages name examples by id: keep ids unique
+        counts[example["id"]] = counts.get(example["id"], 0) + 1
+        if counts[example["id"]] > 1:
+            example["id"] = f"{example['id']}#{counts[example['id']] - 1}"
+    return examples
+
+
+def to_dataset(examples: list[Example], *, with_images: bool) -> Any:
+    """A ``datasets.Dataset`` with ``id``, ``messages`` (JSON text) and, for VLMs, ``images`` columns.
+
+    Messages are stored as JSON text: Arrow would otherwise merge the parts' keys across rows.
+    """
+    from datasets import Dataset
+
+    rows = []
+    for example in examples:
+        row = {"id": example["id"], "messages": json.dumps(example["messages"], ensure_ascii=False)}
+        if with_images:
+            row["images"] = list(example.get("images") or [])
+        rows.append(row)
+    return Dataset.from_list(rows)

@@ -1,0 +1,176 @@
+"""``mmrole train judge``: train a judge model on MMRole-Eval trajectories (SFT on reviews).
+
+A trajectory is one judgement: the prompt is MMRole-Eval's judge system text plus the image and
+the user text comparing Model A with Model B on one metric (:mod:`mmrole.prompts.judge`), the
+target the judge's review ending in ``[Scores]: (a, b)``. Two sources:
+
+* an ``mmrole judge`` run folder: prompts are rebuilt from ``samples.jsonl`` and
+  ``answers.jsonl`` exactly as the judge saw them (including swapped ``BA`` orders), targets
+  are the reviews in ``reviews.jsonl`` (failed or unscored ones are left out);
+* MMRole's RM_data files (Qwen-VL format, user turn = judge prompt, assistant turn = review).
+
+Training is :func:`mmrole.train.sft.train_sft` on these examples; the defaults are MMRole-Eval's
+reward-model recipe (:class:`mmrole.train.judge_config.JudgeTrainConfig`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from mmrole.errors import DataError
+from mmrole.train.common import TrainResult
+from mmrole.train.examples import Example, conversation_files, load_examples, source_image_root
+from mmrole.train.formatting import conversation_example, message_text, prompt_completion_example
+from mmrole.train.judge_config import JudgeTrainConfig
+
+logger = logging.getLogger(__name__)
+
+_ASPECT_LINE = re.compile(r"Please evaluate the following aspect of each model's response:\n([^:\n]+):")
+
+
+def is_run_folder(source: str) -> bool:
+    """Whether ``source`` is an ``mmrole judge`` run folder (it has a reviews.jsonl)."""
+    return (Path(source) / "reviews.jsonl").is_file()
+
+
+def metric_of_prompt(text: str) -> str | None:
+    """The metric a judge prompt asks about (``Fluency``...), read from its aspect line."""
+    match = _ASPECT_LINE.search(text)
+    return match.group(1).strip() if match else None
+
+
+def _wanted_metrics(metrics: str | None) -> set[str] | None:
+    from mmrole.schema import METRICS
+
+    if not metrics:
+        return None
+    wanted = {name.strip() for name in metrics.split(",") if name.strip()}
+    unknown = wanted - set(METRICS)
+    if unknown:
+        raise DataError(f"unknown metric(s) {', '.join(sorted(unknown))}; choose from {', '.join(METRICS)}")
+    return wanted
+
+
+def run_folder_examples(
+    run_dir: str | Path, *, system: str, metrics: set[str] | None = None, require_score: bool = True
+) -> Iterator[Example]:
+    """The judge trajectories of an ``mmrole judge`` run folder.
+
+    Raises:
+        DataError: A review names a sample or answer the run does not have.
+    """
+    from mmrole.eval.parse import locate_scores
+    from mmrole.eval.results import read_answers, read_reviews, read_samples
+    from mmrole.prompts.judge import judge_user_text
+
+    run_dir = Path(run_dir)
+    samples = {sample.id: sample for sample in read_samples(run_dir)}
+    answers = read_answers(run_dir)
+    reviews_file = str(run_dir / "reviews.jsonl")
+    left_out = 0
+    for review in read_reviews(run_dir):
+        sample_id, metric, text = review.get("sample_id"), review.get("metric"), review.get("text")
+        if review.get("error") or not isinstance(text, str) or not text.strip():
+            left_out += 1
+            continue
+        if metrics is not None and metric not in metrics:
+            continue
+        if require_score and locate_scores(text) is None:
+            left_out += 1
+            continue
+        sample = samples.get(str(sample_id))
+        if sample is None:
+            raise DataError(
+                "review of a sample not in samples.jsonl", file=reviews_file, record=str(sample_id)
+            )
+        answer = (answers.get(sample.id) or {}).get("answer")
+        if not isinstance(answer, str):
+            raise DataError(
+                "review of a sample with no answer in answers.jsonl", file=reviews_file, record=sample.id
+            )
+        order = review.get("order") or "AB"
+        answer_a, answer_b = (answer, sample.reference) if order == "AB" else (sample.reference, answer)
+        prompt = judge_user_text(
+            question=sample.instruction,
+            answer_a=answer_a,
+            answer_b=answer_b,
+            role=sample.role,
+            script=sample.script,
+            other_role=sample.other_role,
+            metric=str(metric),
+        )
+        yield prompt_completion_example(
+            f"{sample.id}::{metric}::{order}::{review.get('repeat', 0)}",
+            system=system,
+            prompt=prompt,
+            completion=text,
+            images=[sample.image] if sample.image else [],
+        )
+    if left_out:
+        logger.warning("%s: %d failed or unscored reviews left out", reviews_file, left_out)
+
+
+def rm_data_examples(
+    source: str, *, system: str, metrics: set[str] | None = None, require_score: bool = True
+) -> Iterator[Example]:
+    """The judge trajectories of MMRole's RM_data files (Qwen-VL format)."""
+    from mmrole.data.qwen import iter_conversation_records, split_image_tag
+    from mmrole.eval.parse import locate_scores
+
+    for file in conversation_files(source) or []:
+        for record in iter_conversation_records(file):
+            example = conversation_example(
+                record, file=file, default_system=system, split_image_tag=split_image_tag
+            )
+            turns = example["messages"]
+            if metrics is not None:
+                prompt = next((message_text(m) for m in turns if m["role"] == "user"), "")
+                if metric_of_prompt(prompt) not in metrics:
+                    continue
+            if require_score and locate_scores(message_text(turns[-1])) is None:
+                continue
+            yield example
+
+
+def judge_examples(config: JudgeTrainConfig) -> list[Example]:
+    """Every trajectory of ``config.data`` (run folders and RM_data, comma-separated)."""
+    from mmrole.prompts.judge import JUDGE_SYSTEM
+
+    system = config.default_system or JUDGE_SYSTEM
+    metrics = _wanted_metrics(config.metrics)
+
+    def read(source: str) -> Iterator[Example]:
+        reader = run_folder_examples if is_run_folder(source) else rm_data_examples
+        return reader(source, system=system, metrics=metrics, require_score=config.require_score)
+
+    def image_root_of(source: str) -> Path | None:
+        if config.image_root or not is_run_folder(source):
+            return source_image_root(source, config.image_root)
+        from mmrole.eval.results import run_image_root
+
+        return run_image_root(Path(source)) or Path(source)
+
+    return load_examples(
+        config.data,
+        read,
+        image_root_of=image_root_of,
+        missing_images=config.missing_images,
+        max_samples=config.max_samples,
+    )
+
+
+def train_judge(config: JudgeTrainConfig) -> TrainResult:
+    """Train a judge on the trajectories of ``config.data``; the result loads as ``hf:OUTPUT_DIR``.
+
+    Raises:
+        DataError: Bad trajectories, a missing image, or no trajectory at all.
+        ConfigError: Bad options.
+    """
+    from mmrole.train.common import checkpoint_to_resume
+    from mmrole.train.sft import train_sft
+
+    checkpoint_to_resume(config)  # fail fast, before reading the data
+    return train_sft(config, examples=judge_examples(config), method="judge")
