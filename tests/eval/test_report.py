@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -337,61 +334,3 @@ def test_missing_image_file_and_empty_groups_are_reported(tmp_path: Path) -> Non
     assert "image file not found: " in html
     assert "| in-distribution | r |" in markdown and "| out-of-distribution | r |" not in markdown
     assert ",split,out-of-distribution,overall," in paths["csv"].read_text()  # the CSV keeps every number
-
-
-# ---------------------------------------------------------------- a real browser
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--metrics-recording-only",
-    "--no-default-browser-check",
-    "--hide-scrollbars",
-    "--window-size=1280,2000",
-    "--virtual-time-budget=5000",
-)
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "headless Chromium is not installed (Debian: apt-get install chromium; `make system-deps`)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: a missing browser there is a broken setup, not a skip
-        pytest.skip(message)
-    return found
-
-
-def test_report_renders_in_headless_chromium(two_runs: list[Path], tmp_path: Path) -> None:
-    chromium = _chromium()
-    html = write_reports(two_runs, tmp_path / "out")["html"]
-    shot = tmp_path / "screenshot.png"
-    command = [
-        chromium,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={shot}",
-        html.resolve().as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    assert shot.is_file(), f"no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
-    with Image.open(shot) as img:
-        assert img.size == (1280, 2000)
-        img.convert("RGB").crop((0, 0, 640, 800)).save(
-            tmp_path / "chart.png"
-        )  # the radar chart sits top left
-        img.convert("RGB").crop((0, 1000, 640, 2000)).save(tmp_path / "browser.png")
-    for colour in RUN_COLORS[:2]:
-        # Each run's polygon is drawn: with the chart hidden, the run list's swatches give ~70 sampled pixels.
-        points = _colour_pixels(tmp_path / "chart.png", colour)
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        assert len(points) > 200 and max(xs) - min(xs) > 120 and max(ys) - min(ys) > 120, colour
-    # The browser script ran: it set the first sample's thumbnail (a solid blue image) from the JSON map.
-    assert len(_colour_pixels(tmp_path / "browser.png", "#283cc8", tolerance=30)) > 2000

@@ -35,8 +35,33 @@
     count.textContent = shown + " of " + cards.length + " samples";
   }
 
+  // Filters live in the URL hash (#type=comment&role=Thor&q=stark&failed=1), so a view can be shared.
+  function readHash() {
+    var params = new URLSearchParams(window.location.hash.slice(1));
+    type.value = params.get("type") || "";
+    split.value = params.get("split") || "";
+    role.value = params.get("role") || "";
+    search.value = params.get("q") || "";
+    failed.checked = params.get("failed") === "1";
+  }
+
+  function writeHash() {
+    var params = new URLSearchParams();
+    if (type.value) { params.set("type", type.value); }
+    if (split.value) { params.set("split", split.value); }
+    if (role.value) { params.set("role", role.value); }
+    if (search.value.trim()) { params.set("q", search.value.trim()); }
+    if (failed.checked) { params.set("failed", "1"); }
+    var hash = params.toString();
+    history.replaceState(null, "", hash ? "#" + hash : window.location.pathname + window.location.search);
+  }
+
+  function update() { apply(); writeHash(); }
+
   var timer = null;
-  search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 150); });
-  [type, split, role, failed].forEach(function (control) { control.addEventListener("change", apply); });
+  search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
+  [type, split, role, failed].forEach(function (control) { control.addEventListener("change", update); });
+  window.addEventListener("hashchange", function () { readHash(); apply(); });
+  readHash();
   apply();
 })();
