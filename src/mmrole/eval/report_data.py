@@ -82,7 +82,8 @@ class Answer(BaseModel):
 
     @property
     def failed(self) -> bool:
-        return bool(self.error) or self.answer is None
+        """No usable answer: the request failed, or the answer is empty (MMRole leaves those unjudged)."""
+        return bool(self.error) or not (self.answer or "").strip()
 
 
 @dataclass

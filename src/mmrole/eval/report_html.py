@@ -198,7 +198,51 @@ def _review_html(review: Review) -> str:
     return f'<div class="review">{"".join(parts)}</div>'
 
 
+def _answer_html(run: RunData, index: int, sample_id: str) -> str:
+    answer = run.answers.get(sample_id)
+    if answer is None:
+        body = '<div class="text bad">no answer in this run</div>'
+    elif answer.failed:
+        body = f'<div class="text bad">failed: {escape(answer.error or "empty answer")}</div>'
+    else:
+        body = f'<div class="text">{escape(answer.answer or "")}</div>'
+    color = run_color(index)
+    return f'<div class="answer" style="border-left-color:{color}"><h4>{escape(run.name)}</h4>{body}</div>'
+
+
+def _scores_and_reviews_html(sample_id: str, runs: Sequence[RunData]) -> str:
+    """A metric x run table of the sample's scores, then each run's reviews (collapsed)."""
+    score_rows: dict[str, list[str]] = {metric: [] for metric in METRICS}
+    mean_cells, review_blocks = [], []
+    for run in runs:
+        reviews = run.reviews.get(sample_id, [])
+        by_metric: dict[str, list[Review]] = {}
+        for review in reviews:
+            by_metric.setdefault(review.metric, []).append(review)
+        ratios = []
+        for metric in METRICS:
+            cell, ratio = _score_cell(by_metric.get(metric, []))
+            score_rows[metric].append(cell)
+            ratios.append(ratio)
+        mean_cells.append(_mean_cell(ratios))
+        if reviews:
+            scored = sum(1 for r in reviews if r.score is not None)
+            review_blocks.append(
+                f"<details><summary>Judge reviews: {escape(run.name)} ({scored} of {len(reviews)} scored)</summary>"
+                + "".join(_review_html(r) for r in reviews)
+                + "</details>"
+            )
+    run_heads = "".join(f"<th>{escape(run.name)}</th>" for run in runs)
+    return (
+        f'<table class="scores"><thead><tr><th>Metric (MRPA / reference)</th>{run_heads}</tr></thead><tbody>'
+        + "".join(f"<tr><td>{escape(m)}</td>{''.join(cells)}</tr>" for m, cells in score_rows.items())
+        + f"<tr><td><b>Mean</b></td>{''.join(mean_cells)}</tr></tbody></table>"
+        + "".join(review_blocks)
+    )
+
+
 def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails) -> str:
+    """One sample's card: tags, image, question, reference and answers, scores and reviews."""
     failed_in = [run.name for run in runs if (a := run.answers.get(sample.id)) is None or a.failed]
     tags = [sample.type, sample.split, f"{sample.role} ↔ {sample.other_role}", sample.language]
     header = [f"<h3>{escape(sample.id)}</h3>", *(f'<span class="tag">{escape(t)}</span>' for t in tags)]
@@ -222,47 +266,10 @@ def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails
         f"{escape(preview)}</summary>"
         f'<div class="text"><b>System:</b> {escape(sample.system)}\n\n{escape(question)}</div></details>'
     )
-
     answers = [
-        f'<div class="answer reference"><h4>Reference</h4><div class="text">{escape(sample.reference)}</div></div>'
+        f'<div class="answer reference"><h4>Reference</h4><div class="text">{escape(sample.reference)}</div></div>',
+        *(_answer_html(run, index, sample.id) for index, run in enumerate(runs)),
     ]
-    score_rows: dict[str, list[str]] = {metric: [] for metric in METRICS}
-    mean_cells = []
-    review_blocks = []
-    for index, run in enumerate(runs):
-        answer = run.answers.get(sample.id)
-        if answer is None:
-            body = '<div class="text bad">no answer in this run</div>'
-        elif answer.failed:
-            body = f'<div class="text bad">failed: {escape(answer.error or "empty answer")}</div>'
-        else:
-            body = f'<div class="text">{escape(answer.answer or "")}</div>'
-        answers.append(
-            f'<div class="answer" style="border-left-color:{run_color(index)}"><h4>{escape(run.name)}</h4>{body}</div>'
-        )
-        reviews = run.reviews.get(sample.id, [])
-        by_metric: dict[str, list[Review]] = {}
-        for review in reviews:
-            by_metric.setdefault(review.metric, []).append(review)
-        ratios = []
-        for metric in METRICS:
-            cell, ratio = _score_cell(by_metric.get(metric, []))
-            score_rows[metric].append(cell)
-            ratios.append(ratio)
-        mean_cells.append(_mean_cell(ratios))
-        if reviews:
-            scored = sum(1 for r in reviews if r.score is not None)
-            review_blocks.append(
-                f"<details><summary>Judge reviews: {escape(run.name)} ({scored} of {len(reviews)} scored)</summary>"
-                + "".join(_review_html(r) for r in reviews)
-                + "</details>"
-            )
-    run_heads = "".join(f"<th>{escape(run.name)}</th>" for run in runs)
-    score_table = (
-        f'<table class="scores"><thead><tr><th>Metric (MRPA / reference)</th>{run_heads}</tr></thead><tbody>'
-        + "".join(f"<tr><td>{escape(m)}</td>{''.join(cells)}</tr>" for m, cells in score_rows.items())
-        + f"<tr><td><b>Mean</b></td>{''.join(mean_cells)}</tr></tbody></table>"
-    )
     attrs = (
         f'data-type="{escape(sample.type)}" data-split="{escape(sample.split)}" '
         f'data-role="{escape(sample.role)}" data-failed="{1 if failed_in else 0}"'
@@ -270,7 +277,7 @@ def _sample_html(sample: Sample, runs: Sequence[RunData], thumbnails: Thumbnails
     return (
         f'<article class="sample" id="sample-{escape(sample.id)}" {attrs}><header>{"".join(header)}</header>'
         f'<div class="sample-main">{figure}<div>{question_html}<div class="answers">{"".join(answers)}</div>'
-        f"{score_table}{''.join(review_blocks)}</div></div></article>"
+        f"{_scores_and_reviews_html(sample.id, runs)}</div></div></article>"
     )
 
 
