@@ -282,6 +282,18 @@ def test_html_shows_answers_reviews_and_failures(two_runs: list[Path], tmp_path:
     assert html.count('<article class="sample"') == 6
 
 
+def test_an_empty_answer_counts_as_no_answer(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "r")
+    lines = (run / "answers.jsonl").read_text().splitlines()
+    lines[3] = json.dumps({"id": "Iron_Man_human-role_3", "answer": "  ", "error": None})
+    (run / "answers.jsonl").write_text("\n".join(lines) + "\n")
+    html = write_reports([run])["html"].read_text()
+    card = re.search(
+        r'<article class="sample" id="sample-Iron_Man_human-role_3"[^>]*>.*?</article>', html, re.DOTALL
+    )
+    assert 'data-failed="1"' in card.group(0) and "failed: empty answer" in card.group(0)
+
+
 def test_missing_image_root_gives_a_note(tmp_path: Path) -> None:
     html = write_reports([make_run(tmp_path, "noimg")])["html"].read_text()
     assert "image not embedded: run.json gives no image root" in html
