@@ -40,16 +40,18 @@ def test_reference_characters(reference_characters: dict[str, Character]):
     assert reference_characters['Elizabeth "Lizzy" Thompson'].hypothetical
 
 
-def test_reference_dialogues_and_samples(mmrole_data_root: Path, reference_samples: dict[str, Sample]):
+def test_reference_dialogues_and_samples(
+    mmrole_data_root: Path, reference_samples: dict[str, Sample], reference_sample_ids: list[str]
+):
     problems = []
     dialogues = list(load_dialogues(mmrole_data_root, report=problems.append))
     # 13,732 records: 641 are empty (failed generations the release keeps); they are reported, not errors.
     assert len(dialogues) + len(problems) == 13_732
     assert {p.kind for p in problems} == {"empty-dialogue"} and not any(p.is_error for p in problems)
-    assert len(reference_samples) == sum(sum(t.speaker != "human" for t in d.turns) for d in dialogues)
+    assert len(reference_sample_ids) == sum(sum(t.speaker != "human" for t in d.turns) for d in dialogues)
     ood = [d for d in dialogues if d.split == "out-of-distribution"]
     assert len(ood) == 78 and "Howard_Wolowitz_human-role-dialogue_COCO" in {d.id for d in ood}
-    assert "Howard_Wolowitz_human-role-dialogue_COCO_1" in reference_samples
+    assert "Howard_Wolowitz_human-role-dialogue_COCO_1" in reference_sample_ids
     # Inter-role dialogues give samples for both characters.
     loki = reference_samples["Iron_Man_role-role-dialogue_COCO_47_2"]
     assert (loki.role, loki.other_role, loki.type) == ("Loki", "Iron Man", "inter-role")
@@ -59,12 +61,14 @@ def test_reference_dialogues_and_samples(mmrole_data_root: Path, reference_sampl
     assert all(d.image.annotation is None for d in dialogues if d.image.path.startswith("COCO/"))
 
 
-def test_sample_ids_are_unique_and_point_at_character_turns(reference_samples: dict[str, Sample]):
+def test_sample_ids_point_at_character_turns(
+    reference_samples: dict[str, Sample], reference_sample_ids: list[str]
+):
     comment = reference_samples["Iron_Man_comment_COCO_0_1"]
     assert comment.type == "comment" and comment.instruction.endswith(
         "vocabulary of Iron Man:\nWhat are your thoughts when you see this image?"
     )
-    assert "Iron_Man_comment_COCO_0_0" not in reference_samples  # the human question is not a sample
+    assert "Iron_Man_comment_COCO_0_0" not in reference_sample_ids  # the human question is not a sample
 
 
 def test_load_samples_sources(tmp_path: Path, in_test_root: Path):

@@ -49,13 +49,15 @@ def test_released_in_test_loads_with_split_type_and_language(released_in_test: l
 
 
 def test_built_samples_match_the_released_in_test_byte_for_byte(
-    reference_samples: dict[str, Sample], released_in_test: list[Sample]
+    reference_samples: dict[str, Sample], reference_sample_ids: list[str], released_in_test: list[Sample]
 ):
     """Every released In-Test sample whose dialogue is in this release is rebuilt exactly.
 
     No allowlist: this release's profiles, annotations and dialogues reproduce all of them.
     """
-    in_release = [s for s in released_in_test if s.id in reference_samples]
+    built_ids = set(reference_sample_ids)
+    assert len(built_ids) == len(reference_sample_ids) == 74_099  # ids are unique
+    in_release = [s for s in released_in_test if s.id in built_ids]
     assert len(in_release) == 191
     for released in in_release:
         built = reference_samples[released.id]
@@ -71,13 +73,13 @@ def test_built_samples_match_the_released_in_test_byte_for_byte(
 
 def test_held_out_dialogues_still_share_opening_profiles_and_annotation(
     mmrole_data_root: Path,
-    reference_samples: dict[str, Sample],
+    reference_sample_ids: list[str],
     reference_characters: dict[str, Character],
     released_in_test: list[Sample],
 ):
     """The 25 In-Test samples whose dialogues this release holds out: every part that does not
     come from the dialogue (opening, profiles, image annotation) is still rebuilt exactly."""
-    built_dialogues = {_dialogue_id(i) for i in reference_samples}
+    built_dialogues = {_dialogue_id(i) for i in reference_sample_ids}
     held_out = [s for s in released_in_test if _dialogue_id(s.id) not in built_dialogues]
     assert len(held_out) == 25
     annotations = load_annotations(mmrole_data_root)

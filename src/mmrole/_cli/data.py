@@ -37,13 +37,31 @@ def samples_command(
     absolute_images: bool = typer.Option(
         False, help="Write absolute image paths (a file usable from anywhere)."
     ),
+    split: list[str] = typer.Option([], help="Data root: only this split (repeatable)."),
+    dialogue_type: list[str] = typer.Option(
+        [], "--type", help="Data root: only this dialogue type (repeatable)."
+    ),
 ) -> None:
     """Build one sample per character turn (MMRole's MRPA prompt, history included) into a JSONL file."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from mmrole.data import image_root, load_samples, write_samples_jsonl
+    from mmrole.data import build_samples, image_root, load_samples, write_samples_jsonl
+    from mmrole.data.samples import is_data_root, resolve_source
+    from mmrole.errors import ConfigError
+    from mmrole.schema import DIALOGUE_TYPES, SPLITS
 
     root = image_root(source) if absolute_images else None
+    for value, allowed in [*((v, SPLITS) for v in split), *((v, DIALOGUE_TYPES) for v in dialogue_type)]:
+        if value not in allowed:
+            raise ConfigError(f"{value!r} is none of {', '.join(allowed)}")
+    if split or dialogue_type:
+        if not is_data_root(resolve_source(source)):
+            raise ConfigError("--split and --type select dialogues of a data root")
+        samples = build_samples(
+            resolve_source(source), splits=split or SPLITS, types=dialogue_type or DIALOGUE_TYPES
+        )
+    else:
+        samples = load_samples(source)
 
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
@@ -51,7 +69,7 @@ def samples_command(
         task = bar.add_task("building samples", total=None)
 
         def counted():
-            for number, sample in enumerate(load_samples(source), start=1):
+            for number, sample in enumerate(samples, start=1):
                 if root is not None:
                     sample.image = str((root / sample.image).resolve())
                 if number % 1000 == 0:

@@ -9,7 +9,7 @@ the record or in ``images/annotations.json``.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,14 @@ def load_annotations(root: str | Path, *, report: Reporter | None = None) -> dic
     return annotations
 
 
-def dialogue_files(root: str | Path) -> Iterator[tuple[Path, str, str]]:
-    """Every dialogue file under ``dialogues/`` as (path, split, type), in a stable order."""
+def dialogue_files(
+    root: str | Path, splits: Iterable[str] = SPLITS, types: Iterable[str] = DIALOGUE_TYPES
+) -> Iterator[tuple[Path, str, str]]:
+    """The dialogue files under ``dialogues/`` as (path, split, type), in a stable order."""
     base = Path(root) / "dialogues"
-    for split in SPLITS:
-        for dialogue_type in DIALOGUE_TYPES:
+    wanted_splits, wanted_types = set(splits), set(types)
+    for split in (s for s in SPLITS if s in wanted_splits):
+        for dialogue_type in (t for t in DIALOGUE_TYPES if t in wanted_types):
             single = base / split / f"{dialogue_type}.json"
             if single.is_file():
                 yield single, split, dialogue_type
@@ -273,6 +276,8 @@ def load_dialogues(
     *,
     characters: dict[str, Character] | None = None,
     report: Reporter | None = None,
+    splits: Iterable[str] = SPLITS,
+    types: Iterable[str] = DIALOGUE_TYPES,
 ) -> Iterator[Dialogue]:
     """Yield every dialogue of an MMRole-Data root, file by file (each file is streamed).
 
@@ -281,13 +286,15 @@ def load_dialogues(
         characters: Already loaded characters (loaded from ``root`` when not given).
         report: Called with each problem (bad records are then skipped); without it the first
             problem raises DataError.
+        splits: Only these splits.
+        types: Only these dialogue types.
     """
     root = Path(root)
     report = report or raise_problem
     if characters is None:
         characters = load_characters(root, report=report)
     reader = _DialogueReader(characters, load_annotations(root, report=report), report)
-    for path, split, dialogue_type in dialogue_files(root):
+    for path, split, dialogue_type in dialogue_files(root, splits, types):
         records = enumerate(iter_json_array(path))
         while True:
             # Only the file reader's errors are caught here: the reporter's own raise must pass.

@@ -14,7 +14,7 @@ from mmrole.data.problems import Reporter
 from mmrole.data.qwen import load_qwen_samples
 from mmrole.errors import DataError
 from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
-from mmrole.schema import HUMAN_SPEAKER, Character, Dialogue, Sample
+from mmrole.schema import DIALOGUE_TYPES, HUMAN_SPEAKER, SPLITS, Character, Dialogue, Sample
 
 DEMO = "demo"
 
@@ -64,6 +64,8 @@ def build_samples(
     *,
     characters: dict[str, Character] | None = None,
     report: Reporter | None = None,
+    splits: Iterable[str] = SPLITS,
+    types: Iterable[str] = DIALOGUE_TYPES,
 ) -> Iterator[Sample]:
     """Build the samples of every dialogue of an MMRole-Data root (streamed, file by file).
 
@@ -72,10 +74,14 @@ def build_samples(
         characters: Already loaded characters.
         report: Called with each data problem (bad dialogues are skipped); without it the first
             problem raises DataError.
+        splits: Only the dialogues of these splits.
+        types: Only the dialogues of these types.
     """
     if characters is None:
         characters = load_characters(data_root, report=report)
-    for dialogue in load_dialogues(data_root, characters=characters, report=report):
+    for dialogue in load_dialogues(
+        data_root, characters=characters, report=report, splits=splits, types=types
+    ):
         yield from samples_of_dialogue(dialogue, characters)
 
 
@@ -91,7 +97,12 @@ def _data_root_above(path: Path) -> Path | None:
     return None
 
 
-def _resolve(source: str | Path) -> Path:
+def resolve_source(source: str | Path) -> Path:
+    """The path of a source (``"demo"`` is the bundled demo root).
+
+    Raises:
+        DataError: The path does not exist.
+    """
     if isinstance(source, str) and source == DEMO:
         from mmrole.data.demo import demo_root
 
@@ -119,7 +130,7 @@ def load_samples(source: str | Path) -> Iterator[Sample]:
     Raises:
         DataError: The source does not exist or is malformed.
     """
-    path = _resolve(source)
+    path = resolve_source(source)
     if isinstance(source, str) and source == DEMO:
         path = path / "data" / "test"
     if path.is_file():
@@ -142,7 +153,7 @@ def image_root(source: str | Path) -> Path | None:
     For a data root (or anything inside one, like its ``data/test`` files) it is ``<root>/images``;
     for a samples JSONL, an ``images/`` folder beside it, else its own folder.
     """
-    path = _resolve(source)
+    path = resolve_source(source)
     root = _data_root_above(path if path.is_dir() else path.parent)
     if root is not None:
         return root / "images"

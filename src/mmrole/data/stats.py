@@ -10,7 +10,7 @@ from typing import Any
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.problems import Problem
-from mmrole.data.samples import _resolve, image_root, is_data_root, load_samples
+from mmrole.data.samples import image_root, is_data_root, load_samples, resolve_source
 from mmrole.schema import HUMAN_SPEAKER
 
 
@@ -58,7 +58,7 @@ def compute_stats(source: str | Path) -> DataStats:
     Raises:
         DataError: The source is missing, or a samples source is malformed.
     """
-    path = _resolve(source)
+    path = resolve_source(source)
     if path.is_dir() and is_data_root(path):
         return _root_stats(path)
     stats = DataStats(path=str(path), kind="samples")

@@ -19,7 +19,7 @@ from mmrole.data.dialogues import load_dialogues, safe_image_path
 from mmrole.data.jsonio import iter_json_array
 from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS, Problem, problem_from_error
 from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
-from mmrole.data.samples import _resolve, image_root, is_data_root
+from mmrole.data.samples import image_root, is_data_root, resolve_source
 from mmrole.errors import DataError
 from mmrole.schema import Character, Sample
 
@@ -114,7 +114,7 @@ def validate(source: str | Path) -> ValidationReport:
     Raises:
         DataError: Only when the path does not exist.
     """
-    path = _resolve(source)
+    path = resolve_source(source)
     report = ValidationReport(path=str(path))
     images = _ImageChecker(report, image_root(path))
     if path.is_dir() and is_data_root(path):
