@@ -107,9 +107,12 @@ def to_openai_messages(
         image_root: The folder ``sample.image`` is relative to (see :func:`mmrole.data.image_root`).
         max_image_side: Downscale the image so its longer side is at most this many pixels.
         missing_image: ``"error"`` raises DataError when the image file is missing; ``"omit"``
-            sends the text alone.
+            sends the text alone. A path escaping the image root always raises.
     """
     content: list[dict[str, Any]] = []
+    if image_root is not None and not safe_image_path(sample.image):
+        # Never silently dropped, even with missing_image="omit": it is a bad path, not an absent file.
+        raise DataError(f"image path {sample.image!r} escapes the image root", record=sample.id, field="image")
     try:
         path = resolve_image(sample, image_root)
     except DataError:
