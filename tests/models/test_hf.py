@@ -166,3 +166,32 @@ def test_a_bad_image_fails_alone(backends, blue_data_url, tmp_path):
     good, bad = asyncio.run(mixed())
     assert good.text == run(backend, ask("What is this?", blue_data_url)).text
     assert isinstance(bad, BackendError)
+
+
+def test_malformed_messages_are_backend_errors(backends):
+    with pytest.raises(BackendError, match="no messages"):
+        run(backends["llava"], [])
+    with pytest.raises(BackendError, match="cannot build the prompt: KeyError"):
+        run(backends["qwen2vl"], [{"content": "a message without a role"}])
+
+
+def test_end_of_sequence_token_ends_the_answer(backends, tiny_models, tmp_path):
+    import json
+    import shutil
+
+    from mmrole.models.hf import HFBackend
+
+    messages = [{"role": "user", "content": "Tell me a story."}]
+    plain = backends["causal_lm"]
+    inputs = plain._encode([plain._prepare(messages, GREEDY)])
+    ids = plain.model.generate(**inputs, max_new_tokens=3, do_sample=False)[
+        0, inputs["input_ids"].shape[1] :
+    ].tolist()
+    # A copy of the model whose end-of-sequence token is the one it says second.
+    folder = shutil.copytree(tiny_models["causal_lm"], tmp_path / "stops")
+    generation = json.loads((folder / "generation_config.json").read_text())
+    (folder / "generation_config.json").write_text(json.dumps({**generation, "eos_token_id": ids[1]}))
+    completion = run(HFBackend(folder), messages)
+    stop_at = ids.index(ids[1])
+    assert completion.finish_reason == "stop" and completion.usage.completion_tokens == stop_at + 1
+    assert completion.text == plain.tokenizer.decode(ids[:stop_at], skip_special_tokens=True)

@@ -186,10 +186,9 @@ class HFBackend(Backend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         eos = self.model.generation_config.eos_token_id
-        self._stop_ids = {*(eos if isinstance(eos, list) else [eos] if eos is not None else [])}
-        self._stop_ids |= {
-            i for i in (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id) if i is not None
-        }
+        self._eos_ids = {*(eos if isinstance(eos, list) else [eos] if eos is not None else [])}
+        if self.tokenizer.eos_token_id is not None:
+            self._eos_ids.add(self.tokenizer.eos_token_id)
 
     def _load_processor(self, model_type: str) -> Any:
         from transformers import AutoProcessor
@@ -246,7 +245,12 @@ class HFBackend(Backend):
     # -- generating -------------------------------------------------------------------------------
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
-        request = await asyncio.to_thread(self._prepare, messages, params)
+        try:
+            request = await asyncio.to_thread(self._prepare, messages, params)
+        except BackendError:
+            raise
+        except Exception as exc:  # malformed messages, or a chat template that rejects them
+            raise BackendError(f"{self.spec}: cannot build the prompt: {type(exc).__name__}: {exc}") from exc
         return await self._batcher.submit(request)
 
     def _run_batch(self, requests: list[_Request]) -> list[Completion | Exception]:
@@ -271,12 +275,13 @@ class HFBackend(Backend):
             "pad_token_id": self.tokenizer.pad_token_id,
             "return_dict_in_generate": True,
             "output_logits": params.logprobs,
-            "top_k": None,  # OpenAI-style parameters have no top-k: do not let the model's default sneak in
         }
         if params.temperature <= 0:
-            settings.update(do_sample=False, temperature=None, top_p=None)
+            # Neutral values, so a model's own sampling defaults raise no greedy-mode warnings.
+            settings.update(do_sample=False, temperature=1.0, top_p=1.0, top_k=50)
         else:
-            settings.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            # OpenAI-style parameters have no top-k: 0 turns off transformers' default of 50.
+            settings.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         if params.stop:
             settings["stop_strings"] = list(params.stop)
         config.update(**settings)
@@ -306,8 +311,11 @@ class HFBackend(Backend):
         params = request.params
         finish, length, kept = "length", len(ids), len(ids)
         for position, token_id in enumerate(ids):
-            if token_id in self._stop_ids:  # eos, or the padding of a row that stopped early
+            if token_id in self._eos_ids:  # the end-of-sequence token counts as generated
                 finish, length, kept = "stop", position + 1, position
+                break
+            if token_id == self.tokenizer.pad_token_id:  # padding after a stop string in a batch
+                finish, length, kept = "stop", position, position
                 break
         text = self.tokenizer.decode(ids[:kept], skip_special_tokens=True)
         for stop in params.stop or ():
