@@ -174,6 +174,8 @@ class LocalOpenAIServer:
         self._server: asyncio.AbstractServer | None = None
         self._slots: asyncio.Semaphore | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        #: The body of the last chat request received (tests check what a client sent).
+        self.last_payload: dict[str, Any] | None = None
 
     # -- counters ---------------------------------------------------------------------------
     @property
@@ -307,6 +309,7 @@ class LocalOpenAIServer:
             counters.outcomes["bad_request"] += 1
             return await _respond(writer, 400, _error("body is not a chat completion request"))
         counters.by_prompt[prompt] += 1
+        self.last_payload = payload
         if self.require_api_key is not None:
             sent = headers.get("authorization", "").removeprefix("Bearer ").strip()
             if sent != self.require_api_key:

@@ -1,0 +1,73 @@
+"""Run folder helpers: atomic JSON/JSONL, run.json merging, no secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmrole.engine.runfolder import (
+    read_json,
+    read_jsonl,
+    read_run_info,
+    update_run_info,
+    without_secrets,
+    write_json,
+    write_jsonl,
+)
+from mmrole.errors import DataError
+
+
+def test_jsonl_round_trip_is_atomic(tmp_path):
+    path = tmp_path / "answers.jsonl"
+    records = [{"id": "a", "answer": "日本語"}, {"id": "b", "answer": None, "error": "HTTP 500"}]
+    assert write_jsonl(path, records) == 2
+    assert read_jsonl(path) == records
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "answers.jsonl"
+    write_jsonl(path, [{"id": "old"}])
+
+    def broken():
+        yield {"id": "new"}
+        raise RuntimeError("crash while writing")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(path, broken())
+    assert read_jsonl(path) == [{"id": "old"}]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_bad_jsonl_names_file_and_line(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    path.write_text('{"id": 1}\n\nnot json\n')
+    with pytest.raises(DataError, match=r"reviews.jsonl: line 3 is not JSON"):
+        read_jsonl(path)
+    with pytest.raises(DataError, match="cannot read"):
+        read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_run_info_merges_sections_and_drops_secrets(tmp_path):
+    update_run_info(
+        tmp_path, {"agent": "openai:m", "answer": {"options": {"max_tokens": 64, "api_key": "sk-1"}}}
+    )
+    info = update_run_info(tmp_path, {"judge": "openai:j", "hf_token": "hf_x"})
+    assert info == read_run_info(tmp_path)
+    assert info["agent"] == "openai:m" and info["judge"] == "openai:j"
+    assert info["answer"]["options"] == {"max_tokens": 64}
+    assert "hf_token" not in info and "mmrole_version" in info and info["created"] <= info["updated"]
+    assert "sk-1" not in (tmp_path / "run.json").read_text()
+
+
+def test_without_secrets_keeps_look_alikes():
+    data = {"max_tokens": 1, "top_logprobs": 2, "API-Key": 3, "nested": [{"password": 4, "keep": 5}]}
+    assert without_secrets(data) == {"max_tokens": 1, "top_logprobs": 2, "nested": [{"keep": 5}]}
+
+
+def test_json_helpers(tmp_path):
+    write_json(tmp_path / "results.json", {"score": 1.5})
+    assert read_json(tmp_path / "results.json") == {"score": 1.5}
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(DataError, match="not valid JSON"):
+        read_json(tmp_path / "bad.json")
+    assert read_run_info(tmp_path / "empty") == {}

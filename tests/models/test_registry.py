@@ -1,0 +1,142 @@
+"""Model specs -> backends, and where API keys come from."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from mmrole.errors import ConfigError
+from mmrole.models import Backend, load_backend, register_backend
+from mmrole.models.openai_compat import OpenAICompatBackend
+from mmrole.models.registry import split_openai_spec
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch, tmp_path):
+    for name in ("OPENAI_API_KEY", "MMROLE_API_KEY", "OPENAI_BASE_URL", "MY_VLLM_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MMROLE_CONFIG", str(tmp_path / "config.toml"))  # no user config leaks in
+
+
+def _auth(backend: OpenAICompatBackend) -> str | None:
+    return backend._headers.get("Authorization") or backend._headers.get("api-key")
+
+
+def test_split_openai_spec():
+    assert split_openai_spec("gpt-4o") == ("gpt-4o", None)
+    assert split_openai_spec("Qwen/Qwen2-VL@http://h:8000/v1") == ("Qwen/Qwen2-VL", "http://h:8000/v1")
+    assert split_openai_spec("llama3.2-vision:11b@localhost:11434/v1") == (
+        "llama3.2-vision:11b",
+        "http://localhost:11434/v1",
+    )
+
+
+def test_openai_default_endpoint_needs_a_key(monkeypatch):
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        load_backend("openai:gpt-4o")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    backend = load_backend("openai:gpt-4o", timeout=5)
+    assert isinstance(backend, OpenAICompatBackend) and backend.spec == "openai:gpt-4o"
+    assert _auth(backend) == "Bearer sk-openai" and backend.timeout == 5
+
+
+def test_openai_key_is_never_sent_to_another_server(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    backend = load_backend("openai:qwen@http://vllm.local:8000/v1")
+    assert backend.spec == "openai:qwen@http://vllm.local:8000/v1" and _auth(backend) is None
+    monkeypatch.setenv("MMROLE_API_KEY", "sk-mmrole")
+    assert _auth(load_backend("openai:qwen@http://vllm.local:8000/v1")) == "Bearer sk-mmrole"
+
+
+def test_key_order_option_then_env_option_then_config_endpoint(monkeypatch, tmp_path):
+    url = "http://vllm.local:8000/v1"
+    (tmp_path / "config.toml").write_text(
+        f'api_key = "sk-config-default"\n[endpoints."{url}"]\napi_key_env = "MY_VLLM_KEY"\n'
+    )
+    monkeypatch.setenv("MMROLE_API_KEY", "sk-mmrole")
+    monkeypatch.setenv("MY_VLLM_KEY", "sk-endpoint")
+    assert _auth(load_backend(f"openai:q@{url}")) == "Bearer sk-endpoint"
+    assert _auth(load_backend(f"openai:q@{url}", api_key_env="MMROLE_API_KEY")) == "Bearer sk-mmrole"
+    assert _auth(load_backend(f"openai:q@{url}", api_key="sk-explicit")) == "Bearer sk-explicit"
+    assert (
+        _auth(load_backend("openai:gpt-4o")) == "Bearer sk-mmrole"
+    )  # MMROLE_API_KEY before the file default
+    monkeypatch.delenv("MMROLE_API_KEY")
+    assert _auth(load_backend("openai:gpt-4o")) == "Bearer sk-config-default"
+    with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE"):
+        load_backend(f"openai:q@{url}", api_key_env="NOT_SET_ANYWHERE")
+
+
+def test_azure_hosts_get_the_api_key_header():
+    backend = load_backend("openai:gpt-4o@https://res.openai.azure.com/openai/v1", api_key="az-key")
+    assert backend._headers == {"api-key": "az-key"}
+
+
+def test_openai_base_url_env_changes_the_default(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.local/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    backend = load_backend("openai:gpt-4o")
+    assert backend.spec == "openai:gpt-4o@http://proxy.local/v1" and _auth(backend) == "Bearer sk-openai"
+
+
+def test_bad_config_file_is_a_config_error(tmp_path):
+    (tmp_path / "config.toml").write_text("api_key = ")
+    with pytest.raises(ConfigError, match="config.toml"):
+        load_backend("openai:q@http://h/v1")
+
+
+def test_unknown_and_malformed_specs():
+    with pytest.raises(ConfigError, match=r"unknown model spec 'gpt-4o'.*openai:"):
+        load_backend("gpt-4o")
+    for spec in ("openai:", "openai:@http://h/v1", "hf:", "replay:", "demo:extra"):
+        with pytest.raises(ConfigError):
+            load_backend(spec)
+    with pytest.raises(ConfigError, match="unexpected keyword"):
+        load_backend("openai:q@http://h/v1", not_an_option=1)
+
+
+def test_instances_pass_through():
+    backend = OpenAICompatBackend("q", "http://h/v1")
+    assert load_backend(backend) is backend
+    with pytest.raises(ConfigError, match="backend instance"):
+        load_backend(backend, timeout=3)
+
+
+def test_hf_and_demo_factories_import_lazily(monkeypatch):
+    made = {}
+
+    class FakeHF(Backend):
+        def __init__(self, path, **options):
+            made["hf"] = (path, options)
+
+        async def generate(self, messages, params):
+            raise NotImplementedError
+
+    fake_hf = types.ModuleType("mmrole.models.hf")
+    fake_hf.HFBackend = FakeHF
+    fake_demo = types.ModuleType("mmrole.models.demo")
+    fake_demo.load_demo_backend = lambda **options: made.setdefault("demo", options) and FakeHF("demo")
+    monkeypatch.setitem(sys.modules, "mmrole.models.hf", fake_hf)
+    monkeypatch.setitem(sys.modules, "mmrole.models.demo", fake_demo)
+    assert isinstance(load_backend("hf:/models/llava", device="cpu"), FakeHF)
+    assert made["hf"] == ("/models/llava", {"device": "cpu"})
+    load_backend("demo", seed=1)
+    assert made["demo"] == {"seed": 1}
+
+
+def test_register_a_custom_prefix():
+    class Echo(Backend):
+        spec = "echo"
+
+        async def generate(self, messages, params):
+            raise NotImplementedError
+
+    register_backend("echo-test")(lambda argument, options: Echo())
+    try:
+        assert isinstance(load_backend("echo-test:anything"), Echo)
+    finally:
+        from mmrole.models import registry
+
+        registry._FACTORIES.pop("echo-test")
