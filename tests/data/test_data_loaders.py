@@ -133,3 +133,13 @@ def test_demo_train_split_loads_as_conversation_records():
     built = {s.id for s in build_samples(demo_root()) if s.split == "in-distribution"}
     assert {r["id"] for r in records} == built - test_ids
     assert all(r["conversations"][1]["from"] == "assistant" for r in records)
+
+
+def test_public_surface_of_mmrole_data():
+    import types
+
+    import mmrole.data as data
+
+    public = {n for n, v in vars(data).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert public - {"annotations"} == set(data.__all__)
+    assert {"load_samples", "image_root", "build_samples", "load_characters", "load_dialogues", "demo_root"} <= public

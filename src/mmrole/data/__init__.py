@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mmrole.data.characters import load_characters
+from mmrole.data.demo import demo_root
 from mmrole.data.dialogues import load_annotations, load_dialogues
 from mmrole.data.problems import Problem
 from mmrole.data.qwen import iter_conversation_records, load_qwen_samples, sample_to_qwen
@@ -11,17 +12,10 @@ from mmrole.data.samples import (
     image_root,
     load_samples,
     read_samples_jsonl,
+    resolve_source,
     samples_of_dialogue,
     write_samples_jsonl,
 )
-
-
-def demo_root():  # noqa: ANN201 - re-exported lazily so importing mmrole.data does not draw PIL
-    """The bundled demo dataset's root (an MMRole-Data layout)."""
-    from mmrole.data.demo import demo_root as _demo_root
-
-    return _demo_root()
-
 
 __all__ = [
     "Problem",
@@ -35,6 +29,7 @@ __all__ = [
     "load_qwen_samples",
     "load_samples",
     "read_samples_jsonl",
+    "resolve_source",
     "sample_to_qwen",
     "samples_of_dialogue",
     "write_samples_jsonl",

@@ -112,7 +112,9 @@ def to_openai_messages(
     content: list[dict[str, Any]] = []
     if image_root is not None and not safe_image_path(sample.image):
         # Never silently dropped, even with missing_image="omit": it is a bad path, not an absent file.
-        raise DataError(f"image path {sample.image!r} escapes the image root", record=sample.id, field="image")
+        raise DataError(
+            f"image path {sample.image!r} escapes the image root", record=sample.id, field="image"
+        )
     try:
         path = resolve_image(sample, image_root)
     except DataError:
