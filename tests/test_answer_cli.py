@@ -1,0 +1,207 @@
+"""`mmrole answer` end to end against the local server: run folder, resume, secrets, errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mmrole.cli import app
+from mmrole.engine.runfolder import read_jsonl, read_run_info
+from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
+
+runner = CliRunner()
+SECRET = "sk-mmrole-test-SECRET-4f9a2c"
+
+
+def _samples(tmp_path: Path, n: int = 5) -> Path:
+    """A samples JSONL with an images/ folder beside it (each sample its own image size)."""
+    (tmp_path / "images").mkdir()
+    lines = []
+    for i in range(n):
+        Image.new("RGB", (40 + i, 30), (10 * i, 0, 0)).save(tmp_path / "images" / f"im{i}.png")
+        lines.append(
+            {
+                "id": f"Iron_Man_comment_{i}",
+                "image": f"im{i}.png",
+                "system": "You are a role-playing assistant.",
+                "instruction": f"Please step into the shoes of Iron Man. Question {i}.",
+                "reference": "ref",
+                "role": "Iron Man",
+                "script": "The Avengers",
+                "other_role": "a curious human",
+                "type": "comment",
+            }
+        )
+    path = tmp_path / "samples.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def _image_size_responder(messages):
+    """Answers with the instruction's question and the image size it received."""
+    url = messages[-1]["content"][0]["image_url"]["url"]
+    width, height = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
+    return f"{last_user_text(messages).split('. ')[-1]} {width}x{height}"
+
+
+def _answer(server: LocalOpenAIServer, data: Path, run: Path, *extra: str):
+    args = [
+        "answer",
+        "--agent",
+        f"openai:test-model@{server.base_url}",
+        "--data",
+        str(data),
+        "--run",
+        str(run),
+    ]
+    return runner.invoke(app, [*args, "--no-progress", *extra])
+
+
+def test_answer_writes_the_run_folder_and_resumes_without_calls(tmp_path):
+    data = _samples(tmp_path)
+    run = tmp_path / "run"
+    with LocalOpenAIServer(_image_size_responder) as server:
+        result = _answer(server, data, run, "--max-tokens", "64", "--temperature", "0.2")
+        assert result.exit_code == 0, result.output
+        assert "5/5 answered" in result.output and server.received == 5
+        assert server.last_payload["max_tokens"] == 64 and server.last_payload["temperature"] == 0.2
+
+        answers = read_jsonl(run / "answers.jsonl")
+        assert [a["id"] for a in answers] == [f"Iron_Man_comment_{i}" for i in range(5)]
+        assert [a["answer"] for a in answers] == [f"Question {i}. {40 + i}x30" for i in range(5)]
+        assert all(a["error"] is None and a["meta"]["attempts"] == 1 for a in answers)
+        assert [s["id"] for s in read_jsonl(run / "samples.jsonl")] == [a["id"] for a in answers]
+        info = read_run_info(run)
+        assert info["agent"] == f"openai:test-model@{server.base_url}" and info["data"] == str(data)
+        assert info["answer"]["counts"] == {"total": 5, "answered": 5, "failed": 0, "cached": 0, "calls": 5}
+        assert info["answer"]["options"]["params"]["max_tokens"] == 64
+
+        again = _answer(server, data, run, "--max-tokens", "64", "--temperature", "0.2")
+        assert again.exit_code == 0, again.output
+        assert server.received == 5, "a finished job must make no call when rerun"
+        rerun = read_jsonl(run / "answers.jsonl")
+        assert [a["answer"] for a in rerun] == [a["answer"] for a in answers]
+        assert all(a["meta"]["cached"] for a in rerun)
+
+
+def test_limit_and_image_cap(tmp_path):
+    data = _samples(tmp_path)
+    with LocalOpenAIServer(_image_size_responder) as server:
+        result = _answer(server, data, tmp_path / "run", "--limit", "2", "--max-image-side", "20")
+        assert result.exit_code == 0, result.output
+    answers = read_jsonl(tmp_path / "run" / "answers.jsonl")
+    assert [a["answer"] for a in answers] == ["Question 0. 20x15", "Question 1. 20x15"]
+
+
+def test_failures_are_recorded_with_their_error_and_exit_1(tmp_path):
+    data = _samples(tmp_path)
+
+    def responder(messages):
+        if "Question 3." in last_user_text(messages):
+            raise InjectedError(400, "context length exceeded")
+        return "fine"
+
+    with LocalOpenAIServer(responder) as server:
+        result = _answer(server, data, tmp_path / "run")
+        assert result.exit_code == 1
+        assert server.received == 5  # a 400 is not retried
+        answers = {a["id"]: a for a in read_jsonl(tmp_path / "run" / "answers.jsonl")}
+        failed = answers["Iron_Man_comment_3"]
+        assert (
+            failed["answer"] is None and "HTTP 400" in failed["error"] and "context length" in failed["error"]
+        )
+        assert read_run_info(tmp_path / "run")["answer"]["counts"]["failed"] == 1
+
+        server.responder = lambda messages: "fine"  # the server is fixed: the rerun retries only the failure
+        assert _answer(server, data, tmp_path / "run").exit_code == 0
+        assert server.received == 6
+
+
+@pytest.mark.parametrize("key_ok", [True, False])
+def test_api_key_never_reaches_files_or_logs(tmp_path, monkeypatch, caplog, key_ok):
+    data = _samples(tmp_path, n=3)
+    run = tmp_path / "run"
+    monkeypatch.setenv("MMROLE_API_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)
+    # with the wrong key the server quotes the key it got in its 401 error, as real providers do
+    with LocalOpenAIServer(require_api_key=SECRET if key_ok else "another-key") as server:
+        result = _answer(server, data, run)
+    assert result.exit_code == (0 if key_ok else 1), result.output
+    answers = read_jsonl(run / "answers.jsonl")
+    if not key_ok:
+        assert all("HTTP 401" in a["error"] and "***" in a["error"] for a in answers)
+    texts = [result.output, caplog.text]
+    texts += [
+        p.read_bytes().decode("latin-1") for p in run.iterdir() if p.is_file()
+    ]  # store, WAL, jsonl, run.json
+    assert all(SECRET not in text for text in texts)
+
+
+def test_replayed_answers_match_the_live_run(tmp_path):
+    data = _samples(tmp_path, n=3)
+    with LocalOpenAIServer(_image_size_responder) as server:
+        assert _answer(server, data, tmp_path / "live").exit_code == 0
+    replay = f"replay:{tmp_path / 'live' / 'answers.jsonl'}"
+    result = runner.invoke(
+        app,
+        [
+            "answer",
+            "--agent",
+            replay,
+            "--data",
+            str(data),
+            "--run",
+            str(tmp_path / "replayed"),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    live = read_jsonl(tmp_path / "live" / "answers.jsonl")
+    replayed = read_jsonl(tmp_path / "replayed" / "answers.jsonl")
+    assert [a["answer"] for a in replayed] == [a["answer"] for a in live]
+
+
+def test_missing_image_is_one_clear_line(tmp_path):
+    data = _samples(tmp_path, n=2)
+    (tmp_path / "images" / "im1.png").unlink()
+    mmrole = Path(sys.executable).with_name("mmrole")
+    args = [
+        "answer",
+        "--agent",
+        "openai:m@http://127.0.0.1:9/v1",
+        "--data",
+        str(data),
+        "--run",
+        str(tmp_path / "r"),
+    ]
+    done = subprocess.run([str(mmrole), *args], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error:") and "Iron_Man_comment_1" in done.stderr
+    assert "image" in done.stderr and "Traceback" not in done.stderr
+    # leaving missing images out answers from the text alone
+    with LocalOpenAIServer() as server:
+        result = runner.invoke(
+            app,
+            [
+                "answer",
+                "--agent",
+                f"openai:m@{server.base_url}",
+                "--data",
+                str(data),
+                "--run",
+                str(tmp_path / "r"),
+            ]
+            + ["--missing-image", "omit", "--no-progress"],
+        )
+        assert result.exit_code == 0, result.output
+        assert server.received == 2
+        assert "image_url" not in json.dumps(server.last_payload)
