@@ -36,23 +36,21 @@ def samples_of_dialogue(dialogue: Dialogue, characters: dict[str, Character]) ->
         if turn.speaker == HUMAN_SPEAKER:
             continue
         role = characters[turn.speaker]
-        partner_name = (
-            (dialogue.role if turn.speaker != dialogue.role else dialogue.other_role)
-            if dialogue.type == "inter-role"
-            else None
+        partner: Character | None = None  # the curious human
+        if dialogue.type == "inter-role":
+            partner = characters[dialogue.other_role if turn.speaker == dialogue.role else dialogue.role]
+        instruction = build_instruction(
+            _persona(role), partner and _persona(partner), dialogue.language, history[:index], aux
         )
-        partner = characters[partner_name] if partner_name else None
         yield Sample(
             id=f"{dialogue.id}_{index}",
             image=dialogue.image.path,
             system=MRPA_SYSTEM,
-            instruction=build_instruction(
-                _persona(role), partner and _persona(partner), dialogue.language, history[:index], aux
-            ),
+            instruction=instruction,
             reference=turn.text,
             role=role.name,
             script=role.series,
-            other_role=partner_name or dialogue.other_role,
+            other_role=partner.name if partner else dialogue.other_role,
             type=dialogue.type,
             split=dialogue.split,
             language=dialogue.language,
