@@ -44,3 +44,34 @@ def test_console_script_version():
     result = subprocess.run([sys.executable, "-m", "mmrole.cli", "version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == mmrole.__version__
+
+
+def test_exit_codes_and_errors_are_clean(capsys):
+    """typer.Exit codes survive main(), and mmrole's own errors are one line, not a traceback."""
+    import typer
+
+    from mmrole import cli
+    from mmrole.errors import DataError
+
+    @cli.app.command("_exit-three", hidden=True)
+    def _exit_three() -> None:
+        raise typer.Exit(3)
+
+    @cli.app.command("_bad-data", hidden=True)
+    def _bad_data() -> None:
+        raise DataError("missing", file="x.json", record="r1", field="image")
+
+    import pytest
+
+    for argv, code in ((["_exit-three"], 3), (["_bad-data"], 2)):
+        old = sys.argv
+        sys.argv = ["mmrole", *argv]
+        try:
+            with pytest.raises(SystemExit) as exc:
+                cli.main()
+        finally:
+            sys.argv = old
+        assert exc.value.code == code
+    err = capsys.readouterr().err
+    assert "x.json, record r1, field 'image': missing" in err
+    assert "Traceback" not in err

@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from mmrole._cli import align as align_cli
 from mmrole._cli import data as data_cli
 from mmrole._cli import eval as eval_cli
 from mmrole._cli import run as run_cli
@@ -25,7 +26,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Build, align, evaluate and talk to multimodal role-playing agents (MMRole)."""
@@ -39,19 +39,24 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _area in (data_cli, run_cli, eval_cli, train_cli):
+for _area in (data_cli, run_cli, eval_cli, train_cli, align_cli):
     _area.register(app)
 
 
 def main() -> None:
     """Console entry point: mmrole's own errors become one clear line, not a traceback."""
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except MMRoleError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho("interrupted: finished work is kept in the run folder; rerun to resume.", fg="yellow", err=True)
+        typer.secho(
+            "interrupted: finished work is kept in the run folder; rerun to resume.", fg="yellow", err=True
+        )
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
