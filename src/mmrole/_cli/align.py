@@ -1,0 +1,87 @@
+"""`mmrole feedback`, `mmrole align` and `mmrole judge-agreement`: preference data, iterative DPO, judge checks."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class ScorerChoice(str, Enum):
+    mmrole_eval = "mmrole-eval"
+    claims = "claims"
+
+
+class RewardChoice(str, Enum):
+    score = "score"
+    ratio = "ratio"
+
+
+class MissingImage(str, Enum):
+    error = "error"
+    omit = "omit"
+
+
+def feedback_command(
+    policy: str = typer.Option(..., "--policy", help="The model sampling responses: hf:PATH, openai:MODEL[@URL]..."),
+    data: str = typer.Option(..., "--data", help="Prompts: a samples .jsonl, MMRole test folder or file, data root, or 'demo'."),
+    out: Path = typer.Option(..., "--out", help="Output folder (pairs.jsonl, candidates.jsonl...); rerunning resumes."),
+    judge: str | None = typer.Option(None, "--judge", help="MMRole-Eval judge; with --scorer claims, the default splitter and checker."),
+    k: int = typer.Option(10, "--k", min=2, help="Responses sampled per prompt."),
+    temperature: float = typer.Option(0.7, min=0.0, help="Policy sampling temperature."),
+    top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Policy nucleus sampling mass."),
+    max_tokens: int = typer.Option(512, min=1, help="Longest response, in tokens."),
+    seed: int | None = typer.Option(None, help="Sampling seed (draw k uses seed+k), for backends that take one."),
+    scorer: ScorerChoice = typer.Option(ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims (rejected claims)."),
+    weights: str | None = typer.Option(
+        None, help="Metric weights of the reward, e.g. 'Fluency=1,Response Accuracy=2' (default: all 8 equal)."
+    ),
+    reward: RewardChoice = typer.Option(RewardChoice.score, help="score: the response's 1-10 scores; ratio: 10 x a/b."),
+    judge_max_tokens: int = typer.Option(512, min=1, help="Judge and claim-splitter reply length cap."),
+    swap: bool = typer.Option(False, help="Also judge with the answers swapped (twice the judge calls)."),
+    splitter: str | None = typer.Option(None, help="Claims scorer: the text model listing claims as yes/no questions."),
+    checker: str | None = typer.Option(None, help="Claims scorer: the vision-language model answering them."),
+    max_claims: int = typer.Option(20, min=1, help="Claims checked per response at most."),
+    min_gap: float = typer.Option(1.0, min=0.0, help="Smallest score difference of a kept pair."),
+    max_pairs: int = typer.Option(2, min=1, help="Pairs per prompt at most."),
+    balance_length: bool = typer.Option(True, help="Drop pairs so chosen is longer as often as it is shorter."),
+    pair_seed: int = typer.Option(0, help="Seed of the random choice of pairs."),
+    limit: int | None = typer.Option(None, min=1, help="Use only N prompts."),
+    offset: int = typer.Option(0, min=0, help="Skip the first N prompts."),
+    images: Path | None = typer.Option(None, help="Image folder (default: found from --data)."),
+    missing_image: MissingImage = typer.Option(MissingImage.error, help="A missing image stops the run (error) or is left out (omit)."),
+    max_image_side: int | None = typer.Option(None, min=16, help="Downscale images whose longer side exceeds this."),
+    concurrency: int = typer.Option(32, min=1, help="Model calls in flight at most."),
+    max_retries: int = typer.Option(5, min=0, help="Retries per call on 429, 5xx, timeouts."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Build RLAIF-V-style preference pairs: K responses per prompt, scored, paired, length-balanced.
+
+    Writes OUT/pairs.jsonl, the format `mmrole train dpo --data` reads.
+    """
+    from mmrole.train.feedback import generate_feedback_sync
+    from mmrole.train.feedback_config import FeedbackOptions, parse_weights
+
+    options = FeedbackOptions(
+        n_samples=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+        scorer=scorer.value, weights=parse_weights(weights), reward=reward.value,  # type: ignore[arg-type]
+        judge_max_tokens=judge_max_tokens, swap=swap, max_claims=max_claims, min_gap=min_gap,
+        max_pairs=max_pairs, balance_length=balance_length, pair_seed=pair_seed, limit=limit, offset=offset,
+        missing_image=missing_image.value, max_image_side=max_image_side,  # type: ignore[arg-type]
+        concurrency=concurrency, max_retries=max_retries, progress=progress,
+    )
+    summary = generate_feedback_sync(
+        policy, judge, data, out, options, image_root=images, splitter=splitter, checker=checker
+    )
+    typer.echo(summary.line())
+    if summary.n_failed_responses:
+        typer.secho(
+            f"{summary.n_failed_responses} response(s) failed or came back empty (see candidates.jsonl); "
+            "rerun to retry them.", fg="yellow", err=True,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the top-level app."""
+    app.command("feedback")(feedback_command)

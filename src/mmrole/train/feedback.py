@@ -1,0 +1,316 @@
+"""``mmrole feedback``: RLAIF-V-style preference pairs from a policy's own responses.
+
+For each prompt the policy answers K times (temperature 0.7 by default); a judge scores
+every response, either with MMRole-Eval (metrics combined into one weighted reward, the
+reference answer as Model B) or claim by claim (:mod:`mmrole.train.claims`); pairs whose
+scores differ by at least ``min_gap`` are drawn, at most ``max_pairs`` per prompt, and the
+set is length-balanced (:mod:`mmrole.train.pairs`). Every model call goes through the
+engine with a store in the output folder, so a rerun makes no call twice and a killed run
+resumes. The folder::
+
+    OUT/
+      run.json          what ran (policy, judge, data, options) and the counts
+      store.sqlite      policy samples and claim checks (the engine's cache)
+      samples.jsonl     the prompts
+      candidates.jsonl  every response with its score: {"sample_id", "draw", "text", "error", "score", "details"}
+      judge/            the MMRole-Eval judging of the responses, an ordinary judged run (mmrole-eval scorer)
+      pairs.jsonl       the preference pairs, mmrole.train.preference_format (what `mmrole train dpo` reads)
+      feedback.json     counts and length statistics
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrole.errors import ConfigError, DataError
+from mmrole.models.base import Backend, GenerationParams
+from mmrole.schema import Sample
+from mmrole.train.feedback_config import FeedbackOptions
+from mmrole.train.feedback_judge import response_id
+from mmrole.train.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
+
+PAIRS_FILE, CANDIDATES_FILE, SUMMARY_FILE = "pairs.jsonl", "candidates.jsonl", "feedback.json"
+
+
+@dataclass
+class FeedbackSummary:
+    """What a feedback run produced (also written to ``feedback.json``).
+
+    Attributes:
+        out_dir: The feedback folder.
+        n_prompts: Prompts sampled.
+        n_responses: Responses asked for (prompts x K).
+        n_failed_responses: Responses that failed or came back empty.
+        n_scored: Responses with a score.
+        n_eligible: Pairs whose scores differ by at least the minimum gap.
+        n_selected: Pairs drawn (at most max_pairs per prompt).
+        n_dropped_length: Pairs dropped to balance chosen and rejected lengths.
+        n_pairs: Pairs written to pairs.jsonl.
+        lengths: Chosen vs rejected lengths of the written pairs.
+        mean_score: Mean score of the scored responses.
+    """
+
+    out_dir: Path
+    n_prompts: int = 0
+    n_responses: int = 0
+    n_failed_responses: int = 0
+    n_scored: int = 0
+    n_eligible: int = 0
+    n_selected: int = 0
+    n_dropped_length: int = 0
+    n_pairs: int = 0
+    lengths: dict[str, Any] = field(default_factory=dict)
+    mean_score: float | None = None
+
+    @property
+    def pairs_path(self) -> Path:
+        return self.out_dir / PAIRS_FILE
+
+    def line(self) -> str:
+        return (
+            f"{self.n_pairs} pairs from {self.n_prompts} prompts x {self.n_responses // max(self.n_prompts, 1)} "
+            f"responses ({self.n_scored} scored, {self.n_eligible} eligible pairs, {self.n_selected} drawn, "
+            f"{self.n_dropped_length} dropped for length balance) -> {self.pairs_path}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out_dir"] = str(self.out_dir)
+        return data
+
+
+def prompt_slice(data: str | Path, offset: int, limit: int | None) -> list[Sample]:
+    """Samples ``offset .. offset+limit`` of a data source (unique ids).
+
+    Raises:
+        DataError: The slice is empty.
+    """
+    from mmrole.engine.answer import load_test_samples
+
+    samples = load_test_samples(data, None if limit is None else offset + limit)[offset:]
+    if not samples:
+        raise DataError(f"no prompts at offset {offset}", file=str(data))
+    return samples
+
+
+def sampling_requests(samples: list[Sample], image_root: Path | None, options: FeedbackOptions) -> list[Any]:
+    """K requests per sample (ids ``SAMPLE#k``), distinct draws so they get distinct cache keys."""
+    from mmrole.data.convert import to_openai_messages
+    from mmrole.engine import Request
+
+    requests = []
+    for sample in samples:
+        messages = to_openai_messages(
+            sample, image_root, max_image_side=options.max_image_side, missing_image=options.missing_image
+        )
+        for draw in range(options.n_samples):
+            params = GenerationParams(
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                top_p=options.top_p,
+                seed=None if options.seed is None else options.seed + draw,
+                draw=draw,
+            )
+            requests.append(Request(response_id(sample.id, draw), messages, params))
+    return requests
+
+
+def pair_record(pair: Pair, sample: Sample, image: Path | None, index: int, provenance: dict[str, Any]) -> Any:
+    """The preference record of one pair (id ``SAMPLE#index``)."""
+    from mmrole.train.preference_format import preference_record
+
+    meta = {
+        "sample_id": sample.id,
+        "chosen_score": pair.chosen.score,
+        "rejected_score": pair.rejected.score,
+        "chosen_draw": pair.chosen.draw,
+        "rejected_draw": pair.rejected.draw,
+        **provenance,
+    }
+    return preference_record(
+        f"{sample.id}#{index}",
+        system=sample.system,
+        instruction=sample.instruction,
+        chosen=pair.chosen.text,
+        rejected=pair.rejected.text,
+        images=[str(image.resolve())] if image is not None else [],
+        meta=meta,
+    )
+
+
+def _image_of(sample: Sample, image_root: Path | None, options: FeedbackOptions) -> Path | None:
+    from mmrole.data.convert import resolve_image
+
+    try:
+        return resolve_image(sample, image_root)
+    except DataError:
+        if options.missing_image == "omit":
+            return None
+        raise
+
+
+async def _score(
+    texts: dict[str, tuple[Sample, str]],
+    images: dict[str, Path | None],
+    judge: Backend | str | None,
+    out_dir: Path,
+    options: FeedbackOptions,
+    store: Any,
+    image_root: Path | None,
+    splitter: Backend | str | None,
+    checker: Backend | str | None,
+) -> dict[str, dict[str, Any]]:
+    """``{response id: {"score", "details"}}`` with the chosen scorer."""
+    if options.scorer == "mmrole-eval":
+        from mmrole.train.feedback_judge import judge_rewards
+
+        assert judge is not None  # checked by generate_feedback
+
+        rewards, _ = await judge_rewards(texts, judge, out_dir, options, image_root=image_root)
+        return {rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()}
+
+    from mmrole.models.registry import load_backend
+    from mmrole.train.claims import image_parts_for, score_by_claims
+
+    split_backend = load_backend(splitter or judge)
+    check_backend = load_backend(checker or judge)
+    try:
+        scores = await score_by_claims(
+            {rid: (text, image_parts_for(images[sample.id])) for rid, (sample, text) in texts.items()},
+            split_backend, check_backend, store,
+            max_claims=options.max_claims, max_tokens=options.judge_max_tokens,
+            concurrency=options.concurrency, progress=options.progress, max_retries=options.max_retries,
+        )
+    finally:
+        for backend, given in ((split_backend, splitter or judge), (check_backend, checker or judge)):
+            if isinstance(given, str):
+                await backend.aclose()
+    return {rid: {"score": s.score, "details": s.details()} for rid, s in scores.items()}
+
+
+async def generate_feedback(
+    policy: Backend | str,
+    judge: Backend | str | None,
+    data: str | Path,
+    out_dir: str | Path,
+    options: FeedbackOptions | None = None,
+    *,
+    image_root: str | Path | None = None,
+    splitter: Backend | str | None = None,
+    checker: Backend | str | None = None,
+) -> FeedbackSummary:
+    """Sample K responses per prompt, score them, and write length-balanced preference pairs.
+
+    Args:
+        policy: The model being aligned (a spec such as ``hf:PATH``, or a Backend).
+        judge: The MMRole-Eval judge (``mmrole-eval`` scorer); with the ``claims`` scorer, the
+            default claim splitter and checker.
+        data: The prompts: a samples JSONL, an MMRole test folder or file, a data root, or ``demo``.
+        out_dir: The feedback folder (created; rerunning resumes from its stores).
+        options: Sampling, scoring and pairing options.
+        image_root: Where the samples' images are (default: found from ``data``).
+        splitter: Claims scorer: the text model splitting responses into yes/no questions.
+        checker: Claims scorer: the vision-language model answering them about the image.
+
+    Raises:
+        DataError: No prompts, or a missing image with ``missing_image="error"``.
+        ConfigError: Bad options.
+    """
+    from mmrole.data import image_root as find_image_root
+    from mmrole.data import write_samples_jsonl
+    from mmrole.engine import Store, run_requests
+    from mmrole.engine.runfolder import update_run_info, write_json, write_jsonl
+    from mmrole.models.registry import load_backend
+
+    options = options or FeedbackOptions()
+    if options.scorer == "mmrole-eval" and judge is None:
+        raise ConfigError("the mmrole-eval scorer needs a judge model (--judge)")
+    if options.scorer == "claims" and judge is None and (splitter is None or checker is None):
+        raise ConfigError("the claims scorer needs a splitter and a checker model (or --judge for both)")
+    out_dir = Path(out_dir)
+    root = Path(image_root) if image_root is not None else find_image_root(data)
+    samples = prompt_slice(data, options.offset, options.limit)
+    images = {s.id: _image_of(s, root, options) for s in samples}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_samples_jsonl(samples, out_dir / "samples.jsonl")
+
+    policy_backend = load_backend(policy)
+    judge_spec = judge if isinstance(judge, str) or judge is None else (judge.spec or type(judge).__name__)
+    started = _now()
+    update_run_info(out_dir, {
+        "kind": "feedback", "policy": policy_backend.spec or type(policy_backend).__name__, "judge": judge_spec,
+        "data": {"source": str(data), "image_root": str(root) if root else None},
+        "feedback": {"options": options.to_dict(), "started": started},
+    })
+    with Store.in_run(out_dir) as store:
+        try:
+            results = await run_requests(
+                policy_backend, sampling_requests(samples, root, options), store,
+                concurrency=options.concurrency, max_retries=options.max_retries,
+                progress=options.progress, description="sampling responses",
+            )
+        finally:
+            if isinstance(policy, str):
+                await policy_backend.aclose()  # free a local model before the judge loads
+        by_id = {s.id: s for s in samples}
+        texts: dict[str, tuple[Sample, str]] = {}
+        candidates: list[dict[str, Any]] = []
+        for result in results:
+            sample_id, _, draw = result.id.rpartition("#")
+            text = result.completion.text if result.completion else None
+            error = result.error or (None if text and text.strip() else "empty response")
+            candidates.append({"sample_id": sample_id, "draw": int(draw), "text": text, "error": error})
+            if error is None:
+                texts[result.id] = (by_id[sample_id], text)  # type: ignore[assignment]
+        scores = await _score(texts, images, judge, out_dir, options, store, root, splitter, checker) if texts else {}
+
+    per_prompt: dict[str, list[Candidate]] = {s.id: [] for s in samples}
+    for record in candidates:
+        found = scores.get(response_id(record["sample_id"], record["draw"]), {})
+        record.update(score=found.get("score"), details=found.get("details"))
+        if record["error"] is None:
+            per_prompt[record["sample_id"]].append(Candidate(record["draw"], record["text"], record["score"]))
+    write_jsonl(out_dir / CANDIDATES_FILE, candidates)
+
+    summary = FeedbackSummary(out_dir=out_dir, n_prompts=len(samples), n_responses=len(candidates))
+    summary.n_failed_responses = sum(1 for c in candidates if c["error"])
+    scored = [c["score"] for c in candidates if c["score"] is not None]
+    summary.n_scored = len(scored)
+    summary.mean_score = sum(scored) / len(scored) if scored else None
+    selected: list[Pair] = []
+    for sample_id, prompt_candidates in per_prompt.items():
+        summary.n_eligible += len(eligible_pairs(sample_id, prompt_candidates, options.min_gap))
+        selected += select_pairs(
+            sample_id, prompt_candidates, min_gap=options.min_gap, max_pairs=options.max_pairs, seed=options.pair_seed
+        )
+    summary.n_selected = len(selected)
+    kept, dropped = balance_lengths(selected) if options.balance_length else (selected, [])
+    summary.n_dropped_length = len(dropped)
+    provenance = {"policy": policy_backend.spec, "judge": judge_spec, "scorer": options.scorer}
+    index_of: dict[str, int] = {}
+    records = []
+    for pair in kept:
+        index_of[pair.prompt_id] = index_of.get(pair.prompt_id, -1) + 1
+        sample = by_id[pair.prompt_id]
+        records.append(pair_record(pair, sample, images[sample.id], index_of[pair.prompt_id], provenance))
+    summary.n_pairs = write_jsonl(out_dir / PAIRS_FILE, (r.model_dump() for r in records))
+    summary.lengths = length_stats(kept)
+    write_json(out_dir / SUMMARY_FILE, summary.to_dict())
+    update_run_info(out_dir, {"feedback": {
+        "options": options.to_dict(), "started": started, "finished": _now(),
+        "counts": {k: v for k, v in summary.to_dict().items() if k.startswith("n_")},
+    }})
+    return summary
+
+
+def generate_feedback_sync(*args: Any, **kwargs: Any) -> FeedbackSummary:
+    """:func:`generate_feedback` from synchronous code."""
+    return asyncio.run(generate_feedback(*args, **kwargs))
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

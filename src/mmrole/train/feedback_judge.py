@@ -1,0 +1,125 @@
+"""MMRole-Eval rewards of sampled responses: each response judged against the reference answer.
+
+The responses of a feedback run are laid out as an ordinary run folder (``FEEDBACK/judge``),
+one pseudo-sample per response (id ``SAMPLE#k``), and judged by :func:`mmrole.eval.judge.judge_run`
+exactly as ``mmrole judge`` would: MMRole's prompts with the response as Model A and the
+reference answer as Model B, format-reminder retries, the engine's cache and resume, and
+``reviews.jsonl`` / ``results.json`` to inspect afterwards. The per-metric scores are then
+combined into one reward per response (:func:`combined_reward`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mmrole.eval.aggregate import Judgement, combine
+from mmrole.models.base import Backend
+from mmrole.schema import Sample
+from mmrole.train.feedback_config import FeedbackOptions
+
+JUDGE_DIR = "judge"
+
+
+def response_id(sample_id: str, draw: int) -> str:
+    """The pseudo-sample id of response ``draw`` to a sample."""
+    return f"{sample_id}#{draw}"
+
+
+def metric_value(judgements: Sequence[Judgement], reward: str) -> float | None:
+    """One response's value on one metric from its judgements, or None when not usable.
+
+    ``ratio``: MMRole's score (mean MRPA score over mean reference score) times 10.
+    ``score``: the response's mean score (1-10). As in MMRole-Eval aggregation, every order
+    that was asked must have a scored judgement.
+    """
+    if reward == "ratio":
+        value = combine(judgements)
+        return None if value is None else 10.0 * value
+    orders = {j.order for j in judgements}
+    scored = [(j.order, pair) for j in judgements if (pair := j.mrpa_and_reference()) is not None]
+    if not scored or {order for order, _ in scored} != orders:
+        return None
+    return sum(pair[0] for _, pair in scored) / len(scored)
+
+
+def combined_reward(values: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:
+    """The weighted mean of the metric values (positive weights only); None if one is missing.
+
+    >>> combined_reward({"Fluency": 8.0, "Coherency": 5.0}, {"Fluency": 2.0, "Coherency": 1.0})
+    7.0
+    """
+    used = {metric: weight for metric, weight in weights.items() if weight > 0}
+    if not used or any(values.get(metric) is None for metric in used):
+        return None
+    return sum(weight * values[metric] for metric, weight in used.items()) / sum(used.values())  # type: ignore[operator]
+
+
+def rewards_from_reviews(reviews: Sequence[dict[str, Any]], options: FeedbackOptions) -> dict[str, dict[str, Any]]:
+    """``{response id: {"reward", "metrics": {metric: value}}}`` from a judged ``reviews.jsonl``."""
+    grouped: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
+    for review in reviews:
+        score = review.get("score")
+        pair = (float(score[0]), float(score[1])) if score is not None and not review.get("error") else None
+        grouped[str(review["sample_id"])][str(review["metric"])].append(
+            Judgement(str(review["sample_id"]), str(review["metric"]), pair, str(review.get("order") or "AB"))
+        )
+    found = {}
+    for rid, by_metric in grouped.items():
+        values = {metric: metric_value(by_metric.get(metric, []), options.reward) for metric in options.metrics}
+        found[rid] = {"reward": combined_reward(values, options.weights), "metrics": values}
+    return found
+
+
+async def judge_rewards(
+    responses: Mapping[str, tuple[Sample, str]],
+    judge: Backend | str,
+    out_dir: Path,
+    options: FeedbackOptions,
+    *,
+    image_root: Path | None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Judge every response with MMRole-Eval and combine its metric scores into a reward.
+
+    Args:
+        responses: ``{response id: (sample, response text)}``.
+        judge: The judge model (a spec or a Backend).
+        out_dir: The feedback folder (the judged pseudo-run goes to ``out_dir/judge``).
+        options: The feedback options (metrics and weights, reward, judge settings).
+        image_root: The samples' image folder.
+
+    Returns:
+        ``({response id: {"reward", "metrics"}}, the judge run's results.json)``. Responses
+        the judge could not score have reward None.
+    """
+    from mmrole.eval import results as run_results
+    from mmrole.eval.judge import JudgeOptions, judge_run
+
+    run_dir = out_dir / JUDGE_DIR
+    pseudo = [sample.model_copy(update={"id": rid}) for rid, (sample, _) in responses.items()]
+    answers = [{"id": rid, "answer": text, "error": None, "meta": {}} for rid, (_, text) in responses.items()]
+    info = {
+        "name": f"{out_dir.name} responses",
+        "agent": "feedback-policy",
+        "data": {"source": str(out_dir), "image_root": str(image_root) if image_root else None},
+    }
+    run_results.write_run_files(run_dir, info=info, samples=pseudo, answers=answers)
+    judge_options = JudgeOptions(
+        metrics=options.metrics,
+        swap=options.swap,
+        max_tokens=options.judge_max_tokens,
+        temperature=options.judge_temperature,
+        format_retries=options.format_retries,
+        missing_image=options.missing_image,
+        max_image_side=options.max_image_side,
+    )
+    summary = await judge_run(
+        run_dir, judge, judge_options, image_root=image_root, concurrency=options.concurrency,
+        progress=options.progress, n_boot=200, max_retries=options.max_retries,
+    )
+    rewards = rewards_from_reviews(run_results.read_reviews(run_dir), options)
+    for rid in responses:
+        rewards.setdefault(rid, {"reward": None, "metrics": {}})
+    return rewards, summary.results

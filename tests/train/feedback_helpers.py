@@ -1,0 +1,57 @@
+"""Scripted policies and judge responders for the feedback and align tests.
+
+The judge side is always the real local OpenAI-compatible server (mmrole.testing.server),
+so requests travel the same HTTP path as a real judge; responders read the MMRole-Eval
+prompt the way a judge would (Model A's response, the metric asked about).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mmrole.models.base import Backend, Completion, GenerationParams, current_request_id
+from mmrole.schema import METRICS
+from mmrole.testing.server import last_user_text
+
+_A_START = "## **[Model A's Response Start]**\n\n"
+_A_END = "\n\n## **[Model A's Response End]**"
+_ASPECT = "Please evaluate the following aspect of each model's response:\n"
+
+
+def model_a_response(messages: list[dict[str, Any]]) -> str:
+    """Model A's response in an MMRole-Eval judge prompt."""
+    text = last_user_text(messages)
+    return text.split(_A_START, 1)[1].split(_A_END, 1)[0]
+
+
+def judged_metric(messages: list[dict[str, Any]]) -> str:
+    """The metric an MMRole-Eval judge prompt asks about."""
+    aspect = last_user_text(messages).split(_ASPECT, 1)[1]
+    return next(m for m in METRICS if aspect.startswith(m + ":"))
+
+
+class ScriptedPolicy(Backend):
+    """A policy whose response to sample S, draw k is ``script(S, k)``; records what it was asked."""
+
+    spec = "scripted-policy"
+
+    def __init__(self, script: Callable[[str, int], str]):
+        self.script = script
+        self.calls: list[tuple[str, int, GenerationParams]] = []
+
+    async def generate(self, messages: list[dict[str, Any]], params: GenerationParams) -> Completion:
+        request_id = current_request_id.get() or ""
+        sample_id = request_id.rpartition("#")[0]
+        self.calls.append((sample_id, params.draw, params))
+        return Completion(text=self.script(sample_id, params.draw))
+
+
+def keyword_judge(word: str = "sparkle", reference_score: int = 8) -> Callable[[list[dict[str, Any]]], str]:
+    """A judge scoring Model A ``1 + 2 * (occurrences of word)`` (at most 10), on every metric."""
+
+    def respond(messages: list[dict[str, Any]]) -> str:
+        a = min(10, 1 + 2 * model_a_response(messages).count(word))
+        return f"Model A is fine. [Scores]: ({a}, {reference_score})"
+
+    return respond
