@@ -173,3 +173,23 @@ def test_retry_after_header_forms():
     assert retry_after_seconds({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
     assert retry_after_seconds({"retry-after": "soon"}) is None and retry_after_seconds({}) is None
+
+
+def test_auto_transport_choice(monkeypatch):
+    for name in (
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert not OpenAICompatBackend("m", "http://127.0.0.1:8000/v1")._use_httpx  # local server: lean client
+    assert OpenAICompatBackend("m", "https://api.example.com/v1")._use_httpx  # TLS: httpx
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    assert OpenAICompatBackend("m", "http://vllm.corp:8000/v1")._use_httpx  # proxied: httpx
+    monkeypatch.setenv("NO_PROXY", "vllm.corp")
+    assert not OpenAICompatBackend("m", "http://vllm.corp:8000/v1")._use_httpx

@@ -5,7 +5,7 @@ POST costs about 3 ms of CPU (URL models, anyio, h11, pool bookkeeping), three t
 engine's whole per-call budget; this client, an ``asyncio.Protocol`` with a keep-alive pool,
 costs about 0.15 ms. It covers what OpenAI-compatible servers need: plain and TLS
 connections, keep-alive, ``Content-Length``, chunked and close-delimited bodies, an overall
-deadline per request. httpx stays in use for streaming and for proxied endpoints.
+deadline per request. httpx stays in use for streaming, TLS endpoints and proxies.
 
     client = HTTPClient("http://127.0.0.1:8000", headers={"Authorization": "Bearer ..."})
     response = await client.request("POST", "/v1/chat/completions", body, timeout=60)
@@ -206,6 +206,15 @@ class _Connection(asyncio.Protocol):
         return HTTPResponse(self._status, self._headers, body)
 
 
+def _default_ssl_context() -> ssl.SSLContext:
+    """certifi's trust store when installed (as httpx does), else the system's."""
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class HTTPClient:
     """Keep-alive HTTP/1.1 client for one origin (scheme, host, port).
 
@@ -230,7 +239,7 @@ class HTTPClient:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
-        self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        self._ssl = (ssl_context or _default_ssl_context()) if parts.scheme == "https" else None
         default_port = (parts.scheme == "https" and self.port == 443) or (
             parts.scheme == "http" and self.port == 80
         )

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS requests (
     error      TEXT,
     attempts   INTEGER NOT NULL,
     updated    REAL NOT NULL
-);
+) WITHOUT ROWID;
 """
 
 
@@ -147,6 +147,28 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def completion_json(completion: Completion) -> str:
+    """A completion as JSON (what :meth:`Completion.from_dict` reads back).
+
+    Written by hand rather than with ``dataclasses.asdict``, which deep-copies and costs more
+    than the SQLite commit itself.
+    """
+    logprobs = completion.logprobs
+    data = {
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "usage": {
+            "prompt_tokens": completion.usage.prompt_tokens,
+            "completion_tokens": completion.usage.completion_tokens,
+        },
+        "logprobs": None
+        if logprobs is None
+        else [{"token": t.token, "logprob": t.logprob, "top": t.top} for t in logprobs],
+        "metadata": completion.metadata,
+    }
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _stored(row: tuple) -> StoredResult:

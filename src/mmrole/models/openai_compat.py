@@ -1,7 +1,8 @@
 """Any OpenAI-compatible chat endpoint: api.openai.com, vLLM, SGLang, LMDeploy, Ollama, Azure.
 
-``generate`` goes through :mod:`mmrole.engine.http` (a lean keep-alive HTTP/1.1 client; httpx
-when a proxy is configured for the endpoint), ``stream`` through httpx. Images become base64
+``generate`` goes through :mod:`mmrole.engine.http` (a lean keep-alive HTTP/1.1 client) for
+plain-HTTP servers, and through httpx for ``https://`` endpoints and proxied ones; ``stream``
+always through httpx. Images become base64
 data URLs, downscaled to ``max_image_side`` when set. Failures become :class:`BackendError`:
 retryable for 429, 408, 5xx, timeouts, dropped connections and unparsable bodies, not for
 other 4xx. The API key is sent in a header and scrubbed from every error text.
@@ -46,7 +47,8 @@ class OpenAICompatBackend(Backend):
         extra_body: Merged into every request body (e.g. ``{"repetition_penalty": 1.05}``).
         extra_headers: Sent with every request.
         max_tokens_field: ``max_tokens``, or ``max_completion_tokens`` for reasoning models.
-        transport: ``"auto"`` (lean client unless a proxy applies), ``"lean"`` or ``"httpx"``.
+        transport: ``"auto"`` (the lean client for ``http://`` without a proxy, else httpx),
+            ``"lean"`` or ``"httpx"``.
     """
 
     def __init__(
@@ -82,7 +84,11 @@ class OpenAICompatBackend(Backend):
             else:
                 headers["Authorization"] = f"Bearer {api_key}"
         self._headers = headers
-        self._use_httpx = transport == "httpx" or (transport == "auto" and _proxied(self.base_url))
+        # auto: the lean client for plain-HTTP servers (local vLLM, SGLang...: where call rates are high and
+        # CPU per call matters); httpx, with its certifi trust store and proxy support, for TLS and proxies.
+        self._use_httpx = transport == "httpx" or (
+            transport == "auto" and (self.base_url.startswith("https://") or _proxied(self.base_url))
+        )
         self._lean: http.HTTPClient | None = None
         self._httpx: Any = None
         self._httpx_loop: asyncio.AbstractEventLoop | None = None
