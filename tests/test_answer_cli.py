@@ -205,3 +205,33 @@ def test_missing_image_is_one_clear_line(tmp_path):
         assert result.exit_code == 0, result.output
         assert server.received == 2
         assert "image_url" not in json.dumps(server.last_payload)
+
+
+def test_ctrl_c_keeps_finished_answers_and_the_rerun_resumes(tmp_path):
+    import signal
+    import time
+
+    from mmrole.engine import Store
+
+    data = _samples(tmp_path, n=8)
+    run = tmp_path / "run"
+    mmrole = Path(sys.executable).with_name("mmrole")
+    with LocalOpenAIServer(latency=0.2) as server:
+        args = ["answer", "--agent", f"openai:m@{server.base_url}", "--data", str(data), "--run", str(run)]
+        job = subprocess.Popen([str(mmrole), *args, "--concurrency", "2"], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while server.outcomes["ok"] < 3:
+            assert job.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        job.send_signal(signal.SIGINT)
+        _, err = job.communicate(timeout=30)
+        assert job.returncode == 130 and "interrupted" in err and "Traceback" not in err
+        with Store.in_run(run) as store:
+            kept = {row.request_id for row in store.rows("ok")}
+        assert 3 <= len(kept) < 8
+        rerun = runner.invoke(app, [*args, "--no-progress"])
+        assert rerun.exit_code == 0, rerun.output
+        assert f"8/8 answered ({len(kept)} from the store, {8 - len(kept)} calls)" in rerun.output
+        for i in range(8):  # a sample answered before Ctrl-C was never asked again
+            if f"Iron_Man_comment_{i}" in kept:
+                assert server.by_prompt[f"Please step into the shoes of Iron Man. Question {i}."] == 1
