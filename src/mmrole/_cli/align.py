@@ -82,6 +82,31 @@ def feedback_command(
         )
 
 
+def judge_agreement_command(
+    run: Path = typer.Option(..., "--run", help="The judged run whose judge is being checked."),
+    reference: Path = typer.Option(..., "--reference", help="The judged run of the reference judge (same samples)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON instead of a table."),
+) -> None:
+    """Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."""
+    import json
+
+    from rich.console import Console
+
+    from mmrole.eval.agreement import agreement_table, judge_agreement
+
+    report = judge_agreement(run, reference)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        Console().print(agreement_table(report))
+    if report["n_differing_answers"]:
+        typer.secho(
+            f"note: the MRPA answers differ on {report['n_differing_answers']} of {report['n_common_samples']} "
+            "samples: the two judges did not judge the same texts there.", fg="yellow", err=True,
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
     app.command("feedback")(feedback_command)
+    app.command("judge-agreement")(judge_agreement_command)
