@@ -62,7 +62,16 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
                 assert server.served_by_prompt[prompt] == 0 and result.attempts == 4
         failed = [r for r in results if not r.ok]
         assert {f"question number {int(r.id[1:])}" for r in failed} >= POISONED
-        assert all("HTTP 503" in r.error for r in results if r.id in {f"q{i}" for i in range(42, N, 100)})
+        # the error kept is the last attempt's, whichever fault that was
+        signatures = (
+            "HTTP 503",
+            "HTTP 429",
+            "HTTP 500",
+            "timed out",
+            "closed the connection",
+            "unparsable response",
+        )
+        assert all(any(sig in r.error for sig in signatures) for r in failed), [r.error for r in failed]
 
         with Store(store_path) as store:
             rows = list(store.rows())
