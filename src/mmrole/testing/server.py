@@ -23,14 +23,13 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 #: What a responder returns: the reply text, or a Reply with logprobs.
 Responder = Callable[[list[dict[str, Any]]], "str | Reply"]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
-_REASONS[500] = "Internal Server Error"
 #: Bodies a broken proxy or server might send with a 200.
 _GARBAGE = (
     b"<html><body>502 Bad Gateway</body></html>",
@@ -109,16 +108,6 @@ def echo_responder(messages: list[dict[str, Any]]) -> Reply:
     return Reply(text=text, logprobs=logprobs)
 
 
-@dataclass
-class _Counters:
-    received: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    by_prompt: Counter[str] = field(default_factory=Counter)
-    served_by_prompt: Counter[str] = field(default_factory=Counter)
-    active: int = 0
-    peak_active: int = 0
-
-
 class LocalOpenAIServer:
     """An OpenAI-compatible chat server on 127.0.0.1 in a background thread (a context manager).
 
@@ -168,7 +157,7 @@ class LocalOpenAIServer:
         self.require_api_key = require_api_key
         self.host, self.port = host, port
         self._rng = random.Random(seed)
-        self._counters = _Counters()
+        self.reset_counts()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -178,33 +167,17 @@ class LocalOpenAIServer:
         self.last_payload: dict[str, Any] | None = None
 
     # -- counters ---------------------------------------------------------------------------
-    @property
-    def received(self) -> int:
-        return self._counters.received
-
-    @property
-    def outcomes(self) -> Counter[str]:
-        return self._counters.outcomes
-
-    @property
-    def by_prompt(self) -> Counter[str]:
-        return self._counters.by_prompt
-
-    @property
-    def served_by_prompt(self) -> Counter[str]:
-        return self._counters.served_by_prompt
-
-    @property
-    def peak_active(self) -> int:
-        return self._counters.peak_active
+    def reset_counts(self) -> None:
+        """Zero the counters (see the class docstring)."""
+        self.received = 0
+        self.outcomes: Counter[str] = Counter()
+        self.by_prompt: Counter[str] = Counter()
+        self.served_by_prompt: Counter[str] = Counter()
+        self.active = self.peak_active = 0
 
     def stats(self) -> dict[str, Any]:
         """The counters as plain data (what ``GET /stats`` returns)."""
-        c = self._counters
-        return {"received": c.received, "outcomes": dict(c.outcomes), "peak_active": c.peak_active}
-
-    def reset_counts(self) -> None:
-        self._counters = _Counters()
+        return {"received": self.received, "outcomes": dict(self.outcomes), "peak_active": self.peak_active}
 
     # -- lifecycle --------------------------------------------------------------------------
     @property
@@ -299,68 +272,67 @@ class LocalOpenAIServer:
             return await _respond(writer, 200, self.stats())
         if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
             return await _respond(writer, 404, _error(f"no route {method} {path}"))
-        counters = self._counters
-        counters.received += 1
+        self.received += 1
         try:
             payload = json.loads(body)
             messages = payload["messages"]
             prompt = last_user_text(messages)
         except (ValueError, KeyError, TypeError, AttributeError):
-            counters.outcomes["bad_request"] += 1
+            self.outcomes["bad_request"] += 1
             return await _respond(writer, 400, _error("body is not a chat completion request"))
-        counters.by_prompt[prompt] += 1
+        self.by_prompt[prompt] += 1
         self.last_payload = payload
         if self.require_api_key is not None:
             sent = headers.get("authorization", "").removeprefix("Bearer ").strip()
             if sent != self.require_api_key:
-                counters.outcomes["401"] += 1
+                self.outcomes["401"] += 1
                 return await _respond(writer, 401, _error(f"Incorrect API key provided: {sent}"))
         fault = self._draw_fault()
         if fault == "429":
-            counters.outcomes["429"] += 1
+            self.outcomes["429"] += 1
             extra = {"Retry-After": _format_seconds(self.faults.retry_after)}
             return await _respond(writer, 429, _error("rate limit reached"), extra)
         if self._slots is not None and self.overflow == "reject" and self._slots.locked():
-            counters.outcomes["429_capacity"] += 1
+            self.outcomes["429_capacity"] += 1
             extra = {"Retry-After": _format_seconds(self.faults.retry_after)}
             return await _respond(writer, 429, _error("server at capacity"), extra)
         if self._slots is not None:
             await self._slots.acquire()
-        counters.active += 1
-        counters.peak_active = max(counters.peak_active, counters.active)
+        self.active += 1
+        self.peak_active = max(self.peak_active, self.active)
         try:
             if fault == "hang":
-                counters.outcomes["hang"] += 1
+                self.outcomes["hang"] += 1
                 await asyncio.sleep(self.faults.hang_seconds)
                 return False
             await asyncio.sleep(self._draw_latency())
             if fault == "drop":
-                counters.outcomes["drop"] += 1
+                self.outcomes["drop"] += 1
                 return False
             if fault == "500":
-                counters.outcomes["500"] += 1
+                self.outcomes["500"] += 1
                 return await _respond(writer, 500, _error("internal error (injected)"))
             if fault == "garbage":
-                counters.outcomes["garbage"] += 1
+                self.outcomes["garbage"] += 1
                 return await _respond_raw(writer, 200, self._rng.choice(_GARBAGE), "application/json")
             try:
                 reply = self.responder(messages)
             except InjectedError as exc:
-                counters.outcomes[f"{exc.status}_responder"] += 1
+                self.outcomes[f"{exc.status}_responder"] += 1
                 extra = (
                     {"Retry-After": _format_seconds(exc.retry_after)} if exc.retry_after is not None else None
                 )
                 return await _respond(writer, exc.status, _error(exc.message), extra)
             if isinstance(reply, str):
                 reply = Reply(text=reply)
-            counters.outcomes["ok"] += 1
-            counters.served_by_prompt[prompt] += 1
+            self.outcomes["ok"] += 1
+            self.served_by_prompt[prompt] += 1
             if payload.get("stream"):
                 await self._stream(writer, payload, reply)
                 return False
             return await _respond(writer, 200, self._completion(payload, messages, reply))
         finally:
-            counters.active -= 1
+            self.active -= 1
             if self._slots is not None:
                 self._slots.release()
 
@@ -449,7 +421,7 @@ async def _respond_raw(
     content_type: str,
     extra: dict[str, str] | None = None,
 ) -> bool:
-    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}"]
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Content-Type: {content_type}"]
     lines.append(f"Content-Length: {len(body)}")
     lines.extend(f"{k}: {v}" for k, v in (extra or {}).items())
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
@@ -480,8 +452,8 @@ def main(argv: list[str] | None = None) -> None:
             overflow=args.overflow,
             faults=faults,
             seed=args.seed,
+            port=args.port,
         )
-        server.port = args.port
         await server.start_async()
         print(f"listening on {server.base_url}", flush=True)
         # Stop when the parent closes our stdin (or kills us).
