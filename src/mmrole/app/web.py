@@ -1,0 +1,216 @@
+"""The Gradio web app behind ``mmrole app``: chat with a character about an image, or let two talk.
+
+:func:`build_app` returns the :class:`gradio.Blocks` without launching it (tests build it);
+:func:`launch_app` serves it. The event handlers are the plain functions of
+:mod:`mmrole.app.callbacks`; this module only lays out components and wires events. Gradio is
+imported inside the functions, so ``import mmrole.app.web`` stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmrole.app import callbacks as cb
+from mmrole.app.resources import ChatData
+from mmrole.models.base import Backend, GenerationParams
+
+__all__ = ["build_app", "launch_app", "make_context"]
+
+_CSS = """
+#mmrole-profile { max-height: 340px; overflow-y: auto; }
+#mmrole-status p { color: #b45309; margin: 0; }
+"""
+
+
+def make_context(
+    agent: str | Backend,
+    data: str | Path | ChatData,
+    *,
+    other_agent: str | Backend | None = None,
+    params: GenerationParams | None = None,
+    max_image_side: int | None = None,
+    out_dir: str | Path | None = None,
+) -> cb.AppContext:
+    """Load the data root and the model(s) into the context every handler shares.
+
+    Raises:
+        DataError / ConfigError: The data root or a model spec is bad.
+    """
+    from mmrole.models import load_backend
+
+    chat_data = data if isinstance(data, ChatData) else ChatData.open(data)
+    context = cb.AppContext(
+        data=chat_data,
+        backend=load_backend(agent),
+        other_backend=load_backend(other_agent) if other_agent is not None else None,
+        params=params or GenerationParams(temperature=0.7),
+        max_image_side=max_image_side,
+    )
+    if out_dir is not None:
+        context.out_dir = Path(out_dir).expanduser()
+        context.out_dir.mkdir(parents=True, exist_ok=True)
+    return context
+
+
+def _files(files: cb.ChatFiles) -> Any:
+    """The download list's new value; unchanged (``gr.skip()``) while a reply is still streaming."""
+    import gradio as gr
+
+    return [path for path in files if path] if any(files) else gr.skip()
+
+
+def build_app(
+    agent: str | Backend | cb.AppContext,
+    data: str | Path | ChatData = "demo",
+    **options: Any,
+) -> Any:
+    """Build the web app (a :class:`gradio.Blocks`), without launching it.
+
+    Args:
+        agent: A model spec or backend, or a ready :class:`~mmrole.app.callbacks.AppContext`.
+        data: An MMRole-Data root, ``"demo"``, or loaded :class:`ChatData`.
+        **options: ``other_agent``, ``params``, ``max_image_side``, ``out_dir`` (see :func:`make_context`).
+    """
+    import gradio as gr
+
+    ctx = agent if isinstance(agent, cb.AppContext) else make_context(agent, data, **options)
+    names = sorted(ctx.data.characters)
+    first = names[0]
+    gallery = [(str(p), p.relative_to(ctx.data.image_root).as_posix()) for p in ctx.data.images()]
+    start_image = str(ctx.data.images_of(ctx.data.characters[first], limit=1)[0]) if gallery else None
+    start_annotation = ctx.data.annotation_of(Path(start_image)) if start_image else None
+
+    with gr.Blocks(title="mmrole · talk to an MRPA") as blocks:
+        gr.Markdown(
+            "## 🎭 Talk to a multimodal role-playing agent\n"
+            f"Model `{ctx.backend.spec}` · data `{ctx.data.root.name}` · "
+            "every turn is prompted in MMRole's format (profile, image information, history)."
+        )
+        session = gr.State(None)
+        versus_session = gr.State(None)
+        image_path = gr.State(start_image)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                character = gr.Dropdown(names, value=first, label="Character")
+                image = gr.Image(
+                    value=start_image,
+                    type="filepath",
+                    label="Image (upload, paste or pick below)",
+                    sources=["upload", "clipboard"],
+                    height=260,
+                )
+                aux = gr.Markdown(cb.annotation_markdown(start_annotation))
+                picker = gr.Gallery(
+                    gallery, label="Images of the data set", columns=4, height=190, allow_preview=False
+                )
+                with gr.Accordion("Profile", open=True):
+                    profile = gr.Markdown(
+                        cb.profile_markdown(ctx.data.characters[first]), elem_id="mmrole-profile"
+                    )
+            with gr.Column(scale=3, min_width=420):
+                with gr.Tab("Chat"):
+                    chatbot = gr.Chatbot(
+                        label="Conversation", height=440, placeholder="Say something about the image."
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(
+                            placeholder="Your message", show_label=False, scale=5, autofocus=True
+                        )
+                        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                    with gr.Row():
+                        begin = gr.Button("Let the character begin", size="sm")
+                        new = gr.Button("New dialogue", size="sm")
+                    status = gr.Markdown(elem_id="mmrole-status")
+                    downloads = gr.File(label="Transcript and MMRole dialogue file", file_count="multiple")
+                with gr.Tab("Character vs character"):
+                    with gr.Row():
+                        other = gr.Dropdown(
+                            names, value=names[1] if len(names) > 1 else first, label="Talks with"
+                        )
+                        turns = gr.Slider(2, 20, value=6, step=1, label="Turns")
+                        opener = gr.Radio(
+                            ["chosen character", "the other"], value="chosen character", label="Who begins"
+                        )
+                    run = gr.Button("Let them talk", variant="primary")
+                    versus = gr.Chatbot(label="Inter-role dialogue", height=440)
+                    versus_status = gr.Markdown(elem_id="mmrole-status")
+                    versus_downloads = gr.File(
+                        label="Transcript and MMRole dialogue file", file_count="multiple"
+                    )
+
+        # -- wiring -----------------------------------------------------------------------------
+        def choose_character(name: str, path: str | None) -> tuple[Any, ...]:
+            return cb.on_character(ctx, name, path)
+
+        def choose_image(path: str | None, name: str, current: Any) -> tuple[Any, ...]:
+            return cb.on_image(ctx, path, name, current)
+
+        def pick(evt: gr.SelectData) -> tuple[Any, Any]:
+            path = cb.on_gallery_select(ctx, evt.index)
+            return (path, path) if path else (gr.skip(), gr.skip())
+
+        async def send_message(text: str, name: str, path: str | None, current: Any):  # type: ignore[no-untyped-def]
+            async for messages, text_box, state, files, note in cb.on_send(ctx, text, name, path, current):
+                yield messages, text_box, state, _files(files), note
+
+        async def let_begin(name: str, path: str | None, current: Any):  # type: ignore[no-untyped-def]
+            async for messages, state, files, note in cb.on_begin(ctx, name, path, current):
+                yield messages, state, _files(files), note
+
+        async def talk(name: str, partner: str, path: str | None, count: float, who: str):  # type: ignore[no-untyped-def]
+            first_speaker = name if who == "chosen character" else partner
+            async for messages, state, files, note in cb.on_versus(
+                ctx, name, partner, path, int(count), first_speaker
+            ):
+                yield messages, state, _files(files), note
+
+        image_outputs = [aux, chatbot, session, status]
+        character.change(choose_character, [character, image_path], [profile, chatbot, session, status])
+        picker.select(pick, None, [image_path, image]).then(
+            choose_image, [image_path, character, session], image_outputs
+        )
+        image.upload(lambda p: p, image, image_path).then(
+            choose_image, [image_path, character, session], image_outputs
+        )
+        image.clear(lambda: None, None, image_path).then(
+            choose_image, [image_path, character, session], image_outputs
+        )
+        chat_inputs = [box, character, image_path, session]
+        chat_outputs = [chatbot, box, session, downloads, status]
+        send.click(send_message, chat_inputs, chat_outputs)
+        box.submit(send_message, chat_inputs, chat_outputs)
+        begin.click(let_begin, [character, image_path, session], [chatbot, session, downloads, status])
+        new.click(lambda s: cb.on_new(ctx, s), session, [chatbot, session, status])
+        run.click(
+            talk,
+            [character, other, image_path, turns, opener],
+            [versus, versus_session, versus_downloads, versus_status],
+        )
+    blocks.mmrole_context = ctx  # for tests and embedding: the handlers' shared context
+    return blocks
+
+
+def launch_app(
+    agent: str | Backend,
+    data: str | Path | ChatData = "demo",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    **options: Any,
+) -> None:
+    """Build the app and serve it until interrupted (see :func:`build_app` for the options)."""
+    import gradio as gr
+
+    ctx = make_context(agent, data, **options)
+    blocks = build_app(ctx)
+    print(f"chats are saved in {ctx.out_dir}")
+    blocks.queue().launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        allowed_paths=[str(ctx.data.image_root), str(ctx.out_dir)],
+        theme=gr.themes.Soft(),
+        css=_CSS,
+    )
