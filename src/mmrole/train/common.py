@@ -145,8 +145,42 @@ def model_dtype(config: TrainConfig, args: Any) -> Any:
     return torch.bfloat16 if (deepspeed or config.use_lora) else torch.float32
 
 
-def prepare_model(config: TrainConfig, args: Any) -> tuple[Any, Any, Any]:
+def weights_checkpoint(config: TrainConfig, args: Any, resume_from: str | None) -> str | None:
+    """The checkpoint to load the weights from with ``from_pretrained`` when resuming, else None.
+
+    transformers' Trainer restores full-weight checkpoints with a raw ``load_state_dict`` that
+    skips keys the model class renames on load (Qwen2-VL, LLaVA... save ``model.layers.*``
+    and load ``model.language_model.layers.*``), silently resuming from the *base* weights. So
+    a full-weight resume loads the model from the checkpoint folder instead (which maps the
+    names) and :func:`keep_checkpoint_weights` stops the raw load. LoRA adapters and DeepSpeed
+    checkpoints restore correctly through their own paths.
+    """
+    deepspeed = getattr(args, "deepspeed_plugin", None) is not None or bool(getattr(args, "deepspeed", None))
+    if resume_from is None or config.use_lora or deepspeed or getattr(args, "fsdp", None):
+        return None
+    return resume_from
+
+
+def keep_checkpoint_weights(trainer: Any, checkpoint: str | None) -> None:
+    """Make ``trainer`` skip its raw weight load for ``checkpoint`` (see :func:`weights_checkpoint`)."""
+    if checkpoint is None:
+        return
+    load = trainer._load_from_checkpoint
+
+    def load_all_but_weights(resume_from_checkpoint: str, model: Any = None) -> None:
+        if Path(resume_from_checkpoint) != Path(checkpoint):
+            load(resume_from_checkpoint, model)
+
+    trainer._load_from_checkpoint = load_all_but_weights
+
+
+def prepare_model(config: TrainConfig, args: Any, *, weights_from: str | None = None) -> tuple[Any, Any, Any]:
     """Load the model and processor, freeze the vision encoder, build the LoRA config.
+
+    Args:
+        config: The run's options.
+        args: The TRL arguments (built first: DeepSpeed ZeRO-3 shards the weights as they load).
+        weights_from: A checkpoint folder to load the weights from instead of ``config.model``.
 
     Returns:
         ``(model, processor, peft_config or None)``.
@@ -158,12 +192,15 @@ def prepare_model(config: TrainConfig, args: Any) -> tuple[Any, Any, Any]:
     dtype = model_dtype(config, args)
     processor = modeling.load_processor(config.model, trust_remote_code=config.trust_remote_code)
     model = modeling.load_model(
-        config.model,
+        weights_from or config.model,
         dtype=dtype,
         attn_implementation=config.attn_implementation,
         trust_remote_code=config.trust_remote_code,
         load_in_4bit=config.qlora,
     )
+    # The model stays "config.model" for everything that reads its name (TRL builds the DPO
+    # reference model from it).
+    model.config._name_or_path = config.model
     if config.freeze_vision_tower:
         frozen = modeling.freeze_vision_tower(model)
         if frozen:

@@ -16,9 +16,11 @@ from mmrole.train.common import (
     TrainResult,
     callbacks,
     checkpoint_to_resume,
+    keep_checkpoint_weights,
     prepare_model,
     train_and_save,
     trainer_arguments,
+    weights_checkpoint,
 )
 from mmrole.train.dpo_config import DPOConfig
 from mmrole.train.examples import Example, load_examples
@@ -113,7 +115,8 @@ def train_dpo(config: DPOConfig, *, on_trainer: Any = None) -> TrainResult:
         precompute_ref_log_probs=config.precompute_ref_log_probs,
         **loss_settings(config),
     )
-    model, processor, peft_config = prepare_model(config, args)
+    checkpoint = weights_checkpoint(config, args, resume_from)
+    model, processor, peft_config = prepare_model(config, args, weights_from=checkpoint)
     vision = hasattr(processor, "tokenizer")
     if not vision and any(example["images"] for example in examples):
         logger.warning("%s is a text-only model: the pairs' images are left out", config.model)
@@ -126,6 +129,7 @@ def train_dpo(config: DPOConfig, *, on_trainer: Any = None) -> TrainResult:
         peft_config=peft_config,
         callbacks=callbacks(config),
     )
+    keep_checkpoint_weights(trainer, checkpoint)
     if on_trainer is not None:
         on_trainer(trainer)
     return train_and_save(trainer, config, resume_from=resume_from, method="dpo")

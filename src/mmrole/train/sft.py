@@ -20,9 +20,11 @@ from mmrole.train.common import (
     TrainResult,
     callbacks,
     checkpoint_to_resume,
+    keep_checkpoint_weights,
     prepare_model,
     train_and_save,
     trainer_arguments,
+    weights_checkpoint,
 )
 from mmrole.train.examples import Example, load_examples, sft_examples, to_dataset
 from mmrole.train.sft_config import SFTConfig
@@ -41,7 +43,9 @@ def read_sft_data(config: SFTConfig) -> list[Example]:
     )
 
 
-def build_sft_trainer(config: SFTConfig, examples: Iterable[Example]) -> Any:
+def build_sft_trainer(
+    config: SFTConfig, examples: Iterable[Example], *, resume_from: str | None = None
+) -> Any:
     """An ``SFTTrainer`` ready to train ``examples`` (also used by ``mmrole train judge``)."""
     import trl
 
@@ -53,12 +57,13 @@ def build_sft_trainer(config: SFTConfig, examples: Iterable[Example]) -> Any:
         # The collator tokenises on the fly (images make upfront tokenisation too costly).
         dataset_kwargs={"skip_prepare_dataset": True},
     )
-    model, processor, peft_config = prepare_model(config, args)
+    checkpoint = weights_checkpoint(config, args, resume_from)
+    model, processor, peft_config = prepare_model(config, args, weights_from=checkpoint)
     vision = hasattr(processor, "tokenizer")
     examples = list(examples)
     if not vision and any(example.get("images") for example in examples):
         logger.warning("%s is a text-only model: the examples' images are left out", config.model)
-    return trl.SFTTrainer(
+    trainer = trl.SFTTrainer(
         model=model,
         args=args,
         train_dataset=to_dataset(examples, with_images=vision),
@@ -67,6 +72,8 @@ def build_sft_trainer(config: SFTConfig, examples: Iterable[Example]) -> Any:
         peft_config=peft_config,
         callbacks=callbacks(config),
     )
+    keep_checkpoint_weights(trainer, checkpoint)
+    return trainer
 
 
 def train_sft(
@@ -94,7 +101,7 @@ def train_sft(
     resume_from = checkpoint_to_resume(config)
     if examples is None:
         examples = read_sft_data(config)
-    trainer = build_sft_trainer(config, examples)
+    trainer = build_sft_trainer(config, examples, resume_from=resume_from)
     if on_trainer is not None:
         on_trainer(trainer)
     return train_and_save(trainer, config, resume_from=resume_from, method=method)

@@ -1,0 +1,95 @@
+"""`mmrole train dpo` on the tiny VLM: the chosen-vs-rejected reward margin rises."""
+
+from __future__ import annotations
+
+import pytest
+from train_helpers import ask, changed, smoke, snapshot
+
+from mmrole.errors import DataError
+from mmrole.train import DPOConfig, preference_record, train_dpo, write_preferences
+
+CHOSEN = "I am Iron Man, and this suit is the best thing I have ever built."
+REJECTED = "The sky is blue, the grass is green."
+
+
+@pytest.fixture()
+def pairs(tmp_path, data_dir):
+    """Four pairs; image paths relative to --image-root."""
+    records = [
+        preference_record(
+            f"p{i}",
+            system="You are Iron Man.",
+            instruction=f"What do you see? {i}",
+            chosen=CHOSEN,
+            rejected=REJECTED,
+            images=["red.png"],
+        )
+        for i in range(4)
+    ]
+    path = tmp_path / "pairs.jsonl"
+    write_preferences(path, records)
+    return path
+
+
+def dpo_config(tiny_vlm, pairs, data_dir, out, **options):
+    return smoke(
+        DPOConfig,
+        model=str(tiny_vlm),
+        data=str(pairs),
+        image_root=str(data_dir / "images"),
+        output_dir=str(out),
+        per_device_train_batch_size=4,
+        **{"learning_rate": 1e-3, **options},
+    )
+
+
+def margins_and_accuracies(result):
+    logged = [record for record in result.log_history if "rewards/margins" in record]
+    return [r["rewards/margins"] for r in logged], [r["rewards/accuracies"] for r in logged]
+
+
+def test_full_dpo_raises_the_reward_margin(tiny_vlm, pairs, data_dir, tmp_path):
+    seen = {}
+
+    def before_training(trainer):
+        seen["model"], seen["before"] = trainer.model, snapshot(trainer.model)
+
+    result = train_dpo(
+        dpo_config(tiny_vlm, pairs, data_dir, tmp_path / "run", max_steps=6), on_trainer=before_training
+    )
+
+    margins, accuracies = margins_and_accuracies(result)
+    print("dpo margins:", [round(m, 3) for m in margins], "accuracies:", accuracies)
+    assert len(margins) == 6
+    assert margins[0] == pytest.approx(0.0, abs=1e-4)  # step 1: the policy is still the reference
+    assert margins[-1] > 0.2 and accuracies[-1] == 1.0
+    assert result.losses[-1] < result.losses[0]
+    assert changed(seen["before"], seen["model"])
+    assert isinstance(ask(result.model_dir, data_dir / "images" / "red.png", "What do you see? 0"), str)
+
+
+def test_lora_dpo_with_an_sft_term(tiny_vlm, pairs, data_dir, tmp_path):
+    config = dpo_config(
+        tiny_vlm,
+        pairs,
+        data_dir,
+        tmp_path / "run",
+        max_steps=6,
+        use_lora=True,
+        lora_r=8,
+        learning_rate=2e-2,
+        sft_weight=0.5,
+    )
+    result = train_dpo(config)
+    margins, _ = margins_and_accuracies(result)
+    print("lora dpo margins:", [round(m, 3) for m in margins])
+    assert margins[-1] > margins[0] + 0.05
+    assert (tmp_path / "run" / "adapter" / "adapter_config.json").is_file()
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_missing_images_stop_before_training(tiny_vlm, pairs, tmp_path):
+    config = smoke(DPOConfig, model=str(tiny_vlm), data=str(pairs), output_dir=str(tmp_path / "run"))
+    with pytest.raises(DataError, match=r"record p0.*image not found"):
+        train_dpo(config)
+    assert not (tmp_path / "run").exists()
