@@ -1,9 +1,275 @@
-"""`mmrole` commands of the eval area."""
+"""`mmrole judge | eval | import | leaderboard | compare | report`: MMRole-Eval from the command line.
+
+Thin option parsing over :mod:`mmrole.eval`; heavy imports happen inside the commands.
+"""
 
 from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
 
 import typer
 
 
+class Scoring(str, Enum):
+    sampled = "sampled"
+    logprob = "logprob"
+
+
+class MissingImage(str, Enum):
+    error = "error"
+    omit = "omit"
+
+
+# -- options shared by `judge` and `eval` ---------------------------------------------------------
+JUDGE = typer.Option(..., "--judge", help="Judge model: openai:MODEL[@URL], hf:PATH, replay:FILE or demo.")
+RUN = typer.Option(..., "--run", help="The run folder.")
+METRICS = typer.Option(
+    None, "--metrics", help="Comma-separated metrics to judge (default: all 8), e.g. 'Fluency,Coherency'."
+)
+SWAP = typer.Option(False, "--swap", help="Also judge with the answers swapped and combine both orders.")
+REPEATS = typer.Option(1, "--repeats", min=1, help="Judge each pair N times (distinct draws) and average.")
+SCORING = typer.Option(
+    None, "--scoring", help="sampled: the written scores (MMRole). logprob: the expected score over 1..10."
+)
+JUDGE_MAX_TOKENS = typer.Option(None, "--judge-max-tokens", min=1, help="Judge reply cap (default 512).")
+TEMPERATURE = typer.Option(None, "--judge-temperature", min=0.0, help="Judge temperature (default 0).")
+FORMAT_RETRIES = typer.Option(
+    None, "--format-retries", min=0, help="Re-asks, with a format reminder, of replies without scores (default 2)."
+)
+PREFILL = typer.Option(
+    None, "--prefill", help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges)."
+)
+MISSING = typer.Option(
+    None, "--missing-image", help="An absent image file stops judging (error) or is judged without it (omit)."
+)
+IMAGES = typer.Option(None, "--images", help="Folder the samples' image paths are relative to.")
+MAX_SIDE = typer.Option(None, "--max-image-side", min=16, help="Downscale images to this longer side.")
+CONCURRENCY = typer.Option(32, "--concurrency", min=1, help="Calls in flight at most.")
+MAX_RETRIES = typer.Option(5, "--max-retries", min=0, help="Retries per request on 429, 5xx, timeouts.")
+RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per minute.")
+N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
+SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+
+
+def _judge_options(judge: str, **given: Any) -> Any:
+    from mmrole.eval.pipeline import judge_options_for
+
+    metrics = given.pop("metrics")
+    if metrics:
+        given["metrics"] = tuple(m.strip() for m in metrics.split(",") if m.strip())
+    for key in ("scoring", "missing_image"):
+        if isinstance(given.get(key), Enum):
+            given[key] = given[key].value
+    return judge_options_for(judge, given)
+
+
+def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
+    from rich.console import Console
+
+    from mmrole.eval.pipeline import DEMO_DISCLAIMER
+    from mmrole.eval.tables import results_table
+
+    console = Console()
+    console.print(results_table(results, title=title))
+    if results.get("n_failed"):
+        console.print(
+            f"[yellow]{results['n_failed_judgements']} judgement(s) failed (request error or no score pair after "
+            "the format reminders); they are counted, see reviews.jsonl. Rerun to retry request errors.[/yellow]"
+        )
+    if demo:
+        console.print(f"[bold yellow]Note:[/bold yellow] {DEMO_DISCLAIMER}")
+
+
+def judge_command(
+    judge: str = JUDGE,
+    run: Path = RUN,
+    metrics: str | None = METRICS,
+    swap: bool = SWAP,
+    repeats: int = REPEATS,
+    scoring: Scoring | None = SCORING,
+    judge_max_tokens: int | None = JUDGE_MAX_TOKENS,
+    judge_temperature: float | None = TEMPERATURE,
+    format_retries: int | None = FORMAT_RETRIES,
+    prefill: str | None = PREFILL,
+    missing_image: MissingImage | None = MISSING,
+    images: Path | None = IMAGES,
+    max_image_side: int | None = MAX_SIDE,
+    concurrency: int = CONCURRENCY,
+    max_retries: int = MAX_RETRIES,
+    rpm: float | None = RPM,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    progress: bool = PROGRESS,
+) -> None:
+    """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl and
+    results.json. Defaults reproduce MMRole; rerunning answers from the run's store."""
+    from mmrole.eval.judge import judge_run_sync
+    from mmrole.eval.pipeline import is_demo
+
+    options = _judge_options(
+        judge, metrics=metrics, swap=swap, repeats=repeats, scoring=scoring, max_tokens=judge_max_tokens,
+        temperature=judge_temperature, format_retries=format_retries, prefill=prefill,
+        missing_image=missing_image, max_image_side=max_image_side,
+    )
+    summary = judge_run_sync(
+        run, judge, options, image_root=images, concurrency=concurrency, progress=progress, n_boot=n_boot,
+        seed=seed, max_retries=max_retries, rpm=rpm,
+    )
+    typer.echo(
+        f"{summary.n_scored}/{summary.n_tasks} judgements scored ({summary.n_calls} calls, "
+        f"{summary.n_tasks - summary.n_calls if summary.n_calls <= summary.n_tasks else 0} from the store), "
+        f"{summary.n_failed} failed, {summary.n_unjudged} sample(s) without an answer -> {run / 'results.json'}"
+    )
+    _print_results(summary.results, demo=is_demo(judge), title=f"MMRole-Eval: {run}")
+
+
+def eval_command(
+    agent: str = typer.Option(..., "--agent", help="The MRPA: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."),
+    judge: str = JUDGE,
+    data: str = typer.Option(..., "--data", help="A samples .jsonl, an MMRole test folder or file, or 'demo'."),
+    run: Path = RUN,
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Longest answer in tokens (default 512; 48 for the demo agent)."
+    ),
+    metrics: str | None = METRICS,
+    swap: bool = SWAP,
+    repeats: int = REPEATS,
+    scoring: Scoring | None = SCORING,
+    judge_max_tokens: int | None = JUDGE_MAX_TOKENS,
+    judge_temperature: float | None = TEMPERATURE,
+    format_retries: int | None = FORMAT_RETRIES,
+    prefill: str | None = PREFILL,
+    missing_image: MissingImage | None = MISSING,
+    max_image_side: int | None = MAX_SIDE,
+    concurrency: int = CONCURRENCY,
+    max_retries: int = MAX_RETRIES,
+    rpm: float | None = RPM,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    progress: bool = PROGRESS,
+) -> None:
+    """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
+    report.md/.csv/.html are written into the run folder."""
+    from mmrole.eval.pipeline import evaluate_sync
+    from mmrole.models.base import GenerationParams
+
+    options = _judge_options(
+        judge, metrics=metrics, swap=swap, repeats=repeats, scoring=scoring, max_tokens=judge_max_tokens,
+        temperature=judge_temperature, format_retries=format_retries, prefill=prefill,
+        missing_image=missing_image, max_image_side=max_image_side,
+    )
+    answer_options: dict[str, Any] = {
+        "limit": limit, "max_image_side": max_image_side, "missing_image": options.missing_image,
+    }
+    if max_tokens is not None:
+        answer_options["params"] = GenerationParams(max_tokens=max_tokens)
+    summary = evaluate_sync(
+        agent, judge, data, run, judge_options=options, answer_options=answer_options, concurrency=concurrency,
+        progress=progress, n_boot=n_boot, seed=seed, max_retries=max_retries, rpm=rpm,
+    )
+    typer.echo(summary.answer.line())
+    _print_results(summary.judge.results, demo=summary.demo, title=f"MMRole-Eval: {run}")
+    for path in summary.reports.values():
+        typer.echo(f"wrote {path}")
+
+
+def import_command(
+    path: Path | None = typer.Argument(None, help="A released answers/reviews file, or a folder of the three."),
+    name: str | None = typer.Option(None, "--name", help="Display name of the imported MRPA."),
+    run: Path | None = typer.Option(None, "--run", help="The run folder to create."),
+    published: Path | None = typer.Option(
+        None, "--published", help="Import every MRPA folder of MMRole's release under this folder (in-test/...)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="With --published: where the runs go (one per MRPA)."),
+    split: str | None = typer.Option(None, "--split", help="Force the split (default: from the folder name)."),
+    images: Path | None = typer.Option(None, "--images", help="Where the samples' images are, if you have them."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run's files."),
+) -> None:
+    """Import MMRole's released files: answers files become runs ready to judge, review files (rm_review)
+    judged runs with results.json. Released samples' images are not shipped: judge with --missing-image omit
+    or point --images at them."""
+    from mmrole.errors import ConfigError
+    from mmrole.eval.importer import import_published, import_released
+
+    if published is not None:
+        if path is not None or run is not None or out is None:
+            raise ConfigError("--published DIR takes --out RUNS_DIR (and no PATH or --run)")
+        summaries = import_published(published, out_dir=out, overwrite=overwrite)
+    else:
+        if path is None or run is None or not name:
+            raise ConfigError("give PATH --name NAME --run DIR (or --published DIR --out RUNS_DIR)")
+        if split is not None and split not in ("in-distribution", "out-of-distribution"):
+            raise ConfigError("--split must be in-distribution or out-of-distribution")
+        summaries = [import_released(path, name=name, run_dir=run, split=split, image_root=images,
+                                     overwrite=overwrite)]
+    for summary in summaries:
+        kind = "judged run" if summary.judged else "run ready to judge"
+        typer.echo(f"{summary.run_dir}: {summary.n_samples} samples, {summary.n_answers} answered, "
+                   f"{summary.n_reviews} reviews ({kind})")
+
+
+def leaderboard_command(
+    runs: list[Path] = typer.Argument(..., help="Judged run folders."),
+    out: list[Path] = typer.Option([], "--out", help="Also write the board to .md or .csv (repeatable)."),
+) -> None:
+    """Rank judged runs by their overall MMRole-Eval score."""
+    from rich.console import Console
+
+    from mmrole.eval.leaderboard import judges_differ, leaderboard, write_leaderboard
+    from mmrole.eval.tables import leaderboard_table
+
+    entries = leaderboard(list(runs))
+    console = Console()
+    console.print(leaderboard_table(entries))
+    if judges_differ(entries):
+        console.print("[yellow]The runs were judged by different judges: their scores are not comparable.[/yellow]")
+    for path in out:
+        typer.echo(f"wrote {write_leaderboard(entries, path)}")
+
+
+def compare_command(
+    run_a: Path = typer.Argument(..., help="Run A."),
+    run_b: Path = typer.Argument(..., help="Run B."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    n_boot: int = N_BOOT,
+    n_perm: int = typer.Option(10000, "--n-perm", min=10, help="Permutations for the p-values."),
+    seed: int = SEED,
+) -> None:
+    """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value."""
+    from mmrole.eval.compare import compare_runs
+
+    comparison = compare_runs(run_a, run_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+
+    from mmrole.eval.tables import comparison_table
+
+    Console().print(comparison_table(comparison))
+
+
+def report_command(
+    runs: list[Path] = typer.Argument(..., help="Evaluated run folders."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default: the run folder, for one run)."),
+) -> None:
+    """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs."""
+    from mmrole.eval.report import write_reports
+
+    for path in write_reports(list(runs), out).values():
+        typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.command("judge")(judge_command)
+    app.command("eval")(eval_command)
+    app.command("import")(import_command)
+    app.command("leaderboard")(leaderboard_command)
+    app.command("compare")(compare_command)
+    app.command("report")(report_command)

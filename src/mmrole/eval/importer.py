@@ -104,7 +104,9 @@ def _answer_of(record: dict[str, Any], file: Path, sample_id: str) -> str:
             field="conversations[1].answer",
         )
     if not isinstance(answer, str):
-        raise DataError("the answer must be text", file=str(file), record=sample_id, field="conversations[1].answer")
+        raise DataError(
+            "the answer must be text", file=str(file), record=sample_id, field="conversations[1].answer"
+        )
     return answer
 
 
@@ -118,11 +120,19 @@ def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[dict
     for metric, review in reviews.items():
         where = f"rm_review[{metric!r}]"
         if metric not in METRICS:
-            raise DataError(f"unknown metric (expected one of {', '.join(METRICS)})", file=str(file),
-                            record=sample_id, field=where)
+            raise DataError(
+                f"unknown metric (expected one of {', '.join(METRICS)})",
+                file=str(file),
+                record=sample_id,
+                field=where,
+            )
         score = review.get("score") if isinstance(review, dict) else None
-        if not (isinstance(score, list) and len(score) == 2 and all(isinstance(x, (int, float)) for x in score)):
-            raise DataError("score must be a pair of numbers", file=str(file), record=sample_id, field=f"{where}.score")
+        if not (
+            isinstance(score, list) and len(score) == 2 and all(isinstance(x, (int, float)) for x in score)
+        ):
+            raise DataError(
+                "score must be a pair of numbers", file=str(file), record=sample_id, field=f"{where}.score"
+            )
         lines.append(
             run_results.review_record(
                 sample_id=sample_id,
@@ -198,12 +208,12 @@ def import_released(
     run_dir.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {
         "name": name,
-        "agent": {"spec": f"imported:{name}"},
+        "agent": f"imported:{name}",
         "data": {"source": [str(f) for f in files], "image_root": str(image_root) if image_root else None},
         "imported_from": [str(f) for f in files],
     }
     if reviews:
-        info["judge"] = {"spec": RELEASED_JUDGE}
+        info["judge"] = RELEASED_JUDGE
     run_results.write_run_files(run_dir, info=info, samples=samples, answers=answers, reviews=reviews)
     if reviews:
         run_results.write_results(run_dir)

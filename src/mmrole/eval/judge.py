@@ -121,7 +121,11 @@ class JudgeTask:
         return f"{self.sample.id}::{self.metric}::{self.order}::{self.repeat}"
 
     def user_text(self) -> str:
-        a, b = (self.answer, self.sample.reference) if self.order == "AB" else (self.sample.reference, self.answer)
+        a, b = (
+            (self.answer, self.sample.reference)
+            if self.order == "AB"
+            else (self.sample.reference, self.answer)
+        )
         return judge_user_text(
             question=self.sample.instruction,
             answer_a=a,
@@ -170,7 +174,8 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
                 return []
             raise DataError(
                 f"{err.reason}; judge without images with --missing-image omit, or point --images at them",
-                record=sample.id, field="image",
+                record=sample.id,
+                field="image",
             ) from None
         return [{"type": "image_url", "image_url": {"url": str(path.resolve())}}]
     messages = to_openai_messages(
@@ -311,7 +316,7 @@ async def judge_run(
     answers = run_results.read_answers(run_dir)
     info = run_results.read_run_info(run_dir)
     if image_root is None:
-        image_root = info.get("image_root") or (info.get("data") or {}).get("image_root")
+        image_root = run_results.run_image_root(run_dir, info)
     tasks, unjudged = plan_tasks(samples, answers, options)
     images: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
@@ -331,15 +336,22 @@ async def judge_run(
                 requests = [
                     Request(
                         f"judge:{task.key}" + (f"::retry{attempt}" if attempt else ""),
-                        judge_messages(task, images[task.sample.id], attempt=attempt, prefill=options.prefill),
+                        judge_messages(
+                            task, images[task.sample.id], attempt=attempt, prefill=options.prefill
+                        ),
                         options.params(task.repeat, attempt),
                     )
                     for task in pending
                 ]
                 label = "judging" if attempt == 0 else f"judging: format reminder {attempt}"
                 results = await run_requests(
-                    backend, requests, store, concurrency=concurrency, progress=progress,
-                    description=label, **engine_options,
+                    backend,
+                    requests,
+                    store,
+                    concurrency=concurrency,
+                    progress=progress,
+                    description=label,
+                    **engine_options,
                 )
                 retry = []
                 for task, result in zip(pending, results, strict=True):
@@ -360,19 +372,22 @@ async def judge_run(
     records = [outcomes[task.key].record() for task in tasks]
     summary.n_scored = sum(1 for r in records if r["score"] is not None)
     summary.n_failed = len(records) - summary.n_scored
-    summary.n_logprob_fallbacks = sum(1 for r in records if str(r.get("scoring", "")).startswith("sampled (no"))
+    summary.n_logprob_fallbacks = sum(
+        1 for r in records if str(r.get("scoring", "")).startswith("sampled (no")
+    )
     judge_spec = backend.spec or type(backend).__name__
     run_results.write_run_files(
         run_dir,
-        info={"judge": {"spec": judge_spec}, "judge_options": options.to_dict()},
+        info={"judge": judge_spec, "judge_options": options.to_dict()},
         reviews=records,
     )
     summary.results = run_results.write_results(run_dir, n_boot=n_boot, seed=seed)
     return summary
 
 
-def judge_run_sync(run_dir: str | Path, judge: Backend | str, options: JudgeOptions | None = None,
-                   **kwargs: Any) -> JudgeSummary:
+def judge_run_sync(
+    run_dir: str | Path, judge: Backend | str, options: JudgeOptions | None = None, **kwargs: Any
+) -> JudgeSummary:
     """:func:`judge_run` from synchronous code."""
     import asyncio
 

@@ -6,12 +6,11 @@ The arithmetic lives in :mod:`mmrole.eval.aggregate` and :mod:`mmrole.eval.stats
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mmrole.engine import runfolder
 from mmrole.errors import DataError
 from mmrole.eval import stats
 from mmrole.eval.aggregate import Judgement, ScoreTable, aggregate, build_table
@@ -45,48 +44,19 @@ def review_record(
     }
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records atomically (temp file + rename), so a crash never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write one JSON document atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def read_json(path: Path) -> Any:
     """Read a JSON file; a missing or malformed file is a DataError naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"cannot read: {err}", file=str(path)) from None
+    return runfolder.read_json(path)
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """The objects of a JSONL file; a bad line is a DataError naming the file and the line."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"malformed JSON: {err.msg}", file=str(path), record=f"line {number}") from None
-            if not isinstance(obj, dict):
-                raise DataError("expected a JSON object", file=str(path), record=f"line {number}")
-            yield obj
+    yield from runfolder.read_jsonl(path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write one JSON document atomically."""
+    runfolder.write_json(path, data)
 
 
 def write_run_files(
@@ -97,28 +67,41 @@ def write_run_files(
     answers: Iterable[dict[str, Any]] | None = None,
     reviews: Iterable[dict[str, Any]] | None = None,
 ) -> None:
-    """Write the given parts of a run folder (others are left alone); run.json is merged, not replaced."""
-    from mmrole import __version__
+    """Write the given parts of a run folder atomically (others are left alone); run.json is merged."""
+    from mmrole.data import write_samples_jsonl
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if info is not None:
-        path = run_dir / RUN_FILE
-        merged = read_json(path) if path.exists() else {}
-        merged.update(info)
-        merged.setdefault("mmrole_version", __version__)
-        write_json(path, merged)
+        runfolder.update_run_info(run_dir, info)
     if samples is not None:
-        write_jsonl(run_dir / SAMPLES_FILE, (s.model_dump(mode="json", exclude_none=True) for s in samples))
+        write_samples_jsonl(samples, run_dir / SAMPLES_FILE)
     if answers is not None:
-        write_jsonl(run_dir / ANSWERS_FILE, answers)
+        runfolder.write_jsonl(run_dir / ANSWERS_FILE, answers)
     if reviews is not None:
-        write_jsonl(run_dir / REVIEWS_FILE, reviews)
+        runfolder.write_jsonl(run_dir / REVIEWS_FILE, reviews)
+
+
+def run_image_root(run_dir: Path, info: dict[str, Any] | None = None) -> Path | None:
+    """Where a run's sample images are: run.json's ``image_root``, else the data source's image folder."""
+    info = read_run_info(run_dir) if info is None else info
+    data = info.get("data")
+    explicit = info.get("image_root") or (data.get("image_root") if isinstance(data, dict) else None)
+    if explicit:
+        return Path(explicit)
+    source = data.get("source") if isinstance(data, dict) else data
+    if isinstance(source, str) and source:
+        from mmrole.data import image_root
+
+        try:
+            return image_root(source)
+        except Exception:  # noqa: BLE001 - a moved or deleted source: judge without images or with --images
+            return None
+    return None
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` (empty when absent)."""
-    path = Path(run_dir) / RUN_FILE
-    return read_json(path) if path.exists() else {}
+    return runfolder.read_run_info(run_dir)
 
 
 def read_samples(run_dir: Path) -> list[Sample]:
@@ -129,15 +112,13 @@ def read_samples(run_dir: Path) -> list[Sample]:
     """
     path = Path(run_dir) / SAMPLES_FILE
     if not path.exists():
-        raise DataError("not a run folder (no samples.jsonl): run `mmrole answer` or `mmrole import` first",
-                        file=str(run_dir))
-    samples = []
-    for number, obj in enumerate(iter_jsonl(path), 1):
-        try:
-            samples.append(Sample.model_validate(obj))
-        except ValueError as err:
-            raise DataError(f"not a sample: {err}", file=str(path), record=f"line {number}") from None
-    return samples
+        raise DataError(
+            "not a run folder (no samples.jsonl): run `mmrole answer` or `mmrole import` first",
+            file=str(run_dir),
+        )
+    from mmrole.data import read_samples_jsonl
+
+    return list(read_samples_jsonl(path))
 
 
 def read_answers(run_dir: Path) -> dict[str, dict[str, Any]]:
@@ -157,8 +138,12 @@ def _score(record: dict[str, Any], path: Path) -> tuple[float, float] | None:
     if score is None or record.get("error"):
         return None
     if not (isinstance(score, list) and len(score) == 2 and all(isinstance(x, (int, float)) for x in score)):
-        raise DataError("score must be null or a pair of numbers", file=str(path),
-                        record=f"{record.get('sample_id')}/{record.get('metric')}", field="score")
+        raise DataError(
+            "score must be null or a pair of numbers",
+            file=str(path),
+            record=f"{record.get('sample_id')}/{record.get('metric')}",
+            field="score",
+        )
     return (float(score[0]), float(score[1]))
 
 

@@ -1,0 +1,125 @@
+"""``mmrole eval``: answer + judge + report in one call, and the demo preset.
+
+The demo judge is SmolLM2-135M on a CPU. It cannot write MMRole-Eval reviews, so the demo
+preset asks it for the scores only: its reply is made to start with ``[Scores]: (`` (an
+assistant prefill the backend continues), it may write a few tokens, and the scores are read
+from its logprobs (the expected value over 1..10) rather than from a long sampled review.
+That makes the whole pipeline run in minutes offline; the numbers demonstrate the pipeline
+and measure nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run
+
+DEMO_SPEC = "demo"
+#: Judge settings for the 135M demo judge (see the module docstring).
+DEMO_JUDGE = {"scoring": "logprob", "max_tokens": 6, "prefill": "[Scores]: (", "format_retries": 1}
+#: The demo agent's answer length cap (tokens): a 135M model rambles, and CPU time is short.
+DEMO_ANSWER_MAX_TOKENS = 48
+DEMO_DISCLAIMER = (
+    "The judge is the 135M-parameter demo model: these scores demonstrate the pipeline, they are not a "
+    "measurement. Use a capable judge (e.g. the MMRole-Eval reward model or a strong VLM) for real results."
+)
+
+
+def is_demo(spec: Any) -> bool:
+    """Whether a model spec (or backend) is the bundled demo model."""
+    return (spec if isinstance(spec, str) else getattr(spec, "spec", "")) == DEMO_SPEC
+
+
+def judge_options_for(judge: Any, given: dict[str, Any]) -> JudgeOptions:
+    """Judge options from the user's explicit settings; unset ones take the demo preset for the demo judge.
+
+    Args:
+        judge: The judge spec or backend.
+        given: Options the user set (None values count as not set).
+    """
+    chosen = {k: v for k, v in given.items() if v is not None}
+    if is_demo(judge):
+        chosen = {**DEMO_JUDGE, **chosen}
+    return JudgeOptions(**chosen)
+
+
+@dataclass
+class EvalSummary:
+    """What ``mmrole eval`` did: the answer and judge summaries and the report files."""
+
+    run_dir: Path
+    answer: Any
+    judge: JudgeSummary
+    reports: dict[str, Path]
+    demo: bool
+
+
+async def evaluate(
+    agent: Any,
+    judge: Any,
+    data: str | Path,
+    run_dir: str | Path,
+    *,
+    judge_options: JudgeOptions | None = None,
+    answer_options: dict[str, Any] | None = None,
+    concurrency: int = 32,
+    progress: bool = True,
+    n_boot: int = 1000,
+    seed: int = 0,
+    report: bool = True,
+    **engine_options: Any,
+) -> EvalSummary:
+    """Answer ``data`` with ``agent``, judge the answers with ``judge``, write the reports.
+
+    Args:
+        agent: The MRPA (spec or backend).
+        judge: The judge (spec or backend).
+        data: What :func:`mmrole.data.load_samples` takes (``demo``, a test folder...).
+        run_dir: The run folder; rerunning resumes from its store.
+        judge_options: How to judge (default: MMRole's, or the demo preset for the demo judge).
+        answer_options: Passed to :func:`mmrole.engine.answer.answer_dataset` (``limit``,
+            ``params``, ``missing_image``...); a demo agent's answers are capped at
+            :data:`DEMO_ANSWER_MAX_TOKENS` tokens unless ``params`` is given.
+        report: Write report.md/.csv/.html into the run folder at the end.
+    """
+    from mmrole.engine.answer import answer_dataset
+    from mmrole.models.base import GenerationParams
+
+    answer_options = dict(answer_options or {})
+    if is_demo(agent) and "params" not in answer_options:
+        answer_options["params"] = GenerationParams(max_tokens=DEMO_ANSWER_MAX_TOKENS)
+    if judge_options is None:
+        judge_options = judge_options_for(judge, {})
+    if judge_options.missing_image == "error" and answer_options.get("missing_image") == "omit":
+        judge_options = replace(judge_options, missing_image="omit")  # consistent with the answering
+    shared = None
+    if isinstance(agent, str) and agent == judge:
+        from mmrole.models.registry import load_backend
+
+        shared = agent = judge = load_backend(agent)  # one model in memory for both roles
+    try:
+        answered = await answer_dataset(
+            agent, data, run_dir, concurrency=concurrency, progress=progress, **answer_options, **engine_options
+        )
+        judged = await judge_run(
+            run_dir, judge, judge_options, concurrency=concurrency, progress=progress, n_boot=n_boot, seed=seed,
+            **engine_options,
+        )
+    finally:
+        if shared is not None:
+            await shared.aclose()
+    reports: dict[str, Path] = {}
+    if report:
+        from mmrole.eval.report import write_reports
+
+        reports = write_reports([Path(run_dir)])
+    return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))
+
+
+def evaluate_sync(agent: Any, judge: Any, data: str | Path, run_dir: str | Path, **kwargs: Any) -> EvalSummary:
+    """:func:`evaluate` from synchronous code."""
+    import asyncio
+
+    return asyncio.run(evaluate(agent, judge, data, run_dir, **kwargs))

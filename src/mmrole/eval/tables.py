@@ -1,0 +1,110 @@
+"""Rich tables of results, comparisons and leaderboards, for the terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mmrole.schema import DIMENSIONS
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from mmrole.eval.compare import Comparison
+    from mmrole.eval.leaderboard import Entry
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(ci: Any) -> str:
+    return "–" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+
+
+def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
+    """Per-metric, per-dimension and overall scores with CIs and the scored/failed/missing counts."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column, justify in (("", "left"), ("score", "right"), ("95% CI", "right"), ("n", "right"),
+                            ("failed", "right"), ("missing", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for metric, stat in results.get("metrics", {}).items():
+        table.add_row(metric, _num(stat.get("mean")), _ci(stat.get("ci")), str(stat.get("n", "")),
+                      str(stat.get("n_failed", "")), str(stat.get("n_missing", "")))
+    table.add_section()
+    for dimension in DIMENSIONS:
+        stat = results.get("dimensions", {}).get(dimension)
+        if stat:
+            table.add_row(dimension, _num(stat.get("mean")), _ci(stat.get("ci")), "", "", "")
+    table.add_section()
+    overall = results.get("overall") or {}
+    table.add_row("[bold]Overall[/bold]", f"[bold]{_num(overall.get('mean'))}[/bold]", _ci(overall.get("ci")),
+                  str(results.get("n_scored", "")), str(results.get("n_failed", "")),
+                  str(results.get("n_missing", "")))
+    table.caption = (
+        f"{results.get('n_samples', 0)} samples: {results.get('n_scored', 0)} scored on every metric, "
+        f"{results.get('n_failed', 0)} with failed judgements, {results.get('n_missing', 0)} not judged "
+        "(no answer). Score = MRPA / reference (MMRole-Eval); CI: bootstrap over samples."
+    )
+    return table
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """A paired comparison: A, B, A - B with its CI and p-value, per row."""
+    from rich.table import Table
+
+    table = Table(title=f"{comparison.name_a} (A) vs {comparison.name_b} (B), "
+                        f"{comparison.n_shared} shared samples", title_justify="left")
+    for column, justify in (("", "left"), ("A", "right"), ("B", "right"), ("A - B", "right"),
+                            ("95% CI", "right"), ("p", "right"), ("n", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    previous = None
+    for row in comparison.rows:
+        if previous is not None and row.kind != previous:
+            table.add_section()
+        previous = row.kind
+        r = row.result
+        diff = _num(r.diff)
+        if r.diff is not None and r.ci is not None and (r.ci[0] > 0 or r.ci[1] < 0):
+            diff = f"[{'green' if r.diff > 0 else 'red'}]{diff}[/]"
+        name = f"[bold]{row.name}[/bold]" if row.kind == "overall" else row.name
+        p_value = "–" if r.p_value is None else f"{r.p_value:.4f}"
+        table.add_row(name, _num(r.mean_a), _num(r.mean_b), diff, _ci(r.ci), p_value, str(r.n))
+    table.caption = "Paired over samples scored in both runs: bootstrap CI, sign-flip permutation p-value."
+    return table
+
+
+#: Short headers of the dimensions, for narrow terminals.
+_SHORT = {
+    "Fundamental Conversational Skills": "Conversation",
+    "Multimodal Understanding Abilities": "Multimodal",
+    "Role-Playing Qualities": "Role-play",
+}
+
+
+def leaderboard_table(entries: list[Entry]) -> Table:
+    """The board: rank, name, overall with CI, the three dimensions, counts (and judges when they differ)."""
+    from rich.table import Table
+
+    judges = sorted({e.judge for e in entries})
+    table = Table(title="MMRole-Eval leaderboard", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("MRPA", no_wrap=True)
+    table.add_column("overall", justify="right")
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    for dimension in DIMENSIONS:
+        table.add_column(_SHORT.get(dimension, dimension), justify="right")
+    table.add_column("failed/missing", justify="right")
+    if len(judges) > 1:
+        table.add_column("judge")
+    for rank, entry in enumerate(entries, 1):
+        table.add_row(
+            str(rank), entry.name, _num(entry.overall), _ci(entry.ci),
+            *(_num(entry.dimensions.get(d)) for d in DIMENSIONS),
+            f"{entry.n_failed}/{entry.n_missing}", *([entry.judge] if len(judges) > 1 else []),
+        )
+    table.caption = (f"judge: {judges[0]}; " if len(judges) == 1 else "") + (
+        "score = MRPA / reference (MMRole-Eval); failed/missing: samples with failed judgements / not judged"
+    )
+    return table
