@@ -122,33 +122,6 @@ def _spec_text(value: Any) -> str:
     return str(value)
 
 
-def _resolve_image_root(raw: dict[str, Any], run_dir: Path) -> Path | None:
-    """The folder sample image paths are relative to, or None when it cannot be found."""
-    data = raw.get("data")
-    candidates = [raw.get("image_root")]
-    if isinstance(data, dict):
-        candidates.append(data.get("image_root"))
-    for candidate in candidates:
-        if candidate:
-            path = Path(str(candidate)).expanduser()
-            if not path.is_absolute() and (run_dir / path).is_dir():
-                path = run_dir / path
-            return path
-    # No explicit root: ask the data layer where the run's data source keeps its images.
-    source = data.get("source") if isinstance(data, dict) else data
-    source = source or raw.get("source")
-    if isinstance(source, list):
-        source = source[0] if source else None
-    if not source:
-        return None
-    try:
-        from mmrole.data import image_root
-
-        return image_root(source)
-    except Exception:  # noqa: BLE001 - a report never fails over a thumbnail
-        return None
-
-
 def read_run_info(run_dir: Path) -> RunInfo:
     """Read ``run.json``; a run folder without one is named after the folder."""
     raw = run_files.read_run_info(run_dir)
@@ -158,7 +131,8 @@ def read_run_info(run_dir: Path) -> RunInfo:
         name=str(raw.get("name") or run_dir.resolve().name),
         agent=_spec_text(raw.get("agent")),
         judge=_spec_text(raw.get("judge")),
-        image_root=_resolve_image_root(raw, run_dir),
+        # The same folder judging used, so the report shows the images the judge saw.
+        image_root=run_files.run_image_root(run_dir, raw),
         raw=raw,
     )
 
