@@ -82,6 +82,70 @@ def feedback_command(
         )
 
 
+def align_command(
+    model: str = typer.Option(..., "--model", help="The starting model: a local transformers folder (hf:PATH)."),
+    data: str = typer.Option(..., "--data", help="Prompts the preference pairs are built from."),
+    judge: str = typer.Option(..., "--judge", help="Judge model spec: scores responses and evaluates each model."),
+    out: Path = typer.Option(..., "--out", help="The align folder (rerun to continue; finished iterations are kept)."),
+    iterations: int = typer.Option(3, min=1, help="Iterations to run in all."),
+    eval_data: str | None = typer.Option(None, help="Test set of the evaluations (default: --data)."),
+    eval_limit: int | None = typer.Option(None, min=1, help="Evaluate on the first N test samples only."),
+    eval_max_tokens: int = typer.Option(512, min=1, help="Longest evaluated answer, in tokens."),
+    eval_metrics: str | None = typer.Option(None, help="Comma-separated MMRole-Eval metrics of the evaluation (default: all)."),
+    eval_checkpoints: bool = typer.Option(False, help="Also evaluate intermediate DPO checkpoints (best one wins)."),
+    prompts_per_iteration: int | None = typer.Option(None, min=1, help="Each iteration takes the next N prompts."),
+    k: int = typer.Option(10, "--k", min=2, help="Responses sampled per prompt."),
+    temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature of the responses."),
+    max_tokens: int = typer.Option(512, min=1, help="Longest sampled response, in tokens."),
+    seed: int | None = typer.Option(None, help="Sampling seed (varied per iteration and draw)."),
+    scorer: ScorerChoice = typer.Option(ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims."),
+    weights: str | None = typer.Option(None, help="Metric weights of the feedback reward (default: all 8 equal)."),
+    reward: RewardChoice = typer.Option(RewardChoice.score, help="score: 1-10 scores; ratio: 10 x a/b."),
+    splitter: str | None = typer.Option(None, help="Claims scorer's splitter (default: --judge)."),
+    checker: str | None = typer.Option(None, help="Claims scorer's checker (default: --judge)."),
+    min_gap: float = typer.Option(1.0, min=0.0, help="Smallest score difference of a kept pair."),
+    max_pairs: int = typer.Option(2, min=1, help="Pairs per prompt at most."),
+    balance_length: bool = typer.Option(True, help="Length-balance the pairs."),
+    judge_max_tokens: int = typer.Option(512, min=1, help="Judge reply length cap."),
+    missing_image: MissingImage = typer.Option(MissingImage.error, help="A missing image stops the run or is left out."),
+    max_image_side: int | None = typer.Option(None, min=16, help="Downscale images whose longer side exceeds this."),
+    concurrency: int = typer.Option(32, min=1, help="Judge calls in flight at most."),
+    dpo_preset: str | None = typer.Option(None, help="`mmrole train dpo` preset, e.g. smoke."),
+    dpo_args: str | None = typer.Option(
+        None, help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'."
+    ),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Iterative DPO: pairs from the current model, DPO, MMRole-Eval; the best model is the next base.
+
+    Writes OUT/iter_N/{feedback,model,eval} and OUT/summary.md/json.
+    """
+    from rich.console import Console
+
+    from mmrole.train.align import align
+    from mmrole.train.align_config import AlignConfig, parse_overrides
+    from mmrole.train.align_summary import summary_table
+    from mmrole.train.feedback_config import FeedbackOptions, metric_named, parse_weights
+
+    feedback = FeedbackOptions(
+        n_samples=k, temperature=temperature, max_tokens=max_tokens, seed=seed, scorer=scorer.value,  # type: ignore[arg-type]
+        weights=parse_weights(weights), reward=reward.value, judge_max_tokens=judge_max_tokens,  # type: ignore[arg-type]
+        min_gap=min_gap, max_pairs=max_pairs, balance_length=balance_length,
+        missing_image=missing_image.value, max_image_side=max_image_side, concurrency=concurrency,  # type: ignore[arg-type]
+    )
+    metrics = [metric_named(m) for m in eval_metrics.split(",") if m.strip()] if eval_metrics else None
+    config = AlignConfig(
+        model=model, data=data, judge=judge, output_dir=str(out), iterations=iterations, eval_data=eval_data,
+        eval_limit=eval_limit, eval_max_tokens=eval_max_tokens, eval_judge_max_tokens=judge_max_tokens,
+        eval_checkpoints=eval_checkpoints, prompts_per_iteration=prompts_per_iteration, feedback=feedback,
+        splitter=splitter, checker=checker, dpo_preset=dpo_preset, dpo=parse_overrides(dpo_args), progress=progress,
+        **({"eval_metrics": tuple(metrics)} if metrics else {}),
+    )
+    summary = align(config)
+    Console(width=160).print(summary_table(summary))
+    typer.echo(f"summary: {out / 'summary.md'}")
+
+
 def judge_agreement_command(
     run: Path = typer.Option(..., "--run", help="The judged run whose judge is being checked."),
     reference: Path = typer.Option(..., "--reference", help="The judged run of the reference judge (same samples)."),
@@ -109,4 +173,5 @@ def judge_agreement_command(
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
     app.command("feedback")(feedback_command)
+    app.command("align")(align_command)
     app.command("judge-agreement")(judge_agreement_command)

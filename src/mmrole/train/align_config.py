@@ -1,0 +1,97 @@
+"""Options of ``mmrole align`` (no heavy imports)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mmrole.errors import ConfigError
+from mmrole.schema import METRICS
+from mmrole.train.feedback_config import FeedbackOptions
+
+
+def parse_overrides(text: str | None, option: str = "--dpo-args") -> dict[str, Any]:
+    """``"max_steps=2,learning_rate=1e-6,use_lora=true"`` -> a dict, values read as JSON where they parse.
+
+    Raises:
+        ConfigError: An item is not ``key=value``.
+    """
+    found: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option}: {item.strip()!r} is not key=value")
+        try:
+            found[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            found[key.strip().replace("-", "_")] = value.strip()
+    return found
+
+
+@dataclass
+class AlignConfig:
+    """Iterative DPO: each iteration samples pairs with the current model, trains, evaluates.
+
+    Attributes:
+        model: The starting model: a local transformers folder (``hf:`` prefix optional).
+        data: The prompts pairs are built from (samples JSONL, MMRole folder or file, data root, ``demo``).
+        judge: The judge model spec: scores feedback responses (MMRole-Eval scorer, or default
+            claim splitter/checker) and evaluates every model.
+        output_dir: The align folder: ``base/``, ``iter_N/{feedback,model,eval}``, ``summary.md``/``.json``.
+        iterations: Iterations to run (a finished iteration is never redone; raise it to go on).
+        eval_data: The test set models are evaluated on (default: ``data``).
+        eval_limit: Evaluate on the first N test samples only.
+        eval_max_tokens: Longest evaluated answer, in tokens (greedy decoding).
+        eval_metrics: MMRole-Eval metrics of the evaluation (default: all eight).
+        eval_judge_max_tokens: The evaluation judge's reply length cap.
+        eval_checkpoints: Also evaluate the intermediate checkpoints the DPO run saved.
+        prompts_per_iteration: Each iteration takes the next N prompts of ``data`` (wrapping
+            around); None uses all prompts every iteration (new samples each time).
+        feedback: Sampling, scoring and pairing options of each iteration.
+        splitter: Claims scorer's splitter (default: the judge).
+        checker: Claims scorer's checker (default: the judge).
+        dpo_preset: ``mmrole train dpo`` preset (e.g. ``smoke``).
+        dpo: More DPO options (fields of :class:`mmrole.train.dpo_config.DPOConfig`).
+        progress: Show progress bars.
+    """
+
+    model: str
+    data: str
+    judge: str
+    output_dir: str
+    iterations: int = 3
+    eval_data: str | None = None
+    eval_limit: int | None = None
+    eval_max_tokens: int = 512
+    eval_metrics: tuple[str, ...] = METRICS
+    eval_judge_max_tokens: int = 512
+    eval_checkpoints: bool = False
+    prompts_per_iteration: int | None = None
+    feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
+    splitter: str | None = None
+    checker: str | None = None
+    dpo_preset: str | None = None
+    dpo: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.model = self.model.removeprefix("hf:")
+        if self.iterations < 1:
+            raise ConfigError("--iterations must be at least 1")
+        if self.prompts_per_iteration is not None and self.prompts_per_iteration < 1:
+            raise ConfigError("--prompts-per-iteration must be at least 1")
+        reserved = {"model", "data", "output_dir", "resume"} & set(self.dpo)
+        if reserved:
+            raise ConfigError(f"--dpo-args: {', '.join(sorted(reserved))} is set by mmrole align itself")
+
+    @property
+    def test_data(self) -> str:
+        return self.eval_data or self.data
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["eval_metrics"] = list(self.eval_metrics)
+        return data

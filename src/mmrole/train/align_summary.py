@@ -1,0 +1,98 @@
+"""The summary of an ``mmrole align`` folder: ``summary.json`` and ``summary.md`` (and a rich table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmrole.schema import DIMENSIONS
+
+SUMMARY_JSON, SUMMARY_MD = "summary.json", "summary.md"
+COLUMNS = ("Model", "Trained from", "Pairs", "DPO steps", "Train loss", "Overall", *DIMENSIONS, "Best")
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row of :data:`COLUMNS` per evaluated model, the starting model first."""
+    by_iteration = {record["iteration"]: record for record in summary["iterations"]}
+    rows = []
+    for model in summary["models"]:
+        record = by_iteration.get(model.get("iteration"), {})
+        training = record.get("training") or {}
+        rows.append(
+            [
+                model["name"],
+                record.get("base", "-"),
+                str((record.get("feedback") or {}).get("n_pairs", "-")),
+                str(training.get("global_step", "-")),
+                _num(training.get("train_loss")),
+                _num(model["overall"]),
+                *(_num(model["dimensions"].get(name)) for name in DIMENSIONS),
+                "★" if model["name"] == summary["best"]["name"] else "",
+            ]
+        )
+    for record in summary["iterations"]:  # iterations that trained nothing still get a line
+        if not record.get("models"):
+            rows.append(
+                [
+                    record["name"],
+                    record.get("base", "-"),
+                    "0",
+                    "-",
+                    "-",
+                    "-",
+                    *("-" for _ in DIMENSIONS),
+                    record.get("note", ""),
+                ]
+            )
+    return rows
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a Markdown document."""
+    lines = [
+        "# mmrole align summary",
+        "",
+        f"Starting model: `{summary['config']['model']}`; judge: `{summary['config']['judge']}`; "
+        f"{len(summary['iterations'])} iteration(s).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(summary)]
+    best = summary["best"]
+    lines += [
+        "",
+        f"Best model: **{best['name']}** (overall {_num(best['overall'])}), load it as `hf:{best['model_dir']}`.",
+        "",
+        "Overall and dimension scores are MMRole-Eval's (the MRPA's score over the reference's, averaged).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def summary_table(summary: dict[str, Any]) -> Any:
+    """The summary as a rich Table."""
+    from rich.table import Table
+
+    table = Table(
+        title="mmrole align", caption=f"best: {summary['best']['name']} -> hf:{summary['best']['model_dir']}"
+    )
+    for index, column in enumerate(COLUMNS):
+        table.add_column(column, justify="left" if index < 2 else "right")
+    for row in summary_rows(summary):
+        table.add_row(*row)
+    return table
+
+
+def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
+    """Write ``summary.json`` and ``summary.md`` atomically."""
+    from mmrole.engine.runfolder import write_json
+
+    write_json(out_dir / SUMMARY_JSON, summary)
+    partial = out_dir / (SUMMARY_MD + ".partial")
+    partial.write_text(summary_markdown(summary), encoding="utf-8")
+    partial.replace(out_dir / SUMMARY_MD)
