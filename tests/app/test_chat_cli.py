@@ -1,0 +1,171 @@
+"""`mmrole chat`: piped input against a real streaming server, replayed answers, auto mode, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app_helpers import ScriptedBackend
+from typer.testing import CliRunner
+
+from mmrole.app.transcript import load_transcript
+from mmrole.cli import app
+from mmrole.testing.server import LocalOpenAIServer, last_user_text
+
+runner = CliRunner()
+MMROLE = [sys.executable, "-m", "mmrole.cli"]
+
+
+def _last_words(messages: list[dict]) -> str:
+    """Answer with the words the MRPA is asked to respond to (the instruction's last line)."""
+    return "You said: " + last_user_text(messages).splitlines()[-1]
+
+
+def test_piped_chat_streams_from_an_openai_compatible_server(tmp_path: Path) -> None:
+    transcript, export = tmp_path / "chat.json", tmp_path / "Mira_Vale_chat.json"
+    with LocalOpenAIServer(_last_words) as server:
+        result = subprocess.run(
+            [*MMROLE, "chat", "--agent", f"openai:test-model@{server.base_url}", "--character", "mira vale",
+             "--data", "demo", "--image", "scenes/boats.png", "--save", str(transcript), "--export", str(export)],
+            input="Would you sail today?\n\nAnd tomorrow?\n",
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        payload = server.last_payload
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Mira Vale: You said: Would you sail today?" in lines
+    assert "Mira Vale: You said: And tomorrow?" in lines
+    assert payload is not None and payload["stream"] is True
+    # The second request carried the first exchange as history.
+    instruction = payload["messages"][-1]["content"][-1]["text"]
+    assert "[human]: Would you sail today?\n[Mira Vale]: You said: Would you sail today?" in instruction
+    assert payload["messages"][-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    session = load_transcript(transcript, ScriptedBackend([]))
+    assert [t.speaker for t in session.turns] == ["human", "Mira Vale"] * 2
+    records = json.loads(export.read_text())
+    assert records[0]["image"] == "scenes/boats.png" and len(records[0]["conversations"]) == 4
+
+
+def _answers(tmp_path: Path, answers: dict[str, str]) -> Path:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers))
+    return path
+
+
+def test_commands_change_image_start_over_and_save(tmp_path: Path) -> None:
+    answers = _answers(
+        tmp_path,
+        {
+            "Otto_Brass_human-role-dialogue_chat_0_1": "Gears! Lovely gears.",
+            "Otto_Brass_human-role-dialogue_chat_1_1": "That lamp is mine.",
+            "Otto_Brass_human-role-dialogue_chat_2_0": "Did you see Tick?",
+        },
+    )
+    saved = tmp_path / "later.json"
+    stdin = "\n".join(
+        [
+            "What is on the bench?",
+            "/image The_Lantern_Isles/01.png",
+            "Whose lamp is that?",
+            "This one has no stored answer",
+            "/new",
+            "/start",
+            "/bogus",
+            f"/save {saved}",
+            "/quit",
+            "never read",
+        ]
+    )
+    result = runner.invoke(
+        app,
+        [
+            "chat",
+            "--agent",
+            f"replay:{answers}",
+            "--character",
+            "Otto_Brass",
+            "--image",
+            "The_Lantern_Isles/02.png",
+        ],
+        input=stdin + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Otto Brass: Gears! Lovely gears." in out
+    assert "place: The lighthouse on Ember Rock" in out  # the new image's auxiliary information
+    assert "Otto Brass: That lamp is mine." in out
+    assert "no stored answer" in out and "the message was not kept" in out
+    assert "Otto Brass: Did you see Tick?" in out
+    assert "unknown command /bogus" in out
+    session = load_transcript(saved, ScriptedBackend([]))
+    assert [d.image.path for d in session.archive] == ["The_Lantern_Isles/02.png", "The_Lantern_Isles/01.png"]
+    assert [t.text for t in session.turns] == ["Did you see Tick?"]
+
+
+def test_auto_mode_lets_two_characters_talk_for_n_turns(tmp_path: Path) -> None:
+    stem = "Mira_Vale_role-role-dialogue_chat_0"
+    answers = _answers(tmp_path, {f"{stem}_{i}": f"turn {i}" for i in range(3)})
+    export = tmp_path / "inter.json"
+    result = runner.invoke(
+        app,
+        ["chat", "--agent", f"replay:{answers}", "--character", "Mira Vale", "--other", "Otto Brass",
+         "--turns", "3", "--export", str(export), "--image", "scenes/house.png"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spoken = [line for line in result.output.splitlines() if line.startswith(("Mira Vale:", "Otto Brass:"))]
+    assert spoken == ["Mira Vale: turn 0", "Otto Brass: turn 1", "Mira Vale: turn 2"]
+    records = json.loads(export.read_text())
+    assert [c["role"] for c in records[0]["conversations"]] == ["Mira Vale", "Otto Brass", "Mira Vale"]
+
+
+def test_auto_mode_failure_keeps_finished_turns_and_exits_1(tmp_path: Path) -> None:
+    answers = _answers(tmp_path, {"Mira_Vale_role-role-dialogue_chat_0_0": "only one"})
+    transcript = tmp_path / "t.json"
+    result = runner.invoke(
+        app,
+        ["chat", "--agent", f"replay:{answers}", "-c", "Mira Vale", "--other", "Otto Brass", "--turns", "4",
+         "--save", str(transcript)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "no stored answer" in result.output
+    assert [t.text for t in load_transcript(transcript, ScriptedBackend([])).turns] == ["only one"]
+
+
+def test_resume_goes_on_from_a_transcript(tmp_path: Path) -> None:
+    answers = _answers(
+        tmp_path,
+        {
+            "Mira_Vale_human-role-dialogue_chat_0_1": "Calm sea.",
+            "Mira_Vale_human-role-dialogue_chat_0_3": "Still calm.",
+        },
+    )
+    transcript = tmp_path / "t.json"
+    args = ["chat", "--agent", f"replay:{answers}"]
+    first = runner.invoke(
+        app, [*args, "-c", "Mira Vale", "--save", str(transcript)], input="How is the sea?\n"
+    )
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, [*args, "--resume", str(transcript)], input="And now?\n")
+    assert second.exit_code == 0, second.output
+    assert "Mira Vale: Still calm." in second.output
+    assert len(load_transcript(transcript, ScriptedBackend([])).turns) == 4
+
+
+def test_user_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
+    answers = _answers(tmp_path, {})
+    cases = [
+        (["-c", "Nobody"], "no character named 'Nobody'"),
+        (["-c", "Mira Vale", "--turns", "2"], "--turns (auto mode) needs --other"),
+        (["-c", "Mira Vale", "--image", "nope.png"], "image file not found"),
+        ([], "--character is required"),
+    ]
+    for extra, message in cases:
+        result = subprocess.run(
+            [*MMROLE, "chat", "--agent", f"replay:{answers}", *extra],
+            capture_output=True, text=True, input="", timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2, (extra, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
