@@ -239,7 +239,7 @@ async def on_send(
 async def on_begin(
     ctx: AppContext, name: str, image: str | None, session: ChatSession | None
 ) -> AsyncIterator[tuple[ChatMessages, ChatSession | None, ChatFiles, str]]:
-    """The character speaks first (or again, after the person's last message)."""
+    """The character opens the dialogue (when it is their turn: speakers alternate, as in MMRole)."""
     try:
         if session is None:
             session = ctx.session(name, image)

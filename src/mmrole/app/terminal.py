@@ -26,7 +26,7 @@ __all__ = ["HELP", "TerminalChat"]
 HELP = """\
 Type a message and press Enter. Commands:
   /image PATH   talk about another image (a file, or a path under the data root's images/)
-  /start        let the character speak first (or speak again after you)
+  /start        let the character open the dialogue
   /new          start a new dialogue about the same image
   /save [FILE]  save the transcript (and the MMRole dialogue file, if --export was given)
   /help         show this help

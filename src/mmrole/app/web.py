@@ -150,6 +150,9 @@ def build_app(
             path = cb.on_gallery_select(ctx, evt.index)
             return (path, path) if path else (gr.skip(), gr.skip())
 
+        # Gradio finds event-data parameters by resolved type hints; gr is local here, so give the class itself.
+        pick.__annotations__["evt"] = gr.SelectData
+
         async def send_message(text: str, name: str, path: str | None, current: Any):  # type: ignore[no-untyped-def]
             async for messages, text_box, state, files, note in cb.on_send(ctx, text, name, path, current):
                 yield messages, text_box, state, _files(files), note

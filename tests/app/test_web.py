@@ -1,0 +1,140 @@
+"""The web app: build_app constructs the Blocks; its handlers (plain functions) drive ChatSessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from app_helpers import ScriptedBackend, StreamingScriptedBackend
+
+from mmrole.app import callbacks as cb
+from mmrole.app.resources import ChatData
+from mmrole.app.transcript import load_transcript
+from mmrole.models.base import BackendError
+
+
+def _ctx(data: ChatData, backend, tmp_path: Path, **kwargs) -> cb.AppContext:
+    return cb.AppContext(data=data, backend=backend, out_dir=tmp_path, **kwargs)
+
+
+def _drain(agen) -> list[tuple]:
+    async def collect() -> list[tuple]:
+        return [update async for update in agen]
+
+    return asyncio.run(collect())
+
+
+def test_build_app_constructs_the_blocks(demo_data: ChatData, tmp_path: Path) -> None:
+    gr = pytest.importorskip("gradio")
+    from mmrole.app.web import build_app
+
+    blocks = build_app(ScriptedBackend([]), demo_data, out_dir=tmp_path / "chats")
+    assert isinstance(blocks, gr.Blocks)
+    cb_app = blocks.mmrole_context
+    assert cb_app.data is demo_data and cb_app.out_dir == tmp_path / "chats"
+    config = blocks.get_config_file()
+    types = [c["type"] for c in config["components"]]
+    assert types.count("chatbot") == 2 and "gallery" in types and "image" in types
+    dropdown = next(c for c in config["components"] if c["type"] == "dropdown")
+    assert [choice[0] for choice in dropdown["props"]["choices"]] == sorted(demo_data.characters)
+    assert len(config["dependencies"]) >= 9  # every event is wired
+
+
+def test_character_and_image_handlers(demo_data: ChatData, tmp_path: Path) -> None:
+    ctx = _ctx(demo_data, ScriptedBackend([]), tmp_path)
+    profile, messages, session, status = cb.on_character(ctx, "Otto Brass", None)
+    assert profile.startswith("### Otto Brass\n*The Lantern Isles*") and "#### Personality" in profile
+    assert (messages, status) == ([], "") and session.character.name == "Otto Brass"
+
+    image = str(demo_data.image_root / "The_Lantern_Isles/02.png")
+    aux, messages, same, status = cb.on_image(ctx, image, "Otto Brass", session)
+    assert same is session and session.image_name == "The_Lantern_Isles/02.png"
+    assert "**Character:** A small clockwork robot named Tick" in aux and status == ""
+    aux, *_ = cb.on_image(ctx, str(demo_data.image_root / "scenes/house.png"), "Otto Brass", session)
+    assert aux == "*No auxiliary information for this image.*"
+
+    *_, status = cb.on_image(ctx, str(tmp_path / "gone.png"), "Otto Brass", session)
+    assert status.startswith("⚠️") and "image file not found" in status
+    *_, status = cb.on_character(ctx, "Nobody", None)
+    assert "no character named" in status
+
+    picked = cb.on_gallery_select(ctx, 0)
+    assert picked == str(demo_data.images()[0]) and cb.on_gallery_select(ctx, 999) is None
+
+
+def test_send_streams_the_reply_and_saves_the_chat(demo_data: ChatData, tmp_path: Path) -> None:
+    backend = StreamingScriptedBackend(["Steady light, steady heart."])
+    ctx = _ctx(demo_data, backend, tmp_path)
+    image = str(demo_data.image_root / "The_Lantern_Isles/01.png")
+    updates = _drain(cb.on_send(ctx, "Is the lamp lit?", "Mira Vale", image, None))
+
+    first_messages, box, _, files, _ = updates[0]
+    assert first_messages == [{"role": "user", "content": "Is the lamp lit?"}] and box == ""
+    shown = [u[0][-1]["content"] for u in updates[1:-1]]
+    assert shown == ["Steady", "Steady light,", "Steady light, steady", "Steady light, steady heart."]
+    messages, box, session, files, status = updates[-1]
+    assert messages == [
+        {"role": "user", "content": "Is the lamp lit?"},
+        {"role": "assistant", "content": "Steady light, steady heart."},
+    ]
+    assert status == "" and box == ""
+    transcript, records = map(Path, files)
+    assert transcript.parent == tmp_path and load_transcript(transcript, backend).turns == session.turns
+    assert json.loads(records.read_text())[0]["place_info"].startswith("The lighthouse on Ember Rock")
+    assert "Place information" in backend.instructions[0]
+
+
+def test_failed_send_keeps_the_text_and_the_chat(demo_data: ChatData, tmp_path: Path) -> None:
+    ctx = _ctx(demo_data, ScriptedBackend(["Fine.", BackendError("HTTP 503 from server")]), tmp_path)
+    *_, (messages, _, session, _, _) = _drain(cb.on_send(ctx, "Hello", "Mira Vale", None, None))
+    assert len(session.turns) == 2
+    *_, (messages, box, session, files, status) = _drain(cb.on_send(ctx, "Again", "Mira Vale", None, session))
+    assert status.startswith("⚠️") and "HTTP 503" in status
+    assert box == "Again" and files == (None, None)
+    assert [m["content"] for m in messages] == ["Hello", "Fine."] and len(session.turns) == 2
+    # An empty message changes nothing.
+    (update,) = _drain(cb.on_send(ctx, "   ", "Mira Vale", None, session))
+    assert update[2] is session and len(session.turns) == 2
+
+
+def test_begin_and_new_dialogue(demo_data: ChatData, tmp_path: Path) -> None:
+    backend = ScriptedBackend(["Evening, stranger.", "Ask away."])
+    ctx = _ctx(demo_data, backend, tmp_path)
+    *_, (messages, session, files, status) = _drain(cb.on_begin(ctx, "Mira Vale", None, None))
+    assert messages == [{"role": "assistant", "content": "Evening, stranger."}] and status == ""
+    assert "Please initiate the conversation with the curious human" in backend.instructions[0]
+    # After the character spoke it is the person's turn: speakers alternate, as in MMRole.
+    *_, (_, _, _, status) = _drain(cb.on_begin(ctx, "Mira Vale", None, session))
+    assert status == "It is your turn: send a message." and len(backend.requests) == 1
+    messages, same, _ = cb.on_new(ctx, session)
+    assert messages == [] and same.turns == [] and len(same.archive) == 1
+
+
+def test_character_vs_character_runs_n_alternating_turns(demo_data: ChatData, tmp_path: Path) -> None:
+    backend = StreamingScriptedBackend([f"Line number {i}." for i in range(5)])
+    ctx = _ctx(demo_data, backend, tmp_path)
+    image = str(demo_data.image_root / "scenes/boats.png")
+    updates = _drain(cb.on_versus(ctx, "Mira Vale", "Otto Brass", image, 5, "Otto Brass"))
+    messages, session, files, status = updates[-1]
+    assert [t.speaker for t in session.turns] == ["Otto Brass", "Mira Vale"] * 2 + ["Otto Brass"]
+    assert [m["content"] for m in messages][:2] == [
+        "**Otto Brass:** Line number 0.",
+        "**Mira Vale:** Line number 1.",
+    ]
+    assert {m["role"] for m in messages if m["content"].startswith("**Mira")} == {"assistant"}
+    assert status.startswith("5 turns")
+    records = json.loads(Path(files[1]).read_text())
+    assert records[0]["id"].startswith("Mira_Vale_role-role-dialogue_web")
+    assert len(records[0]["conversations"]) == 5
+    # While a turn streams, it is shown growing.
+    assert any(u[0][-1]["content"] == "**Otto Brass:** Line" for u in updates)
+
+
+def test_character_vs_character_reports_errors(demo_data: ChatData, tmp_path: Path) -> None:
+    ctx = _ctx(demo_data, ScriptedBackend(["One.", BackendError("quota exceeded")]), tmp_path)
+    *_, (messages, session, files, status) = _drain(cb.on_versus(ctx, "Mira Vale", "Otto Brass", None, 4))
+    assert "quota exceeded" in status and len(session.turns) == 1 and files[0] is not None
+    *_, (_, session, _, status) = _drain(cb.on_versus(ctx, "Mira Vale", "Mira Vale", None, 4))
+    assert session is None and "themself" in status
