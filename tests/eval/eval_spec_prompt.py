@@ -12,6 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmrole.eval.importer import import_released
+from mmrole.testing.server import last_user_text
+
+TYPES = ("comment", "human-role", "inter-role")
+
 
 @dataclass(frozen=True)
 class PromptSpec:
@@ -68,3 +73,47 @@ def released_records(file: Path) -> list[dict]:
 def strip_reviews(records: list[dict]) -> list[dict]:
     """The records as an answers file (what an MRPA's answers look like before judging)."""
     return [{k: v for k, v in r.items() if k != "rm_review"} for r in records]
+
+
+class ReviewServer:
+    """Serves released reviews by exact prompt; counts what it could not answer."""
+
+    def __init__(self, spec: PromptSpec):
+        self.spec = spec
+        self.reviews: dict[str, str] = {}
+        self.unknown: list[str] = []
+
+    def add_model(self, records: list[dict]) -> None:
+        for record in records:
+            for metric, review in record.get("rm_review", {}).items():
+                self.reviews[self.spec.user_text(record, metric)] = review["review"]
+
+    def __call__(self, messages: list[dict]) -> str:
+        system = messages[0]
+        if system.get("role") != "system" or system.get("content") != self.spec.system:
+            self.unknown.append("system")
+            return "wrong system text"
+        text = last_user_text(messages)
+        if text not in self.reviews:
+            self.unknown.append(text[:200])
+            return "I do not know this prompt."
+        return self.reviews[text]
+
+
+def answers_run(
+    model_dir: Path, tmp_path: Path, types: tuple[str, ...] = TYPES, limit: int | None = None
+) -> tuple[Path, list[dict]]:
+    """Write the model's released files without reviews (an answers folder) and import them.
+
+    Returns the run folder and the released records (with their reviews) that went in.
+    """
+    folder = tmp_path / model_dir.name / "answers"
+    folder.mkdir(parents=True)
+    records = []
+    for kind in types:
+        released = released_records(model_dir / f"{kind}_test.reviews.json")[:limit]
+        records += released
+        (folder / f"{kind}_test.json").write_text(json.dumps(strip_reviews(released), ensure_ascii=False))
+    run = tmp_path / model_dir.name / "run"
+    import_released(folder, name=model_dir.name, run_dir=run)
+    return run, records

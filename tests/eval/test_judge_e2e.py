@@ -15,12 +15,11 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_spec_prompt import PromptSpec, read_spec, released_records, strip_reviews
+from eval_spec_prompt import PromptSpec, ReviewServer, answers_run, read_spec
 
-from mmrole.eval.importer import import_released
 from mmrole.eval.judge import JudgeOptions, judge_run_sync
 from mmrole.schema import METRICS
-from mmrole.testing.server import LocalOpenAIServer, last_user_text
+from mmrole.testing.server import LocalOpenAIServer
 
 TYPES = ("comment", "human-role", "inter-role")
 #: All 11 MRPAs of the paper in full: 216 samples x 8 metrics each, ~19k local calls (~20 s).
@@ -30,48 +29,9 @@ MODELS = (
 )
 
 
-class ReviewServer:
-    """Serves released reviews by exact prompt; counts what it could not answer."""
-
-    def __init__(self, spec: PromptSpec):
-        self.spec = spec
-        self.reviews: dict[str, str] = {}
-        self.unknown: list[str] = []
-
-    def add_model(self, records: list[dict]) -> None:
-        for record in records:
-            for metric, review in record.get("rm_review", {}).items():
-                self.reviews[self.spec.user_text(record, metric)] = review["review"]
-
-    def __call__(self, messages: list[dict]) -> str:
-        system = messages[0]
-        if system.get("role") != "system" or system.get("content") != self.spec.system:
-            self.unknown.append("system")
-            return "wrong system text"
-        text = last_user_text(messages)
-        if text not in self.reviews:
-            self.unknown.append(text[:200])
-            return "I do not know this prompt."
-        return self.reviews[text]
-
-
 def _csv(path: Path) -> dict[str, float]:
     with path.open(encoding="utf-8") as handle:
         return {k: float(v) for k, v in next(csv.DictReader(handle)).items()}
-
-
-def _answers_run(model_dir: Path, tmp_path: Path) -> tuple[Path, list[dict]]:
-    """Write the model's released files without reviews (an answers folder) and import them."""
-    folder = tmp_path / model_dir.name / "answers"
-    folder.mkdir(parents=True)
-    records = []
-    for kind in TYPES:
-        released = released_records(model_dir / f"{kind}_test.reviews.json")
-        records += released
-        (folder / f"{kind}_test.json").write_text(json.dumps(strip_reviews(released), ensure_ascii=False))
-    run = tmp_path / model_dir.name / "run"
-    import_released(folder, name=model_dir.name, run_dir=run)
-    return run, records
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +45,7 @@ def test_judging_imported_answers_reproduces_released_csvs(
     responder = ReviewServer(spec)
     runs = {}
     for model in MODELS:
-        run, records = _answers_run(in_test_root / model, tmp_path)
+        run, records = answers_run(in_test_root / model, tmp_path)
         responder.add_model(records)
         runs[model] = (run, records)
     with LocalOpenAIServer(responder) as server:
@@ -123,12 +83,7 @@ def test_a_wrong_prompt_gets_no_scores_and_ends_failed_and_counted(
     judgement is re-asked with a format reminder (new prompts), then recorded failed and counted."""
     import mmrole.eval.judge as judge_module
 
-    records = released_records(in_test_root / "gpt-4-turbo" / "comment_test.reviews.json")[:3]
-    folder = tmp_path / "answers"
-    folder.mkdir()
-    (folder / "comment_test.json").write_text(json.dumps(strip_reviews(records), ensure_ascii=False))
-    run = tmp_path / "run"
-    import_released(folder, name="gpt-4-turbo", run_dir=run)
+    run, records = answers_run(in_test_root / "gpt-4-turbo", tmp_path, types=("comment",), limit=3)
     responder = ReviewServer(spec)
     responder.add_model(records)
     original = judge_module.judge_user_text

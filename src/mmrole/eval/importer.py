@@ -212,11 +212,13 @@ def import_released(
         "data": {"source": [str(f) for f in files], "image_root": str(image_root) if image_root else None},
         "imported_from": [str(f) for f in files],
     }
-    if reviews:
-        info["judge"] = RELEASED_JUDGE
-    run_results.write_run_files(run_dir, info=info, samples=samples, answers=answers, reviews=reviews)
+    info["judge"] = RELEASED_JUDGE if reviews else None
+    run_results.write_run_files(run_dir, info=info, samples=samples, answers=answers, reviews=reviews or None)
     if reviews:
         run_results.write_results(run_dir)
+    else:  # an overwritten judged run must not keep the old judgements
+        for stale in (run_results.REVIEWS_FILE, run_results.RESULTS_FILE):
+            (run_dir / stale).unlink(missing_ok=True)
     return ImportSummary(
         run_dir=run_dir,
         files=files,

@@ -1,0 +1,96 @@
+"""The eval commands from the command line: import, leaderboard, compare, judge, eval, report."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mmrole.cli import app
+from mmrole.prompts.judge import JUDGE_SYSTEM
+from mmrole.testing.server import LocalOpenAIServer
+
+runner = CliRunner()
+MMROLE = [sys.executable, "-m", "mmrole.cli"]
+
+
+def _ok(args: list[str]) -> str:
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_import_leaderboard_compare(in_test_root: Path, tmp_path: Path) -> None:
+    output = _ok(["import", "--published", str(in_test_root), "--out", str(tmp_path / "runs")])
+    assert output.count("(judged run)") == 11
+    _ok(["import", str(in_test_root / "yi-vl-6b"), "--name", "Yi again", "--run", str(tmp_path / "one")])
+    assert json.loads((tmp_path / "one" / "run.json").read_text())["name"] == "Yi again"
+
+    runs = sorted(str(p) for p in (tmp_path / "runs").iterdir())
+    output = _ok(["leaderboard", *runs, "--out", str(tmp_path / "board.md"), "--out", str(tmp_path / "board.csv")])
+    assert "Claude 3 Opus" in output and "MMRole-Eval leaderboard" in output
+    rows = list(csv.DictReader((tmp_path / "board.csv").open()))
+    assert rows[0]["name"] == "Claude 3 Opus" and len(rows) == 11
+    assert (tmp_path / "board.md").read_text().startswith("| rank | name | overall |")
+
+    a, b = tmp_path / "runs" / "claude-3-opus", tmp_path / "runs" / "qwen-vl-chat"
+    data = json.loads(_ok(["compare", str(a), str(b), "--json", "--n-perm", "200", "--n-boot", "100"]))
+    overall = data["rows"][-1]
+    assert data["a"] == "Claude 3 Opus" and overall["diff"] > 0 and overall["p_value"] < 0.05
+    assert "Overall" in _ok(["compare", str(a), str(b), "--n-perm", "100", "--n-boot", "50"])
+
+
+def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run([*MMROLE, "judge", "--judge", "demo", "--run", str(tmp_path / "nope")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "not a run folder" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run([*MMROLE, "import", str(tmp_path), "--name", "x", "--run", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no MMRole test files" in result.stderr
+
+
+class AgentAndJudge:
+    """One server playing both roles: short answers for the MRPA, fixed scores for the judge."""
+
+    def __init__(self) -> None:
+        self.judge_images: list[tuple[int, int]] = []
+
+    def __call__(self, messages: list[dict]) -> str:
+        if messages[0]["content"] != JUDGE_SYSTEM:
+            return "Ahoy! The lantern burns bright tonight."
+        image = next(p for p in messages[1]["content"] if p["type"] == "image_url")
+        payload = base64.b64decode(image["image_url"]["url"].split(",", 1)[1])
+        self.judge_images.append(Image.open(io.BytesIO(payload)).size)
+        return "Both in character. [Scores]: (6, 8)"
+
+
+def test_eval_answers_judges_and_reports_then_judge_rerun_is_free(tmp_path: Path) -> None:
+    responder = AgentAndJudge()
+    run = tmp_path / "run"
+    with LocalOpenAIServer(responder) as server:
+        spec = f"openai:m@{server.base_url}"
+        output = _ok(["eval", "--agent", spec, "--judge", spec, "--data", "demo", "--run", str(run),
+                      "--no-progress", "--n-boot", "50"])
+        calls = server.received
+        results = json.loads((run / "results.json").read_text())
+        n = results["n_samples"]
+        assert n > 0 and calls == n + n * 8  # answers, then 8 judgements per sample, each with its image
+        assert len(responder.judge_images) == n * 8
+        assert results["overall"]["mean"] == pytest.approx(0.75) and results["n_failed"] == 0
+        for name in ("report.md", "report.csv", "report.html"):
+            assert (run / name).is_file(), output
+        assert "Overall" in output and "demonstration" not in output
+
+        output = _ok(["judge", "--judge", spec, "--run", str(run), "--no-progress", "--n-boot", "50"])
+        assert server.received == calls and "0 calls" in output
+        _ok(["report", str(run), "--out", str(tmp_path / "rep")])
+        assert (tmp_path / "rep" / "report.md").is_file()

@@ -1,0 +1,132 @@
+"""Judge options beyond MMRole: --swap, --repeats, --scoring logprob, --metrics, prefill."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from eval_spec_prompt import answers_run
+
+from mmrole.errors import ConfigError
+from mmrole.eval.judge import JudgeOptions, judge_run_sync
+from mmrole.eval.pipeline import DEMO_JUDGE, judge_options_for
+from mmrole.prompts.judge import JUDGE_SYSTEM
+from mmrole.schema import METRICS
+from mmrole.testing.server import LocalOpenAIServer, Reply, last_user_text
+
+N = 3  # samples
+
+
+def _a_and_b(messages: list[dict]) -> tuple[str, str]:
+    text = last_user_text(messages)
+    a = text.split("## **[Model A's Response Start]**\n\n", 1)[1].split("\n\n## **[Model A's Response End]**")[0]
+    b = text.split("## **[Model B's Response Start]**\n\n", 1)[1].split("\n\n## **[Model B's Response End]**")[0]
+    return a, b
+
+
+class BiasedJudge:
+    """Knows the references; truly rates the MRPA 6 and the reference 8, but adds 2 to whoever is Model A."""
+
+    def __init__(self, references: set[str]):
+        self.references = references
+
+    def __call__(self, messages: list[dict]) -> str:
+        assert messages[0]["content"] == JUDGE_SYSTEM
+        a, b = _a_and_b(messages)
+        truth = {True: 8, False: 6}
+        return f"Fine. [Scores]: ({truth[a in self.references] + 2}, {truth[b in self.references]})"
+
+
+@pytest.fixture()
+def small_run(in_test_root: Path, tmp_path: Path) -> tuple[Path, set[str]]:
+    run, records = answers_run(in_test_root / "gpt-4-turbo", tmp_path, types=("comment",), limit=N)
+    return run, {r["conversations"][1]["value"] for r in records}
+
+
+def _results(run: Path) -> dict:
+    return json.loads((run / "results.json").read_text())
+
+
+def test_swap_cancels_position_bias_and_repeats_are_distinct_calls(small_run: tuple[Path, set[str]]) -> None:
+    run, references = small_run
+    with LocalOpenAIServer(BiasedJudge(references)) as server:
+        judge = f"openai:j@{server.base_url}"
+        judge_run_sync(run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=20)
+        assert _results(run)["overall"]["mean"] == pytest.approx(8 / 8)  # MMRole order: (6+2)/8, biased
+        assert server.received == N * 8
+
+        before = server.received
+        options = JudgeOptions(missing_image="omit", swap=True, repeats=2)
+        summary = judge_run_sync(run, judge, options, progress=False, n_boot=20)
+        # The AB order of repeat 0 is cached from the first run; the other three judgements are new calls.
+        assert server.received - before == N * 8 * 3 == summary.n_calls
+        # Both sides get the +2 half the time: (6 + 1) / (8 + 1).
+        assert _results(run)["overall"]["mean"] == pytest.approx(7 / 9)
+        reviews = [json.loads(line) for line in (run / "reviews.jsonl").read_text().splitlines()]
+        assert len(reviews) == N * 8 * 4
+        assert {(r["order"], r["repeat"]) for r in reviews} == {("AB", 0), ("AB", 1), ("BA", 0), ("BA", 1)}
+        assert json.loads((run / "run.json").read_text())["judge_options"]["swap"] is True
+
+
+def test_metrics_subset(small_run: tuple[Path, set[str]]) -> None:
+    run, references = small_run
+    with LocalOpenAIServer(BiasedJudge(references)) as server:
+        options = JudgeOptions(missing_image="omit", metrics=("Tone Consistency", "Fluency"))
+        judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        assert server.received == N * 2
+    results = _results(run)
+    assert list(results["metrics"]) == ["Fluency", "Tone Consistency"]  # paper order
+    assert list(results["dimensions"]) == ["Fundamental Conversational Skills", "Role-Playing Qualities"]
+    with pytest.raises(ConfigError, match="unknown metric"):
+        JudgeOptions(metrics=("Fluency", "Humour"))
+
+
+def _logprob_reply(messages: list[dict]) -> Reply:
+    # "[Scores]: (7, 8)" with alternatives: first 7 (0.5) / 9 (0.5), second 8 (0.75) / 4 (0.25).
+    tokens = [("Ok. [Scores]: (", 0.0, {}), ("7", math.log(0.5), {"7": math.log(0.5), "9": math.log(0.5)}),
+              (", ", 0.0, {}), ("8", math.log(0.75), {"8": math.log(0.75), "4": math.log(0.25)}), (")", 0.0, {})]
+    return Reply(text="".join(t[0] for t in tokens), logprobs=tokens)
+
+
+def test_logprob_scoring_uses_expected_scores(small_run: tuple[Path, set[str]]) -> None:
+    run, _ = small_run
+    with LocalOpenAIServer(_logprob_reply) as server:
+        options = JudgeOptions(missing_image="omit", scoring="logprob", top_logprobs=5)
+        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+    assert summary.n_logprob_fallbacks == 0
+    assert _results(run)["overall"]["mean"] == pytest.approx(8.0 / 7.0)  # E[a]=8, E[b]=7
+    review = json.loads((run / "reviews.jsonl").read_text().splitlines()[0])
+    assert review["scoring"] == "logprob" and review["score"] == [8.0, 7.0] and review["sampled_score"] == [7.0, 8.0]
+
+
+def test_logprob_scoring_without_logprobs_falls_back_and_says_so(small_run: tuple[Path, set[str]]) -> None:
+    run, _ = small_run
+    with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (6, 8)") as server:
+        options = JudgeOptions(missing_image="omit", scoring="logprob")
+        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+    assert summary.n_logprob_fallbacks == N * 8
+    assert _results(run)["overall"]["mean"] == pytest.approx(0.75)
+
+
+def test_prefill_is_sent_as_an_assistant_message_and_parsed_with_the_reply(small_run: tuple[Path, set[str]]) -> None:
+    run, _ = small_run
+
+    def continuing(messages: list[dict]) -> str:
+        assert messages[-1] == {"role": "assistant", "content": "[Scores]: ("}
+        return "5, 10)"
+
+    with LocalOpenAIServer(continuing) as server:
+        options = JudgeOptions(missing_image="omit", prefill="[Scores]: (", max_tokens=6)
+        judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+    assert _results(run)["overall"]["mean"] == pytest.approx(0.5)
+    assert json.loads((run / "reviews.jsonl").read_text().splitlines()[0])["text"] == "[Scores]: (5, 10)"
+
+
+def test_demo_preset_only_fills_what_the_user_left_unset() -> None:
+    demo = judge_options_for("demo", {"scoring": None})
+    assert (demo.scoring, demo.max_tokens, demo.prefill) == ("logprob", DEMO_JUDGE["max_tokens"], "[Scores]: (")
+    assert judge_options_for("demo", {"scoring": "sampled"}).scoring == "sampled"
+    assert judge_options_for("openai:gpt-4o", {}) == JudgeOptions()
+    assert JudgeOptions().metrics == METRICS and JudgeOptions().scoring == "sampled"
