@@ -237,3 +237,22 @@ def test_samples_of_the_demo_set_are_the_prompts(tmp_path: Path) -> None:
         json.loads(line)["id"] for line in (tmp_path / "fb" / "samples.jsonl").read_text().splitlines()
     ]
     assert written == [s.id for s in list(load_samples("demo"))[1:3]]
+
+
+def test_a_missing_image_names_the_sample_unless_omitted(tmp_path: Path) -> None:
+    from mmrole.data import write_samples_jsonl
+    from mmrole.errors import DataError
+
+    sample = next(iter(load_samples("demo"))).model_copy(update={"image": "gone/nowhere.png"})
+    write_samples_jsonl([sample], tmp_path / "samples.jsonl")
+    policy = ScriptedPolicy(_script)
+    with LocalOpenAIServer(keyword_judge()) as server:
+        judge = f"openai:j@{server.base_url}"
+        with pytest.raises(DataError, match="image file not found") as err:
+            generate_feedback_sync(policy, judge, tmp_path / "samples.jsonl", tmp_path / "fb", _options())
+        assert err.value.record == sample.id and policy.calls == [] and server.received == 0
+        generate_feedback_sync(
+            policy, judge, tmp_path / "samples.jsonl", tmp_path / "fb", _options(missing_image="omit", balance_length=False)
+        )
+    pairs = _pairs(tmp_path / "fb")
+    assert len(pairs) == 2 and all(p["images"] == [] for p in pairs)

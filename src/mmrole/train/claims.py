@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from mmrole.models.base import Backend, GenerationParams, Message
@@ -27,8 +26,8 @@ _SPLIT_TEMPLATE = (
     "List the atomic claims the response makes about what is visible in the image (objects, people, "
     "animals, colours, counts, positions, actions, written text, places). Ignore opinions, feelings, "
     "greetings and role-play flourishes.\n"
-    "Rewrite each claim as a yes/no question about the image whose answer is \"yes\" exactly when the "
-    "claim is true. Write one question per line, each starting with \"Q: \". If the response makes no "
+    'Rewrite each claim as a yes/no question about the image whose answer is "yes" exactly when the '
+    'claim is true. Write one question per line, each starting with "Q: ". If the response makes no '
     "such claim, write NONE.\n\n"
     "Response:\n{response}"
 )
@@ -168,7 +167,11 @@ async def score_by_claims(
     split_results = await run_requests(
         splitter,
         [Request(f"claims:{rid}", _messages(split_prompt(responses[rid][0])), split_params) for rid in ids],
-        store, concurrency=concurrency, progress=progress, description="splitting claims", **engine_options,
+        store,
+        concurrency=concurrency,
+        progress=progress,
+        description="splitting claims",
+        **engine_options,
     )
     scores: dict[str, ClaimScore] = {}
     checks: list[tuple[str, ClaimCheck]] = []
@@ -188,7 +191,11 @@ async def score_by_claims(
             Request(f"check:{rid}:{n}", _messages(check_prompt(c.question), responses[rid][1]), check_params)
             for n, (rid, c) in enumerate(checks)
         ],
-        store, concurrency=concurrency, progress=progress, description="checking claims", **engine_options,
+        store,
+        concurrency=concurrency,
+        progress=progress,
+        description="checking claims",
+        **engine_options,
     )
     for (rid, check), result in zip(checks, check_results, strict=True):
         if result.completion is None:
@@ -198,7 +205,3 @@ async def score_by_claims(
         check.verdict = parse_verdict(result.completion.text)
     return scores
 
-
-def image_parts_for(image: Path | None) -> list[dict[str, Any]]:
-    """The ``image_url`` part of a local image file ([] without one)."""
-    return [{"type": "image_url", "image_url": {"url": str(image.resolve())}}] if image is not None else []

@@ -119,7 +119,9 @@ def sampling_requests(samples: list[Sample], image_root: Path | None, options: F
     return requests
 
 
-def pair_record(pair: Pair, sample: Sample, image: Path | None, index: int, provenance: dict[str, Any]) -> Any:
+def pair_record(
+    pair: Pair, sample: Sample, image: Path | None, index: int, provenance: dict[str, Any]
+) -> Any:
     """The preference record of one pair (id ``SAMPLE#index``)."""
     from mmrole.train.preference_format import preference_record
 
@@ -155,7 +157,6 @@ def _image_of(sample: Sample, image_root: Path | None, options: FeedbackOptions)
 
 async def _score(
     texts: dict[str, tuple[Sample, str]],
-    images: dict[str, Path | None],
     judge: Backend | str | None,
     out_dir: Path,
     options: FeedbackOptions,
@@ -171,19 +172,31 @@ async def _score(
         assert judge is not None  # checked by generate_feedback
 
         rewards, _ = await judge_rewards(texts, judge, out_dir, options, image_root=image_root)
-        return {rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()}
+        return {
+            rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
+        }
 
+    from mmrole.eval.judge import JudgeOptions, image_parts
     from mmrole.models.registry import load_backend
-    from mmrole.train.claims import image_parts_for, score_by_claims
+    from mmrole.train.claims import score_by_claims
+
+    # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).
+    shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)
+    parts = {sample.id: image_parts(sample, image_root, shown) for sample, _ in texts.values()}
 
     split_backend = load_backend(splitter or judge)
     check_backend = load_backend(checker or judge)
     try:
         scores = await score_by_claims(
-            {rid: (text, image_parts_for(images[sample.id])) for rid, (sample, text) in texts.items()},
-            split_backend, check_backend, store,
-            max_claims=options.max_claims, max_tokens=options.judge_max_tokens,
-            concurrency=options.concurrency, progress=options.progress, max_retries=options.max_retries,
+            {rid: (text, parts[sample.id]) for rid, (sample, text) in texts.items()},
+            split_backend,
+            check_backend,
+            store,
+            max_claims=options.max_claims,
+            max_tokens=options.judge_max_tokens,
+            concurrency=options.concurrency,
+            progress=options.progress,
+            max_retries=options.max_retries,
         )
     finally:
         for backend, given in ((split_backend, splitter or judge), (check_backend, checker or judge)):
@@ -241,17 +254,26 @@ async def generate_feedback(
     policy_backend = load_backend(policy)
     judge_spec = judge if isinstance(judge, str) or judge is None else (judge.spec or type(judge).__name__)
     started = _now()
-    update_run_info(out_dir, {
-        "kind": "feedback", "policy": policy_backend.spec or type(policy_backend).__name__, "judge": judge_spec,
-        "data": {"source": str(data), "image_root": str(root) if root else None},
-        "feedback": {"options": options.to_dict(), "started": started},
-    })
+    update_run_info(
+        out_dir,
+        {
+            "kind": "feedback",
+            "policy": policy_backend.spec or type(policy_backend).__name__,
+            "judge": judge_spec,
+            "data": {"source": str(data), "image_root": str(root) if root else None},
+            "feedback": {"options": options.to_dict(), "started": started},
+        },
+    )
     with Store.in_run(out_dir) as store:
         try:
             results = await run_requests(
-                policy_backend, sampling_requests(samples, root, options), store,
-                concurrency=options.concurrency, max_retries=options.max_retries,
-                progress=options.progress, description="sampling responses",
+                policy_backend,
+                sampling_requests(samples, root, options),
+                store,
+                concurrency=options.concurrency,
+                max_retries=options.max_retries,
+                progress=options.progress,
+                description="sampling responses",
             )
         finally:
             if isinstance(policy, str):
@@ -266,7 +288,11 @@ async def generate_feedback(
             candidates.append({"sample_id": sample_id, "draw": int(draw), "text": text, "error": error})
             if error is None:
                 texts[result.id] = (by_id[sample_id], text)  # type: ignore[assignment]
-        scores = await _score(texts, images, judge, out_dir, options, store, root, splitter, checker) if texts else {}
+        scores = (
+            await _score(texts, judge, out_dir, options, store, root, splitter, checker)
+            if texts
+            else {}
+        )
 
     per_prompt: dict[str, list[Candidate]] = {s.id: [] for s in samples}
     for record in candidates:
@@ -285,7 +311,11 @@ async def generate_feedback(
     for sample_id, prompt_candidates in per_prompt.items():
         summary.n_eligible += len(eligible_pairs(sample_id, prompt_candidates, options.min_gap))
         selected += select_pairs(
-            sample_id, prompt_candidates, min_gap=options.min_gap, max_pairs=options.max_pairs, seed=options.pair_seed
+            sample_id,
+            prompt_candidates,
+            min_gap=options.min_gap,
+            max_pairs=options.max_pairs,
+            seed=options.pair_seed,
         )
     summary.n_selected = len(selected)
     kept, dropped = balance_lengths(selected) if options.balance_length else (selected, [])
@@ -300,10 +330,17 @@ async def generate_feedback(
     summary.n_pairs = write_jsonl(out_dir / PAIRS_FILE, (r.model_dump() for r in records))
     summary.lengths = length_stats(kept)
     write_json(out_dir / SUMMARY_FILE, summary.to_dict())
-    update_run_info(out_dir, {"feedback": {
-        "options": options.to_dict(), "started": started, "finished": _now(),
-        "counts": {k: v for k, v in summary.to_dict().items() if k.startswith("n_")},
-    }})
+    update_run_info(
+        out_dir,
+        {
+            "feedback": {
+                "options": options.to_dict(),
+                "started": started,
+                "finished": _now(),
+                "counts": {k: v for k, v in summary.to_dict().items() if k.startswith("n_")},
+            }
+        },
+    )
     return summary
 
 
