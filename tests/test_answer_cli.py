@@ -235,3 +235,19 @@ def test_ctrl_c_keeps_finished_answers_and_the_rerun_resumes(tmp_path):
         for i in range(8):  # a sample answered before Ctrl-C was never asked again
             if f"Iron_Man_comment_{i}" in kept:
                 assert server.by_prompt[f"Please step into the shoes of Iron Man. Question {i}."] == 1
+
+
+def test_replay_of_mmrole_released_answers(tmp_path, in_test_root, mmrole_data_root):
+    """MMRole's released claude-3-opus answers, replayed over its own test files, come back unchanged."""
+    folder = in_test_root / "claude-3-opus"
+    args = ["answer", "--agent", f"replay:{folder}", "--data", str(folder), "--run", str(tmp_path / "run")]
+    extra = ["--image-root", str(mmrole_data_root / "images"), "--missing-image", "omit", "--no-progress"]
+    result = runner.invoke(app, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    released = {}
+    for path in folder.glob("*.json"):
+        released.update({r["id"]: r["conversations"][1]["answer"] for r in json.loads(path.read_text())})
+    answers = read_jsonl(tmp_path / "run" / "answers.jsonl")
+    assert len(answers) == len(released) and all(a["answer"] == released[a["id"]] for a in answers)
+    info = read_run_info(tmp_path / "run")
+    assert info["answer"]["options"]["image_root"] == str(mmrole_data_root / "images")

@@ -35,6 +35,9 @@ def answer_command(
     missing_image: MissingImage = typer.Option(
         MissingImage.error, help="A missing image file stops the run (error) or is left out (omit)."
     ),
+    image_root: Path | None = typer.Option(
+        None, help="The folder image paths are relative to, when --data does not say (MMRole-Data's images/)."
+    ),
     max_retries: int = typer.Option(
         5, min=0, help="Retries per request on 429, 5xx, timeouts, dropped connections."
     ),
@@ -59,6 +62,7 @@ def answer_command(
             limit=limit,
             max_image_side=max_image_side,
             missing_image=missing_image.value,
+            image_root=image_root,
             max_retries=max_retries,
             rpm=rpm,
             progress=progress,

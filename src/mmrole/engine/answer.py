@@ -112,6 +112,7 @@ async def answer_dataset(
     limit: int | None = None,
     max_image_side: int | None = None,
     missing_image: str = "error",
+    image_root: str | Path | None = None,
     max_retries: int = 5,
     rpm: float | None = None,
     progress: bool = True,
@@ -129,16 +130,20 @@ async def answer_dataset(
         limit: Answer only the first N samples.
         max_image_side: Downscale images whose longer side exceeds this many pixels.
         missing_image: ``"error"`` stops on a missing image file; ``"omit"`` sends the text alone.
+        image_root: The folder sample image paths are relative to, when ``data`` does not say
+            (e.g. MMRole's test files used apart from MMRole-Data: its ``images/`` folder).
         backend_options: Passed to the backend's constructor when ``agent`` is a spec.
     """
-    from mmrole.data import image_root, write_samples_jsonl
+    from mmrole.data import image_root as image_root_of
+    from mmrole.data import write_samples_jsonl
     from mmrole.models.registry import load_backend
 
     run_dir = Path(run_dir)
     params = params or GenerationParams()
     samples = load_test_samples(data, limit)
+    root = Path(image_root) if image_root is not None else image_root_of(data)
     requests = sample_requests(
-        samples, image_root(data), params, max_image_side=max_image_side, missing_image=missing_image
+        samples, root, params, max_image_side=max_image_side, missing_image=missing_image
     )
     owned = isinstance(agent, str)
     backend = load_backend(agent, **(backend_options or {}))
@@ -150,6 +155,7 @@ async def answer_dataset(
         "limit": limit,
         "max_image_side": max_image_side,
         "missing_image": missing_image,
+        "image_root": str(root) if root is not None else None,
         "max_retries": max_retries,
         "rpm": rpm,
     }
