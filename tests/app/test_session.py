@@ -236,3 +236,28 @@ def test_replay_backend_answers_chat_turns_by_sample_id(demo_data: ChatData, tmp
     session = _session(demo_data, load_backend(f"replay:{answers}"), "scenes/boats.png")
     assert asyncio.run(session.ask("Will it rain?")) == "The sea always answers."
     assert asyncio.run(session.ask("Really?")) == "Just not politely."
+
+
+def test_replies_survive_being_resumed_in_other_contexts(demo_data: ChatData, tmp_path: Path) -> None:
+    """Gradio advances a streaming handler from fresh contexts; context variables must not span yields."""
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"Mira_Vale_human-role-dialogue_chat_0_1": "Calm."}))
+
+    async def step_by_step(session: ChatSession, text: str) -> list[str]:
+        agen, deltas = session.ask_stream(text), []
+        while True:
+            try:  # each step in its own task, hence its own copy of the context
+                deltas.append(await asyncio.create_task(agen.__anext__()))
+            except StopAsyncIteration:
+                return deltas
+
+    replayed = _session(demo_data, load_backend(f"replay:{answers}"), "scenes/boats.png")
+    assert asyncio.run(step_by_step(replayed, "Weather?")) == ["Calm."]
+    streamed = _session(demo_data, StreamingScriptedBackend(["Rain by noon."]), "scenes/boats.png")
+    assert asyncio.run(step_by_step(streamed, "Weather?")) == ["Rain", " by", " noon."]
+    assert [t.text for t in replayed.turns + streamed.turns] == [
+        "Weather?",
+        "Calm.",
+        "Weather?",
+        "Rain by noon.",
+    ]

@@ -211,20 +211,23 @@ class ChatSession:
             raise ConversationError(f"{role.name} spoke last; it is the other party's turn")
         messages = self.messages(role.name)
         backend = self.backend if role.name == self.character.name else self.other_backend
-        token = current_request_id.set(f"{self.dialogue_id}_{len(self.turns)}")
         parts: list[str] = []
-        try:
-            stream = getattr(backend, "stream", None)
-            if callable(stream):
-                async for delta in stream(messages, self.params):
-                    parts.append(delta)
-                    yield delta
-            else:
+        stream = getattr(backend, "stream", None)
+        if callable(stream):
+            async for delta in stream(messages, self.params):
+                parts.append(delta)
+                yield delta
+        else:
+            # The turn's sample id lets backends that look answers up by id (replay:) serve chats. It is
+            # set and reset around one await with no yield between: UIs may resume a generator in
+            # another context (Gradio does), where resetting a token from this one would fail.
+            token = current_request_id.set(f"{self.dialogue_id}_{len(self.turns)}")
+            try:
                 completion = await backend.generate(messages, self.params)
-                parts.append(completion.text)
-                yield completion.text
-        finally:
-            current_request_id.reset(token)
+            finally:
+                current_request_id.reset(token)
+            parts.append(completion.text)
+            yield completion.text
         text = "".join(parts).strip()
         if not text:
             raise ConversationError(f"{backend.spec or 'the model'} returned an empty reply as {role.name}")
