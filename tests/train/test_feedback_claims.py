@@ -61,10 +61,15 @@ def test_claims_scorer_counts_rejected_claims(tmp_path: Path) -> None:
     # identical requests): boat, lantern, dragon, unicorn for each of the 2 prompts.
     assert claims.calls == {"split": 6, "check": 2 * 4}
     assert claims.images_seen == claims.calls["check"]
-    candidates = [json.loads(line) for line in (tmp_path / "fb" / "candidates.jsonl").read_text().splitlines()]
+    candidates = [
+        json.loads(line) for line in (tmp_path / "fb" / "candidates.jsonl").read_text().splitlines()
+    ]
     for record in candidates:
         assert record["score"] == -record["draw"]
-        assert record["details"]["claims"] == 2 + record["draw"] and record["details"]["rejected"] == record["draw"]
+        assert (
+            record["details"]["claims"] == 2 + record["draw"]
+            and record["details"]["rejected"] == record["draw"]
+        )
     pairs = [json.loads(line) for line in (tmp_path / "fb" / "pairs.jsonl").read_text().splitlines()]
     assert summary.n_eligible == 2 * 3 and len(pairs) == 2 * 2
     for pair in pairs:
@@ -86,11 +91,32 @@ def test_claims_cli_with_separate_splitter_and_checker(tmp_path: Path) -> None:
 
     with LocalOpenAIServer(respond) as server:
         url = server.base_url
-        result = CliRunner().invoke(app, [
-            "feedback", "--policy", f"openai:policy@{url}", "--scorer", "claims", "--splitter", f"openai:s@{url}",
-            "--checker", f"openai:c@{url}", "--data", "demo", "--out", str(tmp_path / "fb"), "--k", "2",
-            "--limit", "1", "--concurrency", "1", "--no-progress", "--no-balance-length",
-        ])
+        result = CliRunner().invoke(
+            app,
+            [
+                "feedback",
+                "--policy",
+                f"openai:policy@{url}",
+                "--scorer",
+                "claims",
+                "--splitter",
+                f"openai:s@{url}",
+                "--checker",
+                f"openai:c@{url}",
+                "--data",
+                "demo",
+                "--out",
+                str(tmp_path / "fb"),
+                "--k",
+                "2",
+                "--limit",
+                "1",
+                "--concurrency",
+                "1",
+                "--no-progress",
+                "--no-balance-length",
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert claims.calls == {"split": 2, "check": 3}  # boat, lantern, dragon
     # One pair (the true response over the one with a dragon); kept since balancing is off.
@@ -102,19 +128,38 @@ def test_parse_questions() -> None:
         "Sure! Here they are:\nQ: Is there a boat?\nQ2: Is the boat red?\n1. Are there two people?\n"
         "- Is it night?\n- A statement, not a question\nQ: Is there a boat?\nNONE"
     )
-    assert parse_questions(reply) == ["Is there a boat?", "Is the boat red?", "Are there two people?", "Is it night?"]
+    assert parse_questions(reply) == [
+        "Is there a boat?",
+        "Is the boat red?",
+        "Are there two people?",
+        "Is it night?",
+    ]
     assert parse_questions(reply, max_questions=2) == ["Is there a boat?", "Is the boat red?"]
     assert parse_questions("NONE") == [] and parse_questions("") == []
     assert parse_questions("Q：图中有船吗？") == ["图中有船吗？"]
 
 
 def test_parse_verdict() -> None:
-    assert [parse_verdict(t) for t in ("Yes", "yes, clearly.", "**No**", "No.", "是的", "不是", "没有", "maybe", "", "N/A")] == [
-        True, True, False, False, True, False, False, None, None, None,
+    assert [
+        parse_verdict(t)
+        for t in ("Yes", "yes, clearly.", "**No**", "No.", "是的", "不是", "没有", "maybe", "", "N/A")
+    ] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+        None,
+        None,
+        None,
     ]
 
 
 def test_claim_score() -> None:
-    score = ClaimScore([ClaimCheck("a?", True), ClaimCheck("b?", False), ClaimCheck("c?", None), ClaimCheck("d?", False)])
+    score = ClaimScore(
+        [ClaimCheck("a?", True), ClaimCheck("b?", False), ClaimCheck("c?", None), ClaimCheck("d?", False)]
+    )
     assert score.score == -2.0 and score.details()["unclear"] == 1
     assert ClaimScore([], error="claim split failed").score is None

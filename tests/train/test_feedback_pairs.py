@@ -25,7 +25,9 @@ def test_eligible_pairs_need_the_gap_distinct_texts_and_scores() -> None:
     assert all(p.gap >= 1.0 for p in found)
     same_text = _candidates(9.0, 1.0, texts=["same", "same"])
     assert eligible_pairs("p", same_text) == []
-    assert len(eligible_pairs("p", _candidates(1, 2, 3, 4), min_gap=0.0)) == 6  # each unordered pair once, best first
+    assert (
+        len(eligible_pairs("p", _candidates(1, 2, 3, 4), min_gap=0.0)) == 6
+    )  # each unordered pair once, best first
 
 
 def test_select_pairs_caps_prefers_disjoint_and_is_reproducible() -> None:
@@ -34,11 +36,15 @@ def test_select_pairs_caps_prefers_disjoint_and_is_reproducible() -> None:
     assert len(first) == 2
     assert first == select_pairs("prompt", candidates, max_pairs=2, seed=3)
     # Four responses allow two pairs sharing no response: they are preferred.
-    assert len({first[0].chosen.draw, first[0].rejected.draw, first[1].chosen.draw, first[1].rejected.draw}) == 4
+    assert (
+        len({first[0].chosen.draw, first[0].rejected.draw, first[1].chosen.draw, first[1].rejected.draw}) == 4
+    )
     assert len(select_pairs("prompt", candidates, max_pairs=10)) == 6
     assert select_pairs("prompt", _candidates(5, 5.5)) == []
     # Different prompts (or seeds) draw independently.
-    draws = {tuple((p.chosen.draw, p.rejected.draw) for p in select_pairs(f"p{i}", candidates)) for i in range(20)}
+    draws = {
+        tuple((p.chosen.draw, p.rejected.draw) for p in select_pairs(f"p{i}", candidates)) for i in range(20)
+    }
     assert len(draws) > 1
 
 
@@ -47,8 +53,13 @@ def _pair(chosen: str, rejected: str) -> Pair:
 
 
 def test_balance_lengths_drops_the_most_length_biased_pairs_of_the_majority() -> None:
-    pairs = [_pair("x" * 10, "x" * 2), _pair("x" * 5, "x" * 4), _pair("x" * 30, "x"), _pair("x", "x" * 3),
-             _pair("x" * 4, "x" * 4)]
+    pairs = [
+        _pair("x" * 10, "x" * 2),
+        _pair("x" * 5, "x" * 4),
+        _pair("x" * 30, "x"),
+        _pair("x", "x" * 3),
+        _pair("x" * 4, "x" * 4),
+    ]
     kept, dropped = balance_lengths(pairs)
     # Chosen is longer in 3 pairs, shorter in 1: the two largest differences (29, 8) go.
     assert dropped == [pairs[0], pairs[2]]
@@ -63,7 +74,8 @@ def test_balance_lengths_drops_the_most_length_biased_pairs_of_the_majority() ->
 @given(
     st.lists(
         st.lists(st.tuples(st.integers(0, 10), st.integers(1, 30)), min_size=0, max_size=8),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     ),
     st.floats(0, 3),
     st.integers(1, 3),
@@ -71,7 +83,9 @@ def test_balance_lengths_drops_the_most_length_biased_pairs_of_the_majority() ->
 def test_selection_invariants(prompts: list[list[tuple[int, int]]], min_gap: float, max_pairs: int) -> None:
     selected: list[Pair] = []
     for n, responses in enumerate(prompts):
-        candidates = [Candidate(i, f"r{i}" + "x" * length, float(score)) for i, (score, length) in enumerate(responses)]
+        candidates = [
+            Candidate(i, f"r{i}" + "x" * length, float(score)) for i, (score, length) in enumerate(responses)
+        ]
         pairs = select_pairs(f"p{n}", candidates, min_gap=min_gap, max_pairs=max_pairs)
         assert len(pairs) <= max_pairs and len(set(pairs)) == len(pairs)
         assert all(p.gap >= min_gap and p.chosen.text != p.rejected.text for p in pairs)
@@ -101,10 +115,15 @@ def test_metric_value_and_combined_reward() -> None:
 def test_weights_parse_forgivingly_and_reject_mistakes() -> None:
     assert parse_weights(None) == dict.fromkeys(METRICS, 1.0)
     assert parse_weights("image-text relevance=2, Tone_Consistency=0.5") == {
-        "Image-Text Relevance": 2.0, "Tone Consistency": 0.5,
+        "Image-Text Relevance": 2.0,
+        "Tone Consistency": 0.5,
     }
-    for bad, message in [("Fluency", "not metric=weight"), ("Fluency=x", "not a number"),
-                         ("Charm=1", "unknown metric"), ("Fluency=-1", "negative")]:
+    for bad, message in [
+        ("Fluency", "not metric=weight"),
+        ("Fluency=x", "not a number"),
+        ("Charm=1", "unknown metric"),
+        ("Fluency=-1", "negative"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             parse_weights(bad)
     assert FeedbackOptions(weights=parse_weights("Fluency=1,Coherency=0")).metrics == ("Fluency",)

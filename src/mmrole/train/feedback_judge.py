@@ -57,7 +57,9 @@ def combined_reward(values: Mapping[str, float | None], weights: Mapping[str, fl
     return sum(weight * values[metric] for metric, weight in used.items()) / sum(used.values())  # type: ignore[operator]
 
 
-def rewards_from_reviews(reviews: Sequence[dict[str, Any]], options: FeedbackOptions) -> dict[str, dict[str, Any]]:
+def rewards_from_reviews(
+    reviews: Sequence[dict[str, Any]], options: FeedbackOptions
+) -> dict[str, dict[str, Any]]:
     """``{response id: {"reward", "metrics": {metric: value}}}`` from a judged ``reviews.jsonl``."""
     grouped: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))
     for review in reviews:
@@ -68,7 +70,9 @@ def rewards_from_reviews(reviews: Sequence[dict[str, Any]], options: FeedbackOpt
         )
     found = {}
     for rid, by_metric in grouped.items():
-        values = {metric: metric_value(by_metric.get(metric, []), options.reward) for metric in options.metrics}
+        values = {
+            metric: metric_value(by_metric.get(metric, []), options.reward) for metric in options.metrics
+        }
         found[rid] = {"reward": combined_reward(values, options.weights), "metrics": values}
     return found
 
@@ -116,8 +120,14 @@ async def judge_rewards(
         max_image_side=options.max_image_side,
     )
     summary = await judge_run(
-        run_dir, judge, judge_options, image_root=image_root, concurrency=options.concurrency,
-        progress=options.progress, n_boot=200, max_retries=options.max_retries,
+        run_dir,
+        judge,
+        judge_options,
+        image_root=image_root,
+        concurrency=options.concurrency,
+        progress=options.progress,
+        n_boot=200,
+        max_retries=options.max_retries,
     )
     rewards = rewards_from_reviews(run_results.read_reviews(run_dir), options)
     for rid in responses:
