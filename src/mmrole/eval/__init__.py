@@ -1,1 +1,46 @@
-"""mmrole.eval."""
+"""MMRole-Eval: judging, score parsing, aggregation with bootstrap CIs, import of MMRole's releases,
+paired comparison and leaderboards.
+
+    from mmrole.eval import JudgeOptions, judge_run_sync
+    summary = judge_run_sync("runs/mine", "openai:gpt-4o", JudgeOptions(swap=True))
+    summary.results["overall"]   # {"mean": ..., "ci": [low, high]}
+
+Reports (Markdown/CSV/HTML) live in :mod:`mmrole.eval.report`.
+"""
+
+from __future__ import annotations
+
+from mmrole.eval.aggregate import Judgement, ScoreTable, aggregate, build_table, combine
+from mmrole.eval.compare import Comparison, compare_runs
+from mmrole.eval.importer import PUBLISHED_NAMES, import_published, import_released
+from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run, judge_run_sync
+from mmrole.eval.leaderboard import leaderboard, write_leaderboard
+from mmrole.eval.parse import ScorePair, locate_scores, parse_scores
+from mmrole.eval.pipeline import evaluate, evaluate_sync
+from mmrole.eval.results import load_table, write_results
+
+__all__ = [
+    "PUBLISHED_NAMES",
+    "Comparison",
+    "JudgeOptions",
+    "JudgeSummary",
+    "Judgement",
+    "ScorePair",
+    "ScoreTable",
+    "aggregate",
+    "build_table",
+    "combine",
+    "compare_runs",
+    "evaluate",
+    "evaluate_sync",
+    "import_published",
+    "import_released",
+    "judge_run",
+    "judge_run_sync",
+    "leaderboard",
+    "load_table",
+    "locate_scores",
+    "parse_scores",
+    "write_leaderboard",
+    "write_results",
+]
