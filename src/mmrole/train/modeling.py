@@ -33,23 +33,40 @@ def resolve_dtype(name: str | None) -> Any:
     return dtype
 
 
+#: Vision-language model types whose stock processor needs torchvision (for videos) but that
+#: train on images with mmrole's image-only processor.
+IMAGE_ONLY_PROCESSORS = {"qwen2_vl": "Qwen2VLImageOnlyProcessor", "qwen2_5_vl": "Qwen2VLImageOnlyProcessor"}
+
+
 def load_processor(path: str, *, trust_remote_code: bool = False) -> Any:
     """The model's processor (vision-language) or tokenizer (text-only), ready for right-padded training.
 
     Raises:
-        ConfigError: The folder or id has no tokenizer, or no chat template.
+        ConfigError: No processor or tokenizer can be loaded, or there is no chat template.
     """
-    from transformers import AutoProcessor, AutoTokenizer
+    from transformers import AutoConfig, AutoProcessor, AutoTokenizer
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
-    import mmrole.models.hf_processors  # noqa: F401  registers mmrole's processor classes
+    from mmrole.models import hf_processors  # registers mmrole's processor classes with AutoProcessor
 
+    remote = {"trust_remote_code": trust_remote_code}
     try:
-        processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError):
-        try:
-            processor = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"cannot load a processor or tokenizer from {path}: {err}") from None
+        model_type = AutoConfig.from_pretrained(path, **remote).model_type
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read the model config of {path}: {err}") from None
+    try:
+        if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+            processor = AutoTokenizer.from_pretrained(path, **remote)
+        else:
+            try:
+                processor = AutoProcessor.from_pretrained(path, **remote)
+            except (OSError, ImportError, ValueError, TypeError, AttributeError):
+                if model_type not in IMAGE_ONLY_PROCESSORS:
+                    raise
+                # The stock processor wants a video processor (torchvision); images need only PIL.
+                processor = getattr(hf_processors, IMAGE_ONLY_PROCESSORS[model_type]).from_pretrained(path)
+    except (OSError, ImportError, ValueError, TypeError, AttributeError) as err:
+        raise ConfigError(f"cannot load the processor/tokenizer of {path}: {err}") from None
     tokenizer = getattr(processor, "tokenizer", processor)
     if getattr(processor, "chat_template", None) is None and getattr(tokenizer, "chat_template", None):
         processor.chat_template = tokenizer.chat_template
@@ -212,14 +229,25 @@ def save_final_model(
     trainer.accelerator.wait_for_everyone()
     if trainer.accelerator.is_main_process:
         merge_adapter(
-            base_model, adapter_dir, output_dir, dtype=dtype, trust_remote_code=trainer.args.trust_remote_code
+            base_model,
+            adapter_dir,
+            output_dir,
+            processor=trainer.processing_class,
+            dtype=dtype,
+            trust_remote_code=trainer.args.trust_remote_code,
         )
     trainer.accelerator.wait_for_everyone()
     return output_dir
 
 
 def merge_adapter(
-    base_model: str, adapter_dir: Path, output_dir: Path, *, dtype: Any, trust_remote_code: bool
+    base_model: str,
+    adapter_dir: Path,
+    output_dir: Path,
+    *,
+    processor: Any,
+    dtype: Any,
+    trust_remote_code: bool,
 ) -> None:
     """Load the base model on CPU, merge the LoRA adapter into it and save model + processor.
 
@@ -232,4 +260,4 @@ def merge_adapter(
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.use_cache = True
     merged.save_pretrained(str(output_dir))
-    load_processor(str(adapter_dir), trust_remote_code=trust_remote_code).save_pretrained(str(output_dir))
+    processor.save_pretrained(str(output_dir))
