@@ -138,3 +138,25 @@ def test_character_vs_character_reports_errors(demo_data: ChatData, tmp_path: Pa
     assert "quota exceeded" in status and len(session.turns) == 1 and files[0] is not None
     *_, (_, session, _, status) = _drain(cb.on_versus(ctx, "Mira Vale", "Mira Vale", None, 4))
     assert session is None and "themself" in status
+
+
+def test_app_command_passes_its_options_to_the_launcher(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    import mmrole.app.web as web
+    from mmrole.cli import app
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(web, "launch_app", lambda *args, **kwargs: calls.append((args, kwargs)))
+    result = CliRunner().invoke(
+        app,
+        ["app", "--agent", "openai:m@http://127.0.0.1:9/v1", "--port", "7999", "--share",
+         "--out", str(tmp_path), "--temperature", "0.2", "--max-image-side", "512"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ((args, kwargs),) = calls
+    assert args == ("openai:m@http://127.0.0.1:9/v1", "demo")
+    assert (kwargs["port"], kwargs["share"], kwargs["out_dir"]) == (7999, True, tmp_path)
+    assert kwargs["params"].temperature == 0.2 and kwargs["max_image_side"] == 512

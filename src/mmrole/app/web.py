@@ -19,7 +19,7 @@ __all__ = ["build_app", "launch_app", "make_context"]
 
 _CSS = """
 #mmrole-profile { max-height: 340px; overflow-y: auto; }
-#mmrole-status p { color: #b45309; margin: 0; }
+#mmrole-status p { margin: 0; }
 """
 
 
@@ -53,6 +53,14 @@ def make_context(
     return context
 
 
+def _partner(data: ChatData, name: str) -> str:
+    """A default partner for character-vs-character: someone of the same series, else anyone else."""
+    series = data.characters[name].series
+    others = [n for n in sorted(data.characters) if n != name]
+    same = [n for n in others if data.characters[n].series == series]
+    return (same or others or [name])[0]
+
+
 def _files(files: cb.ChatFiles) -> Any:
     """The download list's new value; unchanged (``gr.skip()``) while a reply is still streaming."""
     import gradio as gr
@@ -83,7 +91,7 @@ def build_app(
 
     with gr.Blocks(title="mmrole · talk to an MRPA") as blocks:
         gr.Markdown(
-            "## 🎭 Talk to a multimodal role-playing agent\n"
+            "## Talk to a multimodal role-playing agent\n"
             f"Model `{ctx.backend.spec}` · data `{ctx.data.root.name}` · "
             "every turn is prompted in MMRole's format (profile, image information, history)."
         )
@@ -122,12 +130,12 @@ def build_app(
                         begin = gr.Button("Let the character begin", size="sm")
                         new = gr.Button("New dialogue", size="sm")
                     status = gr.Markdown(elem_id="mmrole-status")
-                    downloads = gr.File(label="Transcript and MMRole dialogue file", file_count="multiple")
+                    downloads = gr.File(
+                        label="Transcript and MMRole dialogue file", file_count="multiple", height=120
+                    )
                 with gr.Tab("Character vs character"):
                     with gr.Row():
-                        other = gr.Dropdown(
-                            names, value=names[1] if len(names) > 1 else first, label="Talks with"
-                        )
+                        other = gr.Dropdown(names, value=_partner(ctx.data, first), label="Talks with")
                         turns = gr.Slider(2, 20, value=6, step=1, label="Turns")
                         opener = gr.Radio(
                             ["chosen character", "the other"], value="chosen character", label="Who begins"
@@ -185,6 +193,7 @@ def build_app(
         box.submit(send_message, chat_inputs, chat_outputs)
         begin.click(let_begin, [character, image_path, session], [chatbot, session, downloads, status])
         new.click(lambda s: cb.on_new(ctx, s), session, [chatbot, session, status])
+        chatbot.clear(lambda s: cb.on_new(ctx, s), session, [chatbot, session, status])  # its bin button
         run.click(
             talk,
             [character, other, image_path, turns, opener],
