@@ -33,7 +33,7 @@ def test_presets_then_explicit_options():
     config = build_config(SFTConfig, "smoke", lora_r=8, max_length=None, **REQUIRED)
     assert config.preset == "smoke" and config.bf16 is False and config.num_train_epochs == 1.0
     assert config.lora_r == 8
-    assert config.max_length == 512  # None means "not given": the preset's value stays
+    assert config.max_length == 2048  # None means "not given": the preset's value stays
     assert build_config(SFTConfig, "mmrole-agent", **REQUIRED).num_train_epochs == 3.0
     with pytest.raises(ConfigError, match="unknown preset"):
         build_config(SFTConfig, "mmrole-eval-rm", **REQUIRED)

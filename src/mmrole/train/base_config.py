@@ -133,7 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # A laptop/CI check that the whole pipeline runs: tiny batches, short sequences, fp32, no checkpoints.
     "smoke": {
         "num_train_epochs": 1.0,
-        "max_length": 512,
+        "max_length": 2048,
         "per_device_train_batch_size": 2,
         "gradient_accumulation_steps": 1,
         "gradient_checkpointing": False,

@@ -86,6 +86,8 @@ def trainer_arguments(config: TrainConfig, config_class: type, **method_args: An
     Raises:
         ConfigError: ``--trainer-args`` names an unknown argument or the values are invalid.
     """
+    import torch
+
     bf16 = use_bf16(config)
     ratio = config.warmup_ratio
     args: dict[str, Any] = dict(
@@ -110,6 +112,7 @@ def trainer_arguments(config: TrainConfig, config_class: type, **method_args: An
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
         dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
         report_to=[] if config.report_to in ("", "none") else config.report_to.split(","),
         disable_tqdm=True,  # RichProgressCallback instead
         max_length=config.max_length,
