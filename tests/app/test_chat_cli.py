@@ -105,13 +105,13 @@ def test_commands_change_image_start_over_and_save(tmp_path: Path) -> None:
 
 
 def test_auto_mode_lets_two_characters_talk_for_n_turns(tmp_path: Path) -> None:
-    stem = "Mira_Vale_role-role-dialogue_chat_0"
+    stem = "Mira_Vale_role-role-dialogue_duo7_0"
     answers = _answers(tmp_path, {f"{stem}_{i}": f"turn {i}" for i in range(3)})
     export = tmp_path / "inter.json"
     result = runner.invoke(
         app,
         ["chat", "--agent", f"replay:{answers}", "--character", "Mira Vale", "--other", "Otto Brass",
-         "--turns", "3", "--export", str(export), "--image", "scenes/house.png"],
+         "--turns", "3", "--export", str(export), "--image", "scenes/house.png", "--tag", "duo7"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     spoken = [line for line in result.output.splitlines() if line.startswith(("Mira Vale:", "Otto Brass:"))]
@@ -159,6 +159,7 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
         (["-c", "Nobody"], "no character named 'Nobody'"),
         (["-c", "Mira Vale", "--turns", "2"], "--turns (auto mode) needs --other"),
         (["-c", "Mira Vale", "--image", "nope.png"], "image file not found"),
+        (["-c", "Mira Vale", "--tag", "my chat"], "tag 'my chat' must be"),
         ([], "--character is required"),
     ]
     for extra, message in cases:

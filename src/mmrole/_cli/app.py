@@ -46,6 +46,10 @@ def chat_command(
         None, "--export", help="Also write the chat as an MMRole-Data dialogue file (JSON array of records)."
     ),
     resume: Path | None = typer.Option(None, help="Go on with a saved transcript (its character and image)."),
+    tag: str = typer.Option(
+        "chat",
+        help="Source tag in dialogue ids (Mira_Vale_human-role-dialogue_TAG_0): unique per chat to pool them.",
+    ),
     max_tokens: int = typer.Option(512, min=1, help="Longest reply, in tokens."),
     temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature (0: greedy)."),
     top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Nucleus sampling mass."),
@@ -100,6 +104,7 @@ def chat_command(
             image_root=chat_data.image_root,
             params=params,
             max_image_side=max_image_side,
+            tag=tag,
         )
     if turns is not None and session.other is None:
         raise ConfigError("--turns (auto mode) needs --other CHARACTER")

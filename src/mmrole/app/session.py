@@ -16,6 +16,7 @@ Two modes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,10 @@ class ChatSession:
         max_image_side: int | None = None,
         tag: str = "chat",
     ):
+        if not re.fullmatch(r"[\w-]+", tag):
+            raise ConversationError(
+                f"tag {tag!r} must be letters, digits, '_' or '-' (it goes into dialogue ids)"
+            )
         if other is not None and other.name == character.name:
             raise ConversationError(f"{character.name} cannot talk to themself: pick another character")
         self.character = character
