@@ -93,3 +93,21 @@ def test_missing_images_stop_before_training(tiny_vlm, pairs, tmp_path):
     with pytest.raises(DataError, match=r"record p0.*image not found"):
         train_dpo(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_text_only_model_dpo_leaves_the_images_out(tiny_processors, pairs, data_dir, tmp_path, caplog):
+    lm = tiny_processors["causal_lm"].name_or_path
+    config = smoke(
+        DPOConfig,
+        model=lm,
+        data=str(pairs),
+        image_root=str(data_dir / "images"),
+        output_dir=str(tmp_path / "run"),
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        max_steps=4,
+    )
+    result = train_dpo(config)
+    margins, _ = margins_and_accuracies(result)
+    assert margins[-1] > margins[0]
+    assert "text-only model" in caplog.text

@@ -255,8 +255,15 @@ def merge_adapter(
     after single-GPU, DDP and DeepSpeed ZeRO-3 runs.
     """
     from peft import PeftModel
+    from transformers.integrations import deepspeed as hf_deepspeed
 
-    model = load_model(base_model, dtype=dtype, trust_remote_code=trust_remote_code)
+    # Only the main process merges: ZeRO-3's sharded loading (a collective) must stay off meanwhile.
+    zero3 = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        model = load_model(base_model, dtype=dtype, trust_remote_code=trust_remote_code)
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = zero3
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.use_cache = True
     merged.save_pretrained(str(output_dir))
