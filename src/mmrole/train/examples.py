@@ -21,8 +21,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from mmrole.errors import DataError
-from mmrole.train.formatting import conversation_example, prompt_completion_example
+from mmrole.errors import ConfigError, DataError
+from mmrole.train.formatting import conversation_example, drop_images, prompt_completion_example
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def resolve_images(
         DataError: An image is missing and ``missing`` is ``error``.
     """
     if missing not in MISSING_IMAGE_POLICIES:
-        raise DataError(f"missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
+        raise ConfigError(f"--missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
     kept, skipped, dropped = [], 0, 0
     for example in examples:
         paths = [_absolute(path, image_root) for path in example.get("images") or []]
@@ -141,7 +141,7 @@ def resolve_images(
             dropped += 1
             example = {**example, "images": []}
             if "messages" in example:
-                example["messages"] = _without_images(example["messages"])
+                example["messages"] = drop_images(example["messages"])
             paths = []
         kept.append({**example, "images": [str(path) for path in paths]})
     if skipped or dropped:
@@ -157,12 +157,6 @@ def resolve_images(
 def _absolute(path: str, root: Path | None) -> Path:
     candidate = Path(path).expanduser()
     return candidate if candidate.is_absolute() or root is None else root / candidate
-
-
-def _without_images(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from mmrole.train.formatting import drop_images
-
-    return drop_images(messages)
 
 
 def load_examples(
