@@ -63,3 +63,22 @@ def test_missing_model_or_chat_template_is_a_config_error(tiny_processors, tmp_p
         extra.unlink()
     with pytest.raises(ConfigError, match="no chat template"):
         load_processor(str(folder))
+
+
+def test_qlora_needs_lora_bitsandbytes_and_cuda(tiny_vlm, data_dir, tmp_path):
+    from train_helpers import smoke
+
+    from mmrole.train import SFTConfig, train_sft
+    from mmrole.train.modeling import qlora_quantization_config
+
+    with pytest.raises(ConfigError, match="bitsandbytes|CUDA"):  # neither is on the CPU test machines
+        qlora_quantization_config(None)
+    config = smoke(
+        SFTConfig,
+        model=str(tiny_vlm),
+        data=str(data_dir / "train.json"),
+        output_dir=str(tmp_path),
+        qlora=True,
+    )
+    with pytest.raises(ConfigError, match="--use-lora"):
+        train_sft(config)
