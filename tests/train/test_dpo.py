@@ -111,3 +111,24 @@ def test_text_only_model_dpo_leaves_the_images_out(tiny_processors, pairs, data_
     margins, _ = margins_and_accuracies(result)
     assert margins[-1] > margins[0]
     assert "text-only model" in caplog.text
+
+
+def test_a_prompt_that_fills_max_length_is_an_error_not_a_silent_no_op(tiny_vlm, data_dir, tmp_path):
+    """TRL keeps the start of a too-long sequence: the answers would vanish and DPO would learn nothing."""
+    long_pairs = tmp_path / "long.jsonl"
+    write_preferences(
+        long_pairs,
+        [
+            preference_record(
+                "long-0",
+                system="You are Iron Man.",
+                instruction="profile " * 400,
+                chosen=CHOSEN,
+                rejected=REJECTED,
+                images=["red.png"],
+            )
+        ],
+    )
+    config = dpo_config(tiny_vlm, long_pairs, data_dir, tmp_path / "run", max_steps=1, max_length=64)
+    with pytest.raises(DataError, match="record long-0.*max_length=64"):
+        train_dpo(config)

@@ -190,4 +190,28 @@ class VisionPreferenceCollator:
             for example in examples
         ]
         collate = DataCollatorForVisionPreference(processor=self.processor, max_length=self.max_length)
-        return collate(loaded)
+        batch = collate(loaded)
+        check_completions_survive(batch, examples, self.max_length)
+        return batch
+
+
+def check_completions_survive(batch: dict[str, Any], examples: Sequence[dict[str, Any]], max_length: int | None) -> None:
+    """Fail when truncation left a pair with no chosen or rejected token to learn from.
+
+    TRL's vision collator keeps the start of each sequence, so an MMRole prompt (profile,
+    history, ~1k tokens) longer than ``max_length`` silently cuts the answers away and DPO's
+    loss stays at log 2 with zero gradient.
+    """
+    mask = batch.get("completion_mask")
+    if mask is None:
+        return
+    counts = mask.sum(dim=1).tolist()  # chosen rows first, then rejected rows
+    n = len(examples)
+    for index, example in enumerate(examples):
+        if counts[index] == 0 or counts[index + n] == 0:
+            raise DataError(
+                f"the prompt fills max_length={max_length}, so truncation removes the answers; "
+                "raise --max-length",
+                record=str(example.get("id", index)),
+                field="prompt",
+            )
