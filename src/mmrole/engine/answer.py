@@ -117,6 +117,7 @@ async def answer_dataset(
     rpm: float | None = None,
     progress: bool = True,
     backoff: Backoff | None = None,
+    request_timeout: float | None = None,
     backend_options: dict[str, Any] | None = None,
 ) -> AnswerSummary:
     """Answer every sample of ``data`` with ``agent`` into ``run_dir``.
@@ -126,7 +127,8 @@ async def answer_dataset(
         data: A samples JSONL, an MMRole test folder or file, a data root, or ``"demo"``.
         run_dir: The run folder (created when missing).
         params: Sampling parameters (defaults: GenerationParams()).
-        concurrency, max_retries, rpm, progress, backoff: See :func:`mmrole.engine.run_requests`.
+        concurrency, max_retries, rpm, progress, backoff, request_timeout: See
+            :func:`mmrole.engine.run_requests`.
         limit: Answer only the first N samples.
         max_image_side: Downscale images whose longer side exceeds this many pixels.
         missing_image: ``"error"`` stops on a missing image file; ``"omit"`` sends the text alone.
@@ -176,6 +178,7 @@ async def answer_dataset(
                 progress=progress,
                 description="answering",
                 backoff=backoff,
+                request_timeout=request_timeout,
             )
     finally:
         if owned:
