@@ -18,6 +18,8 @@ from mmrole._cli import run as run_cli
 from mmrole._cli import train as train_cli
 from mmrole.errors import MMRoleError
 
+INTERRUPTED = "interrupted: finished work is kept in the run folder; rerun the same command to resume."
+
 app = typer.Typer(
     name="mmrole",
     help="Build, align, evaluate and talk to multimodal role-playing agents (MMRole).",
@@ -49,15 +51,15 @@ def main() -> None:
     try:
         # With standalone_mode=False click returns a command's exit code instead of exiting.
         code = app(standalone_mode=False)
+        if code == 130:  # click turns Ctrl-C into a silent 130
+            typer.secho(INTERRUPTED, fg="yellow", err=True)
         if isinstance(code, int) and code:
             sys.exit(code)
     except MMRoleError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho(
-            "interrupted: finished work is kept in the run folder; rerun to resume.", fg="yellow", err=True
-        )
+        typer.secho(INTERRUPTED, fg="yellow", err=True)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

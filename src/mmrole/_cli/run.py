@@ -52,29 +52,21 @@ def answer_command(
     from mmrole.models.base import GenerationParams
 
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
-    try:
-        summary = answer_dataset_sync(
-            agent,
-            data,
-            run,
-            params=params,
-            concurrency=concurrency,
-            limit=limit,
-            max_image_side=max_image_side,
-            missing_image=missing_image.value,
-            image_root=image_root,
-            max_retries=max_retries,
-            rpm=rpm,
-            progress=progress,
-        )
-    except KeyboardInterrupt:
-        # typer turns Ctrl-C into a silent exit 130: say what was kept.
-        typer.secho(
-            f"interrupted: finished answers are kept in {run / 'store.sqlite'}; rerun the same command to resume.",
-            fg="yellow",
-            err=True,
-        )
-        raise typer.Exit(130) from None
+    # Ctrl-C: mmrole.cli.main says what was kept (exit 130); the store holds every finished answer.
+    summary = answer_dataset_sync(
+        agent,
+        data,
+        run,
+        params=params,
+        concurrency=concurrency,
+        limit=limit,
+        max_image_side=max_image_side,
+        missing_image=missing_image.value,
+        image_root=image_root,
+        max_retries=max_retries,
+        rpm=rpm,
+        progress=progress,
+    )
     typer.echo(summary.line())
     if summary.failed:
         typer.secho(
