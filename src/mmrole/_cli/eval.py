@@ -120,10 +120,13 @@ def judge_command(
         seed=seed, max_retries=max_retries, rpm=rpm,
     )
     typer.echo(
-        f"{summary.n_scored}/{summary.n_tasks} judgements scored ({summary.n_calls} calls, "
-        f"{summary.n_tasks - summary.n_calls if summary.n_calls <= summary.n_tasks else 0} from the store), "
-        f"{summary.n_failed} failed, {summary.n_unjudged} sample(s) without an answer -> {run / 'results.json'}"
+        f"{summary.n_scored}/{summary.n_tasks} judgements scored, {summary.n_failed} failed, "
+        f"{summary.n_unjudged} sample(s) without an answer; {summary.n_calls} calls made, the rest answered "
+        f"from the run's store -> {run / 'results.json'}"
     )
+    if summary.n_logprob_fallbacks:
+        typer.secho(f"{summary.n_logprob_fallbacks} judgement(s) had no usable logprobs and use the sampled score.",
+                    fg="yellow", err=True)
     _print_results(summary.results, demo=is_demo(judge), title=f"MMRole-Eval: {run}")
 
 

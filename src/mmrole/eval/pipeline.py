@@ -4,6 +4,8 @@ The demo judge is SmolLM2-135M on a CPU. It cannot write MMRole-Eval reviews, so
 preset asks it for the scores only: its reply is made to start with ``[Scores]: (`` (an
 assistant prefill the backend continues), it may write a few tokens, and the scores are read
 from its logprobs (the expected value over 1..10) rather than from a long sampled review.
+A reply without scores is not re-asked (a reminder doubles the CPU time and rarely helps a
+135M model); it is counted as failed like any other.
 That makes the whole pipeline run in minutes offline; the numbers demonstrate the pipeline
 and measure nothing.
 """
@@ -18,7 +20,7 @@ from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run
 
 DEMO_SPEC = "demo"
 #: Judge settings for the 135M demo judge (see the module docstring).
-DEMO_JUDGE = {"scoring": "logprob", "max_tokens": 6, "prefill": "[Scores]: (", "format_retries": 1}
+DEMO_JUDGE = {"scoring": "logprob", "max_tokens": 10, "prefill": "[Scores]: (", "format_retries": 0}
 #: The demo agent's answer length cap (tokens): a 135M model rambles, and CPU time is short.
 DEMO_ANSWER_MAX_TOKENS = 48
 DEMO_DISCLAIMER = (
