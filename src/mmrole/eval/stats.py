@@ -19,6 +19,7 @@ import numpy as np
 N_BOOT = 1000
 N_PERM = 10000
 SEED = 0
+_PERM_BLOCK = 1000
 
 
 def _weighted_means(weights: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -110,6 +111,8 @@ def paired_differences(
     Returns:
         One result per metric column, and the overall (mean of metric means) result.
     """
+    if n_boot < 1 or n_perm < 1:
+        raise ValueError("n_boot and n_perm must be at least 1")
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
     both = ~np.isnan(a) & ~np.isnan(b)
@@ -123,20 +126,29 @@ def paired_differences(
     weights = bootstrap_weights(n_rows, n_boot, seed)
     boot = _weighted_means(weights, diffs) if n_rows else np.full((n_boot, n_metrics), np.nan)
 
-    # Sign flips: the mean of flipped differences, per metric (present cells only).
+    # Sign flips: the mean of flipped differences, per metric (present cells only), drawn in
+    # blocks so memory stays at block x n_rows for large test sets.
     rng = np.random.default_rng(seed + 1)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_perm, n_rows))
-    present = both.astype(float)
-    counts = present.sum(axis=0)
+    counts = both.sum(axis=0).astype(float)
+    filled = np.where(both, diffs, 0.0)
+    blocks = []
+    for start in range(0, n_perm, _PERM_BLOCK):
+        signs = rng.choice(np.array([-1.0, 1.0]), size=(min(_PERM_BLOCK, n_perm - start), n_rows))
+        blocks.append(signs @ filled)
     with np.errstate(invalid="ignore", divide="ignore"):
-        flipped = (signs @ np.where(both, diffs, 0.0)) / np.where(counts > 0, counts, np.nan)
+        flipped = np.concatenate(blocks) / np.where(counts > 0, counts, np.nan)
 
     def _result(obs: float, ma: float, mb: float, reps: np.ndarray, null: np.ndarray, n: int) -> PairedResult:
         if n == 0 or np.isnan(obs):
             return PairedResult(None, None, None, None, None, n)
         extreme = np.sum(np.abs(null) >= abs(obs) - 1e-12)
         return PairedResult(
-            float(ma), float(mb), float(obs), percentile_ci(reps, level), float((extreme + 1) / (len(null) + 1)), n
+            float(ma),
+            float(mb),
+            float(obs),
+            percentile_ci(reps, level),
+            float((extreme + 1) / (len(null) + 1)),
+            n,
         )
 
     per_metric = [
