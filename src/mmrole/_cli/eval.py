@@ -77,8 +77,9 @@ def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
     console.print(results_table(results, title=title))
     if results.get("n_failed"):
         console.print(
-            f"[yellow]{results['n_failed_judgements']} judgement(s) failed (request error or no score pair after "
-            "the format reminders); they are counted, see reviews.jsonl. Rerun to retry request errors.[/yellow]"
+            f"[yellow]{results['n_failed_judgements']} judgement(s) failed (a request error, or no score pair "
+            "after the format reminders); they are counted, see reviews.jsonl. A rerun retries request errors "
+            "only.[/yellow]"
         )
     if demo:
         console.print(f"[bold yellow]Note:[/bold yellow] {DEMO_DISCLAIMER}")
