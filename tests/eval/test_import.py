@@ -102,3 +102,21 @@ def test_refuses_to_overwrite_a_run(in_test_root: Path, tmp_path: Path) -> None:
         import_released(file, name="a", run_dir=tmp_path)
     import_released(file, name="b", run_dir=tmp_path, overwrite=True)
     assert json.loads((tmp_path / "run.json").read_text())["name"] == "b"
+
+
+def test_published_root_with_in_and_out_test_splits(in_test_root: Path, tmp_path: Path) -> None:
+    # A release root holding in-test/ and out-test/: each MRPA's run gets both splits.
+    records = json.loads((in_test_root / "gpt-4-turbo" / "comment_test.reviews.json").read_text())
+    for split, part in (("in-test", records[:5]), ("out-test", records[5:8])):
+        folder = tmp_path / "release" / split / "gpt-4-turbo"
+        folder.mkdir(parents=True)
+        (folder / "comment_test.reviews.json").write_text(json.dumps(part))
+    (summary,) = import_published(tmp_path / "release", out_dir=tmp_path / "runs")
+    assert summary.n_samples == 8 and summary.run_dir.name == "gpt-4-turbo"
+    results = json.loads((summary.run_dir / "results.json").read_text())
+    assert results["run"]["name"] == "GPT-4 Turbo"
+    assert results["by_split"]["in-distribution"]["n_samples"] == 5
+    assert results["by_split"]["out-of-distribution"]["n_samples"] == 3
+    ood = results["by_split"]["out-of-distribution"]["metrics"]["Fluency"]["mean"]
+    expected = sum(r["rm_review"]["Fluency"]["score"][0] / r["rm_review"]["Fluency"]["score"][1] for r in records[5:8]) / 3
+    assert ood == pytest.approx(expected, abs=1e-12)

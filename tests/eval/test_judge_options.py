@@ -130,3 +130,38 @@ def test_demo_preset_only_fills_what_the_user_left_unset() -> None:
     assert judge_options_for("demo", {"scoring": "sampled"}).scoring == "sampled"
     assert judge_options_for("openai:gpt-4o", {}) == JudgeOptions()
     assert JudgeOptions().metrics == METRICS and JudgeOptions().scoring == "sampled"
+
+
+def test_demo_judge_from_the_cli_uses_the_preset_and_says_it_is_a_demonstration(
+    small_run: tuple[Path, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--judge demo` without options: prefilled, short, logprob-scored requests, and the disclaimer.
+    (A stand-in answers for the 135M model, which the models tests cover.)"""
+    from typer.testing import CliRunner
+
+    from mmrole.cli import app
+    from mmrole.models import registry
+    from mmrole.models.base import Backend, Completion, TokenLogprob
+
+    seen = []
+
+    class FakeDemo(Backend):
+        spec = "demo"
+
+        async def generate(self, messages, params):  # noqa: ANN001, ANN201
+            seen.append((messages[-1], params))
+            tokens = [TokenLogprob("6", math.log(0.5), {"6": math.log(0.5), "8": math.log(0.5)}),
+                      TokenLogprob(", ", 0.0, {}), TokenLogprob("8", 0.0, {"8": 0.0}), TokenLogprob(")", 0.0, {})]
+            return Completion(text="6, 8)", logprobs=tokens)
+
+    monkeypatch.setitem(registry._FACTORIES, "demo", lambda argument, options: FakeDemo())
+    run, _ = small_run
+    result = CliRunner().invoke(app, ["judge", "--judge", "demo", "--run", str(run), "--missing-image", "omit",
+                                      "--no-progress", "--n-boot", "20"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "demonstrate the pipeline" in " ".join(result.output.split())
+    assert len(seen) == N * 8
+    last_message, params = seen[0]
+    assert last_message == {"role": "assistant", "content": "[Scores]: ("}
+    assert params.logprobs and params.max_tokens == DEMO_JUDGE["max_tokens"]
+    assert _results(run)["overall"]["mean"] == pytest.approx(7 / 8)
