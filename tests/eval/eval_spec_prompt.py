@@ -40,8 +40,10 @@ class PromptSpec:
             "ROLE": role,
         }
         fill = re.compile("|".join(sorted(names, key=len, reverse=True)))
-        task = ("The task instruction of the two models is to directly role-play as ROLE_SCRIPT and talk with "
-                "OTHER_SCRIPT about the given image using the distinctive tone, manner and vocabulary of ROLE.")
+        task = (
+            "The task instruction of the two models is to directly role-play as ROLE_SCRIPT and talk with "
+            "OTHER_SCRIPT about the given image using the distinctive tone, manner and vocabulary of ROLE."
+        )
         answer, reference = record["conversations"][1]["answer"], record["conversations"][1]["value"]
         values = {
             "QUESTION": record["conversations"][0]["value"],

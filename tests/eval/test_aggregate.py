@@ -20,7 +20,9 @@ def test_combine_is_a_over_b_and_swap_balances_position_bias() -> None:
     swapped = [Judgement("s", "Fluency", (8.0, 8.0), "AB"), Judgement("s", "Fluency", (10.0, 6.0), "BA")]
     assert combine(swapped) == pytest.approx(7 / 9)  # both sides got +1 on average: (6+1)/(8+1)
     # One order failed: no silent fallback to a one-sided score.
-    assert combine([Judgement("s", "Fluency", (8.0, 8.0), "AB"), Judgement("s", "Fluency", None, "BA")]) is None
+    assert (
+        combine([Judgement("s", "Fluency", (8.0, 8.0), "AB"), Judgement("s", "Fluency", None, "BA")]) is None
+    )
     # Repeats: mean MRPA over mean reference.
     assert combine([Judgement("s", "Fluency", (6.0, 8.0)), Judgement("s", "Fluency", (8.0, 8.0))]) == 7 / 8
 
@@ -35,13 +37,19 @@ def test_table_statuses_and_counts() -> None:
     results = aggregate(table, n_boot=200)
     assert results["n_samples"] == 3 and results["n_failed"] == 1 and results["n_missing"] == 1
     assert results["n_scored"] == 1 and results["n_failed_judgements"] == 1
-    assert results["metrics"]["Fluency"] == {**results["metrics"]["Fluency"], "mean": pytest.approx(0.65), "n": 2}
+    assert results["metrics"]["Fluency"] == {
+        **results["metrics"]["Fluency"],
+        "mean": pytest.approx(0.65),
+        "n": 2,
+    }
     tone = results["metrics"]["Tone Consistency"]
     assert (tone["mean"], tone["n"], tone["n_failed"], tone["n_missing"]) == (0.8, 1, 1, 1)
     means = [results["metrics"][m]["mean"] for m in METRICS]
     assert results["overall"]["mean"] == pytest.approx(np.mean(means))
     for name, members in DIMENSIONS.items():
-        assert results["dimensions"][name]["mean"] == pytest.approx(np.mean([results["metrics"][m]["mean"] for m in members]))
+        assert results["dimensions"][name]["mean"] == pytest.approx(
+            np.mean([results["metrics"][m]["mean"] for m in members])
+        )
 
 
 def test_groups_by_split_and_type() -> None:

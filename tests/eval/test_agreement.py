@@ -88,12 +88,18 @@ def test_identical_judges_agree_perfectly(released_run: Path, tmp_path: Path) ->
     report = judge_agreement(released_run, copy)
     assert report["n_common_samples"] == len({r["sample_id"] for r in _reviews(released_run)})
     overall = report["overall"]
-    assert overall["mae"] == 0 and overall["pearson"] == pytest.approx(1) and overall["spearman"] == pytest.approx(1)
+    assert (
+        overall["mae"] == 0
+        and overall["pearson"] == pytest.approx(1)
+        and overall["spearman"] == pytest.approx(1)
+    )
     assert overall["sign_agreement"] == 1 and overall["parse_rate"] == overall["reference_parse_rate"] == 1
     assert report["n_differing_answers"] == 0 and report["n_only_run"] == report["n_only_reference"] == 0
 
 
-def test_a_shift_of_every_ratio_gives_that_mae_and_perfect_correlation(released_run: Path, tmp_path: Path) -> None:
+def test_a_shift_of_every_ratio_gives_that_mae_and_perfect_correlation(
+    released_run: Path, tmp_path: Path
+) -> None:
     def shift(_index: int, review: dict) -> dict:
         a, b = review["score"]
         review["score"] = [a + 0.1 * b, b]  # ratio + 0.1 exactly
@@ -128,7 +134,9 @@ def test_noisy_judge_matches_plain_python_calculation(released_run: Path, tmp_pa
     assert {k: report["overall"][k] for k in keys} == pytest.approx(expected, rel=1e-12)
     assert 0.5 < expected["pearson"] < 0.99 and expected["mae"] > 0.05  # a real, imperfect agreement
     for metric, values in report["metrics"].items():
-        assert {k: values[k] for k in keys} == pytest.approx(_expected(noisy, released_run, metric), rel=1e-12)
+        assert {k: values[k] for k in keys} == pytest.approx(
+            _expected(noisy, released_run, metric), rel=1e-12
+        )
     assert report["overall"]["parse_rate"] == pytest.approx(_parse_rate(noisy))
     assert report["overall"]["parse_rate"] < 1 and report["overall"]["reference_parse_rate"] == 1
 
@@ -147,7 +155,9 @@ def test_two_released_mrpas_by_the_same_judge(released_run: Path, in_test_root: 
 def test_cli_table_and_json(released_run: Path, tmp_path: Path) -> None:
     copy = _perturbed_copy(released_run, tmp_path / "copy", lambda i, r: r)
     runner = CliRunner()
-    result = runner.invoke(app, ["judge-agreement", "--run", str(copy), "--reference", str(released_run), "--json"])
+    result = runner.invoke(
+        app, ["judge-agreement", "--run", str(copy), "--reference", str(released_run), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["overall"]["mae"] == 0 and set(data["metrics"]) >= {"Fluency", "Tone Consistency"}

@@ -35,7 +35,9 @@ def test_import_leaderboard_compare(in_test_root: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "one" / "run.json").read_text())["name"] == "Yi again"
 
     runs = sorted(str(p) for p in (tmp_path / "runs").iterdir())
-    output = _ok(["leaderboard", *runs, "--out", str(tmp_path / "board.md"), "--out", str(tmp_path / "board.csv")])
+    output = _ok(
+        ["leaderboard", *runs, "--out", str(tmp_path / "board.md"), "--out", str(tmp_path / "board.csv")]
+    )
     assert "Claude 3 Opus" in output and "MMRole-Eval leaderboard" in output
     rows = list(csv.DictReader((tmp_path / "board.csv").open()))
     assert rows[0]["name"] == "Claude 3 Opus" and len(rows) == 11
@@ -49,12 +51,20 @@ def test_import_leaderboard_compare(in_test_root: Path, tmp_path: Path) -> None:
 
 
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run([*MMROLE, "judge", "--judge", "demo", "--run", str(tmp_path / "nope")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*MMROLE, "judge", "--judge", "demo", "--run", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "not a run folder" in result.stderr and "Traceback" not in result.stderr
-    result = subprocess.run([*MMROLE, "import", str(tmp_path), "--name", "x", "--run", str(tmp_path / "r")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*MMROLE, "import", str(tmp_path), "--name", "x", "--run", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "no MMRole test files" in result.stderr
 
 
@@ -78,8 +88,22 @@ def test_eval_answers_judges_and_reports_then_judge_rerun_is_free(tmp_path: Path
     run = tmp_path / "run"
     with LocalOpenAIServer(responder) as server:
         spec = f"openai:m@{server.base_url}"
-        output = _ok(["eval", "--agent", spec, "--judge", spec, "--data", "demo", "--run", str(run),
-                      "--no-progress", "--n-boot", "50"])
+        output = _ok(
+            [
+                "eval",
+                "--agent",
+                spec,
+                "--judge",
+                spec,
+                "--data",
+                "demo",
+                "--run",
+                str(run),
+                "--no-progress",
+                "--n-boot",
+                "50",
+            ]
+        )
         calls = server.received
         results = json.loads((run / "results.json").read_text())
         n = results["n_samples"]

@@ -60,7 +60,10 @@ def test_per_file_import_and_missing_samples_are_counted(in_test_root: Path, tmp
     assert results["overall"]["mean"] == pytest.approx(overall, abs=1e-12)
     low, high = results["overall"]["ci"]
     assert low < overall < high
-    assert results["by_type"]["comment"]["n_samples"] == 72 and results["by_type"]["inter-role"]["n_samples"] == 0
+    assert (
+        results["by_type"]["comment"]["n_samples"] == 72
+        and results["by_type"]["inter-role"]["n_samples"] == 0
+    )
 
 
 def test_answers_file_imports_as_a_run_ready_to_judge(in_test_root: Path, tmp_path: Path) -> None:
@@ -118,5 +121,11 @@ def test_published_root_with_in_and_out_test_splits(in_test_root: Path, tmp_path
     assert results["by_split"]["in-distribution"]["n_samples"] == 5
     assert results["by_split"]["out-of-distribution"]["n_samples"] == 3
     ood = results["by_split"]["out-of-distribution"]["metrics"]["Fluency"]["mean"]
-    expected = sum(r["rm_review"]["Fluency"]["score"][0] / r["rm_review"]["Fluency"]["score"][1] for r in records[5:8]) / 3
+    expected = (
+        sum(
+            r["rm_review"]["Fluency"]["score"][0] / r["rm_review"]["Fluency"]["score"][1]
+            for r in records[5:8]
+        )
+        / 3
+    )
     assert ood == pytest.approx(expected, abs=1e-12)

@@ -24,8 +24,17 @@ from mmrole.testing.server import LocalOpenAIServer
 TYPES = ("comment", "human-role", "inter-role")
 #: All 11 MRPAs of the paper in full: 216 samples x 8 metrics each, ~19k local calls (~20 s).
 MODELS = (
-    "gpt-4-turbo", "claude-3-opus", "gemini-pro-vision", "qwen-vl-max", "llava-next-yi-34b", "yi-vl-34b",
-    "internvl-chat-v1-5", "qwen-vl-chat", "llava-next-mistral-7b", "yi-vl-6b", "mmrole-agent",
+    "gpt-4-turbo",
+    "claude-3-opus",
+    "gemini-pro-vision",
+    "qwen-vl-max",
+    "llava-next-yi-34b",
+    "yi-vl-34b",
+    "internvl-chat-v1-5",
+    "qwen-vl-chat",
+    "llava-next-mistral-7b",
+    "yi-vl-6b",
+    "mmrole-agent",
 )
 
 
@@ -52,17 +61,25 @@ def test_judging_imported_answers_reproduces_released_csvs(
         judge = f"openai:mmrole-eval-rm@{server.base_url}"
         for model, (run, records) in runs.items():
             calls_before = server.received
-            summary = judge_run_sync(run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=200)
+            summary = judge_run_sync(
+                run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=200
+            )
             reviewed = sum(1 for r in records if "rm_review" in r)
             assert responder.unknown == [], responder.unknown[:3]
             assert server.received - calls_before == reviewed * 8  # empty answers are never sent
-            assert (summary.n_scored, summary.n_failed, summary.n_unjudged) == (reviewed * 8, 0, 216 - reviewed)
+            assert (summary.n_scored, summary.n_failed, summary.n_unjudged) == (
+                reviewed * 8,
+                0,
+                216 - reviewed,
+            )
             results = json.loads((run / "results.json").read_text())
             for kind in TYPES:
                 expected = _csv(in_test_root / model / f"{kind}_test.results.csv")
                 group = results["by_type"][kind]
                 for metric in METRICS:
-                    assert group["metrics"][metric]["mean"] == pytest.approx(expected[metric], abs=1e-9, rel=0)
+                    assert group["metrics"][metric]["mean"] == pytest.approx(
+                        expected[metric], abs=1e-9, rel=0
+                    )
                     assert group["metrics"][metric]["n"] == int(expected["count"])
                 assert group["n_missing"] == 72 - int(expected["count"])
             assert results["n_missing"] == 216 - reviewed and results["n_failed"] == 0
@@ -88,7 +105,8 @@ def test_a_wrong_prompt_gets_no_scores_and_ends_failed_and_counted(
     responder.add_model(records)
     original = judge_module.judge_user_text
     monkeypatch.setattr(
-        judge_module, "judge_user_text",
+        judge_module,
+        "judge_user_text",
         lambda **kw: original(**kw).replace("Model B's Response End", "Model B's response End"),
     )
     with LocalOpenAIServer(responder) as server:

@@ -58,8 +58,15 @@ def test_faults_end_scored_or_failed_then_reruns_finish_and_make_no_calls(
     comment_run: tuple[Path, ReviewServer, int], in_test_root: Path
 ) -> None:
     run, responder, n_tasks = comment_run
-    faults = Faults(rate_limit=0.15, server_error=0.15, drop=0.05, garbage=0.1, hang=0.02, hang_seconds=5,
-                    retry_after=0.001)
+    faults = Faults(
+        rate_limit=0.15,
+        server_error=0.15,
+        drop=0.05,
+        garbage=0.1,
+        hang=0.02,
+        hang_seconds=5,
+        retry_after=0.001,
+    )
     with LocalOpenAIServer(responder, faults=faults, seed=7) as server:
         judge = load_backend(f"openai:rm@{server.base_url}", timeout=0.5)
         first = judge_run_sync(run, judge, OPTIONS, progress=False, n_boot=50, max_retries=2, backoff=FAST)
@@ -104,8 +111,12 @@ def test_kill_9_mid_judge_then_resume_repeats_no_finished_call(
     run, responder, n_tasks = comment_run
     with LocalOpenAIServer(responder, latency=0.01) as server:
         spec = f"openai:rm@{server.base_url}"
-        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(run), spec], env={**os.environ},
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(run), spec],
+            env={**os.environ},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and child.poll() is None:

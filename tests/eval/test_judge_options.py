@@ -21,8 +21,12 @@ N = 3  # samples
 
 def _a_and_b(messages: list[dict]) -> tuple[str, str]:
     text = last_user_text(messages)
-    a = text.split("## **[Model A's Response Start]**\n\n", 1)[1].split("\n\n## **[Model A's Response End]**")[0]
-    b = text.split("## **[Model B's Response Start]**\n\n", 1)[1].split("\n\n## **[Model B's Response End]**")[0]
+    a = text.split("## **[Model A's Response Start]**\n\n", 1)[1].split(
+        "\n\n## **[Model A's Response End]**"
+    )[0]
+    b = text.split("## **[Model B's Response Start]**\n\n", 1)[1].split(
+        "\n\n## **[Model B's Response End]**"
+    )[0]
     return a, b
 
 
@@ -85,8 +89,13 @@ def test_metrics_subset(small_run: tuple[Path, set[str]]) -> None:
 
 def _logprob_reply(messages: list[dict]) -> Reply:
     # "[Scores]: (7, 8)" with alternatives: first 7 (0.5) / 9 (0.5), second 8 (0.75) / 4 (0.25).
-    tokens = [("Ok. [Scores]: (", 0.0, {}), ("7", math.log(0.5), {"7": math.log(0.5), "9": math.log(0.5)}),
-              (", ", 0.0, {}), ("8", math.log(0.75), {"8": math.log(0.75), "4": math.log(0.25)}), (")", 0.0, {})]
+    tokens = [
+        ("Ok. [Scores]: (", 0.0, {}),
+        ("7", math.log(0.5), {"7": math.log(0.5), "9": math.log(0.5)}),
+        (", ", 0.0, {}),
+        ("8", math.log(0.75), {"8": math.log(0.75), "4": math.log(0.25)}),
+        (")", 0.0, {}),
+    ]
     return Reply(text="".join(t[0] for t in tokens), logprobs=tokens)
 
 
@@ -98,7 +107,11 @@ def test_logprob_scoring_uses_expected_scores(small_run: tuple[Path, set[str]]) 
     assert summary.n_logprob_fallbacks == 0
     assert _results(run)["overall"]["mean"] == pytest.approx(8.0 / 7.0)  # E[a]=8, E[b]=7
     review = json.loads((run / "reviews.jsonl").read_text().splitlines()[0])
-    assert review["scoring"] == "logprob" and review["score"] == [8.0, 7.0] and review["sampled_score"] == [7.0, 8.0]
+    assert (
+        review["scoring"] == "logprob"
+        and review["score"] == [8.0, 7.0]
+        and review["sampled_score"] == [7.0, 8.0]
+    )
 
 
 def test_logprob_scoring_without_logprobs_falls_back_and_says_so(small_run: tuple[Path, set[str]]) -> None:
@@ -110,7 +123,9 @@ def test_logprob_scoring_without_logprobs_falls_back_and_says_so(small_run: tupl
     assert _results(run)["overall"]["mean"] == pytest.approx(0.75)
 
 
-def test_prefill_is_sent_as_an_assistant_message_and_parsed_with_the_reply(small_run: tuple[Path, set[str]]) -> None:
+def test_prefill_is_sent_as_an_assistant_message_and_parsed_with_the_reply(
+    small_run: tuple[Path, set[str]],
+) -> None:
     run, _ = small_run
 
     def continuing(messages: list[dict]) -> str:
@@ -126,7 +141,11 @@ def test_prefill_is_sent_as_an_assistant_message_and_parsed_with_the_reply(small
 
 def test_demo_preset_only_fills_what_the_user_left_unset() -> None:
     demo = judge_options_for("demo", {"scoring": None})
-    assert (demo.scoring, demo.max_tokens, demo.prefill) == ("logprob", DEMO_JUDGE["max_tokens"], "[Scores]: (")
+    assert (demo.scoring, demo.max_tokens, demo.prefill) == (
+        "logprob",
+        DEMO_JUDGE["max_tokens"],
+        "[Scores]: (",
+    )
     assert judge_options_for("demo", {"scoring": "sampled"}).scoring == "sampled"
     assert judge_options_for("openai:gpt-4o", {}) == JudgeOptions()
     assert JudgeOptions().metrics == METRICS and JudgeOptions().scoring == "sampled"
@@ -150,14 +169,32 @@ def test_demo_judge_from_the_cli_uses_the_preset_and_says_it_is_a_demonstration(
 
         async def generate(self, messages, params):  # noqa: ANN001, ANN201
             seen.append((messages[-1], params))
-            tokens = [TokenLogprob("6", math.log(0.5), {"6": math.log(0.5), "8": math.log(0.5)}),
-                      TokenLogprob(", ", 0.0, {}), TokenLogprob("8", 0.0, {"8": 0.0}), TokenLogprob(")", 0.0, {})]
+            tokens = [
+                TokenLogprob("6", math.log(0.5), {"6": math.log(0.5), "8": math.log(0.5)}),
+                TokenLogprob(", ", 0.0, {}),
+                TokenLogprob("8", 0.0, {"8": 0.0}),
+                TokenLogprob(")", 0.0, {}),
+            ]
             return Completion(text="6, 8)", logprobs=tokens)
 
     monkeypatch.setitem(registry._FACTORIES, "demo", lambda argument, options: FakeDemo())
     run, _ = small_run
-    result = CliRunner().invoke(app, ["judge", "--judge", "demo", "--run", str(run), "--missing-image", "omit",
-                                      "--no-progress", "--n-boot", "20"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "--judge",
+            "demo",
+            "--run",
+            str(run),
+            "--missing-image",
+            "omit",
+            "--no-progress",
+            "--n-boot",
+            "20",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "demonstrate the pipeline" in " ".join(result.output.split())
     assert len(seen) == N * 8

@@ -78,7 +78,11 @@ def test_compare_finds_a_clear_gap_and_no_gap_with_itself(published: Path) -> No
 
 
 def test_compare_refuses_runs_without_shared_samples(in_test_root: Path, tmp_path: Path) -> None:
-    import_released(in_test_root / "gpt-4-turbo" / "comment_test.reviews.json", name="a", run_dir=tmp_path / "a")
-    import_released(in_test_root / "gpt-4-turbo" / "inter-role_test.reviews.json", name="b", run_dir=tmp_path / "b")
+    import_released(
+        in_test_root / "gpt-4-turbo" / "comment_test.reviews.json", name="a", run_dir=tmp_path / "a"
+    )
+    import_released(
+        in_test_root / "gpt-4-turbo" / "inter-role_test.reviews.json", name="b", run_dir=tmp_path / "b"
+    )
     with pytest.raises(DataError, match="share no samples"):
         compare_runs(tmp_path / "a", tmp_path / "b")

@@ -18,7 +18,8 @@ def _tok(token: str, top: dict[str, float] | None = None) -> TokenLogprob:
 
 def test_expected_pair_over_integer_alternatives_renormalised() -> None:
     tokens = [
-        _tok("Good."), _tok(" [Scores]: ("),
+        _tok("Good."),
+        _tok(" [Scores]: ("),
         _tok("7", {"7": 0.5, "8": 0.25, "seven": 0.15}),  # 'seven' is not an integer token: dropped
         _tok(", "),
         _tok("8", {"8": 0.6, "9": 0.2, "11": 0.1}),  # 11 is outside 1..10: dropped
@@ -33,8 +34,14 @@ def test_expected_pair_over_integer_alternatives_renormalised() -> None:
 
 def test_ten_split_into_two_digit_tokens() -> None:
     # Digit-by-digit tokenizers (SmolLM2, Qwen) write 10 as '1' + '0'.
-    tokens = [_tok("[Scores]: ("), _tok("1", {"1": 0.6, "9": 0.4}), _tok("0", {"0": 0.5, ",": 0.5}),
-              _tok(", "), _tok("9", {"9": 1.0}), _tok(")")]
+    tokens = [
+        _tok("[Scores]: ("),
+        _tok("1", {"1": 0.6, "9": 0.4}),
+        _tok("0", {"0": 0.5, ",": 0.5}),
+        _tok(", "),
+        _tok("9", {"9": 1.0}),
+        _tok(")"),
+    ]
     text = "".join(t.token for t in tokens)
     found = locate_scores(text)
     assert found.pair == (10.0, 9.0)

@@ -50,8 +50,17 @@ def test_lenient_fallbacks_only_when_mmrole_rule_fails() -> None:
 
 
 def test_unusable_pairs_are_none() -> None:
-    for text in ["", "no scores", "[Scores]: (8)", "[Scores]: (8, 9, 10)", "[Scores]: (nan, 3)",
-                 "[Scores]: (5, 0)", "[Scores]: (-1, 5)", "[Scores]: (1e999, 2)", "[Scores]: (a, b)"]:
+    for text in [
+        "",
+        "no scores",
+        "[Scores]: (8)",
+        "[Scores]: (8, 9, 10)",
+        "[Scores]: (nan, 3)",
+        "[Scores]: (5, 0)",
+        "[Scores]: (-1, 5)",
+        "[Scores]: (1e999, 2)",
+        "[Scores]: (a, b)",
+    ]:
         assert parse_scores(text) is None, text
     for not_text in [None, 3, b"[Scores]: (1, 2)", ["[Scores]: (1, 2)"]]:
         assert parse_scores(not_text) is None

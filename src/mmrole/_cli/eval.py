@@ -37,10 +37,15 @@ SCORING = typer.Option(
 JUDGE_MAX_TOKENS = typer.Option(None, "--judge-max-tokens", min=1, help="Judge reply cap (default 512).")
 TEMPERATURE = typer.Option(None, "--judge-temperature", min=0.0, help="Judge temperature (default 0).")
 FORMAT_RETRIES = typer.Option(
-    None, "--format-retries", min=0, help="Re-asks, with a format reminder, of replies without scores (default 2)."
+    None,
+    "--format-retries",
+    min=0,
+    help="Re-asks, with a format reminder, of replies without scores (default 2).",
 )
 PREFILL = typer.Option(
-    None, "--prefill", help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges)."
+    None,
+    "--prefill",
+    help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges).",
 )
 MISSING = typer.Option(
     None, "--missing-image", help="An absent image file stops judging (error) or is judged without it (omit)."
@@ -112,13 +117,29 @@ def judge_command(
     from mmrole.eval.pipeline import is_demo
 
     options = _judge_options(
-        judge, metrics=metrics, swap=swap, repeats=repeats, scoring=scoring, max_tokens=judge_max_tokens,
-        temperature=judge_temperature, format_retries=format_retries, prefill=prefill,
-        missing_image=missing_image, max_image_side=max_image_side,
+        judge,
+        metrics=metrics,
+        swap=swap,
+        repeats=repeats,
+        scoring=scoring,
+        max_tokens=judge_max_tokens,
+        temperature=judge_temperature,
+        format_retries=format_retries,
+        prefill=prefill,
+        missing_image=missing_image,
+        max_image_side=max_image_side,
     )
     summary = judge_run_sync(
-        run, judge, options, image_root=images, concurrency=concurrency, progress=progress, n_boot=n_boot,
-        seed=seed, max_retries=max_retries, rpm=rpm,
+        run,
+        judge,
+        options,
+        image_root=images,
+        concurrency=concurrency,
+        progress=progress,
+        n_boot=n_boot,
+        seed=seed,
+        max_retries=max_retries,
+        rpm=rpm,
     )
     typer.echo(
         f"{summary.n_scored}/{summary.n_tasks} judgements scored, {summary.n_failed} failed, "
@@ -126,15 +147,22 @@ def judge_command(
         f"from the run's store -> {run / 'results.json'}"
     )
     if summary.n_logprob_fallbacks:
-        typer.secho(f"{summary.n_logprob_fallbacks} judgement(s) had no usable logprobs and use the sampled score.",
-                    fg="yellow", err=True)
+        typer.secho(
+            f"{summary.n_logprob_fallbacks} judgement(s) had no usable logprobs and use the sampled score.",
+            fg="yellow",
+            err=True,
+        )
     _print_results(summary.results, demo=is_demo(judge), title=f"MMRole-Eval: {run}")
 
 
 def eval_command(
-    agent: str = typer.Option(..., "--agent", help="The MRPA: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."),
+    agent: str = typer.Option(
+        ..., "--agent", help="The MRPA: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."
+    ),
     judge: str = JUDGE,
-    data: str = typer.Option(..., "--data", help="A samples .jsonl, an MMRole test folder or file, or 'demo'."),
+    data: str = typer.Option(
+        ..., "--data", help="A samples .jsonl, an MMRole test folder or file, or 'demo'."
+    ),
     run: Path = RUN,
     limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
     max_tokens: int | None = typer.Option(
@@ -163,18 +191,38 @@ def eval_command(
     from mmrole.models.base import GenerationParams
 
     options = _judge_options(
-        judge, metrics=metrics, swap=swap, repeats=repeats, scoring=scoring, max_tokens=judge_max_tokens,
-        temperature=judge_temperature, format_retries=format_retries, prefill=prefill,
-        missing_image=missing_image, max_image_side=max_image_side,
+        judge,
+        metrics=metrics,
+        swap=swap,
+        repeats=repeats,
+        scoring=scoring,
+        max_tokens=judge_max_tokens,
+        temperature=judge_temperature,
+        format_retries=format_retries,
+        prefill=prefill,
+        missing_image=missing_image,
+        max_image_side=max_image_side,
     )
     answer_options: dict[str, Any] = {
-        "limit": limit, "max_image_side": max_image_side, "missing_image": options.missing_image,
+        "limit": limit,
+        "max_image_side": max_image_side,
+        "missing_image": options.missing_image,
     }
     if max_tokens is not None:
         answer_options["params"] = GenerationParams(max_tokens=max_tokens)
     summary = evaluate_sync(
-        agent, judge, data, run, judge_options=options, answer_options=answer_options, concurrency=concurrency,
-        progress=progress, n_boot=n_boot, seed=seed, max_retries=max_retries, rpm=rpm,
+        agent,
+        judge,
+        data,
+        run,
+        judge_options=options,
+        answer_options=answer_options,
+        concurrency=concurrency,
+        progress=progress,
+        n_boot=n_boot,
+        seed=seed,
+        max_retries=max_retries,
+        rpm=rpm,
     )
     typer.echo(summary.answer.line())
     _print_results(summary.judge.results, demo=summary.demo, title=f"MMRole-Eval: {run}")
@@ -183,15 +231,25 @@ def eval_command(
 
 
 def import_command(
-    path: Path | None = typer.Argument(None, help="A released answers/reviews file, or a folder of the three."),
+    path: Path | None = typer.Argument(
+        None, help="A released answers/reviews file, or a folder of the three."
+    ),
     name: str | None = typer.Option(None, "--name", help="Display name of the imported MRPA."),
     run: Path | None = typer.Option(None, "--run", help="The run folder to create."),
     published: Path | None = typer.Option(
-        None, "--published", help="Import every MRPA folder of MMRole's release under this folder (in-test/...)."
+        None,
+        "--published",
+        help="Import every MRPA folder of MMRole's release under this folder (in-test/...).",
     ),
-    out: Path | None = typer.Option(None, "--out", help="With --published: where the runs go (one per MRPA)."),
-    split: str | None = typer.Option(None, "--split", help="Force the split (default: from the folder name)."),
-    images: Path | None = typer.Option(None, "--images", help="Where the samples' images are, if you have them."),
+    out: Path | None = typer.Option(
+        None, "--out", help="With --published: where the runs go (one per MRPA)."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="Force the split (default: from the folder name)."
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="Where the samples' images are, if you have them."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run's files."),
 ) -> None:
     """Import MMRole's released files: answers files become runs ready to judge, review files (rm_review)
@@ -209,12 +267,15 @@ def import_command(
             raise ConfigError("give PATH --name NAME --run DIR (or --published DIR --out RUNS_DIR)")
         if split is not None and split not in ("in-distribution", "out-of-distribution"):
             raise ConfigError("--split must be in-distribution or out-of-distribution")
-        summaries = [import_released(path, name=name, run_dir=run, split=split, image_root=images,
-                                     overwrite=overwrite)]
+        summaries = [
+            import_released(path, name=name, run_dir=run, split=split, image_root=images, overwrite=overwrite)
+        ]
     for summary in summaries:
         kind = "judged run" if summary.judged else "run ready to judge"
-        typer.echo(f"{summary.run_dir}: {summary.n_samples} samples, {summary.n_answers} answered, "
-                   f"{summary.n_reviews} reviews ({kind})")
+        typer.echo(
+            f"{summary.run_dir}: {summary.n_samples} samples, {summary.n_answers} answered, "
+            f"{summary.n_reviews} reviews ({kind})"
+        )
 
 
 def leaderboard_command(
@@ -231,7 +292,9 @@ def leaderboard_command(
     console = Console()
     console.print(leaderboard_table(entries))
     if judges_differ(entries):
-        console.print("[yellow]The runs were judged by different judges: their scores are not comparable.[/yellow]")
+        console.print(
+            "[yellow]The runs were judged by different judges: their scores are not comparable.[/yellow]"
+        )
     for path in out:
         typer.echo(f"wrote {write_leaderboard(entries, path)}")
 
@@ -260,7 +323,9 @@ def compare_command(
 
 def report_command(
     runs: list[Path] = typer.Argument(..., help="Evaluated run folders."),
-    out: Path | None = typer.Option(None, "--out", help="Output folder (default: the run folder, for one run)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (default: the run folder, for one run)."
+    ),
 ) -> None:
     """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs."""
     from mmrole.eval.report import write_reports

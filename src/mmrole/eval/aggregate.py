@@ -177,8 +177,11 @@ def summarize(
             )
     status = table.status
     return {
-        "overall": _summary(float(stats.mean_of_means(means)) if len(means) else np.nan,
-                            stats.mean_of_means(boot, axis=1), level),
+        "overall": _summary(
+            float(stats.mean_of_means(means)) if len(means) else np.nan,
+            stats.mean_of_means(boot, axis=1),
+            level,
+        ),
         "metrics": metrics,
         "dimensions": dimensions,
         "n_samples": len(table.sample_ids),
@@ -202,7 +205,8 @@ def aggregate(
     splits = np.array(table.splits, dtype=object)
     types = np.array(table.types, dtype=object)
     results["by_split"] = {
-        split: summarize(table.subset(splits == split), n_boot=n_boot, seed=seed, level=level) for split in SPLITS
+        split: summarize(table.subset(splits == split), n_boot=n_boot, seed=seed, level=level)
+        for split in SPLITS
     }
     results["by_type"] = {
         kind: summarize(table.subset(types == kind), n_boot=n_boot, seed=seed, level=level)

@@ -50,7 +50,12 @@ class Comparison:
             data["ci"] = list(r.result.ci) if r.result.ci else None
             return {"name": r.name, "kind": r.kind, **data}
 
-        return {"a": self.name_a, "b": self.name_b, "n_shared": self.n_shared, "rows": [row(r) for r in self.rows]}
+        return {
+            "a": self.name_a,
+            "b": self.name_b,
+            "n_shared": self.n_shared,
+            "rows": [row(r) for r in self.rows],
+        }
 
 
 def _name(run_dir: Path) -> str:
@@ -83,8 +88,10 @@ def compare_runs(
     a = table_a.scores[np.ix_([rows_a[s] for s in shared], [table_a.metrics.index(m) for m in metrics])]
     b = table_b.scores[np.ix_([rows_b[s] for s in shared], [table_b.metrics.index(m) for m in metrics])]
     if np.isnan(a).all() or np.isnan(b).all():
-        raise DataError("a run has no scored samples: judge it first (mmrole judge)",
-                        file=str(run_a if np.isnan(a).all() else run_b))
+        raise DataError(
+            "a run has no scored samples: judge it first (mmrole judge)",
+            file=str(run_a if np.isnan(a).all() else run_b),
+        )
 
     options = {"n_boot": n_boot, "n_perm": n_perm, "seed": seed}
     per_metric, overall = stats.paired_differences(a, b, **options)

@@ -131,16 +131,38 @@ def to_csv(entries: list[Entry]) -> str:
     """CSV with full-precision numbers (CI bounds in two columns)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "name", "overall", "ci_low", "ci_high", *DIMENSIONS, *METRICS,
-                     "n_samples", "n_failed", "n_missing", "judge", "run_dir"])
+    writer.writerow(
+        [
+            "rank",
+            "name",
+            "overall",
+            "ci_low",
+            "ci_high",
+            *DIMENSIONS,
+            *METRICS,
+            "n_samples",
+            "n_failed",
+            "n_missing",
+            "judge",
+            "run_dir",
+        ]
+    )
     for rank, e in enumerate(entries, 1):
-        writer.writerow([
-            rank, e.name, "" if e.overall is None else repr(e.overall),
-            *(("", "") if e.ci is None else (repr(e.ci[0]), repr(e.ci[1]))),
-            *("" if e.dimensions.get(d) is None else repr(e.dimensions[d]) for d in DIMENSIONS),
-            *("" if e.metrics.get(m) is None else repr(e.metrics[m]) for m in METRICS),
-            e.n_samples, e.n_failed, e.n_missing, e.judge, str(e.run_dir),
-        ])
+        writer.writerow(
+            [
+                rank,
+                e.name,
+                "" if e.overall is None else repr(e.overall),
+                *(("", "") if e.ci is None else (repr(e.ci[0]), repr(e.ci[1]))),
+                *("" if e.dimensions.get(d) is None else repr(e.dimensions[d]) for d in DIMENSIONS),
+                *("" if e.metrics.get(m) is None else repr(e.metrics[m]) for m in METRICS),
+                e.n_samples,
+                e.n_failed,
+                e.n_missing,
+                e.judge,
+                str(e.run_dir),
+            ]
+        )
     return buffer.getvalue()
 
 

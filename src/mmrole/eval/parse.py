@@ -91,7 +91,9 @@ def _lenient(text: str) -> ScorePair | None:
         if last is not None:
             a, b = float(last.group(1)), float(last.group(2))
             if _valid(a, b):
-                return ScorePair(a, b, ((last.start(1), last.end(1)), (last.start(2), last.end(2))), strict=False)
+                return ScorePair(
+                    a, b, ((last.start(1), last.end(1)), (last.start(2), last.end(2))), strict=False
+                )
     return None
 
 

@@ -103,10 +103,22 @@ async def evaluate(
         shared = agent = judge = load_backend(agent)  # one model in memory for both roles
     try:
         answered = await answer_dataset(
-            agent, data, run_dir, concurrency=concurrency, progress=progress, **answer_options, **engine_options
+            agent,
+            data,
+            run_dir,
+            concurrency=concurrency,
+            progress=progress,
+            **answer_options,
+            **engine_options,
         )
         judged = await judge_run(
-            run_dir, judge, judge_options, concurrency=concurrency, progress=progress, n_boot=n_boot, seed=seed,
+            run_dir,
+            judge,
+            judge_options,
+            concurrency=concurrency,
+            progress=progress,
+            n_boot=n_boot,
+            seed=seed,
             **engine_options,
         )
     finally:
@@ -120,7 +132,9 @@ async def evaluate(
     return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))
 
 
-def evaluate_sync(agent: Any, judge: Any, data: str | Path, run_dir: str | Path, **kwargs: Any) -> EvalSummary:
+def evaluate_sync(
+    agent: Any, judge: Any, data: str | Path, run_dir: str | Path, **kwargs: Any
+) -> EvalSummary:
     """:func:`evaluate` from synchronous code."""
     import asyncio
 

@@ -26,12 +26,24 @@ def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column, justify in (("", "left"), ("score", "right"), ("95% CI", "right"), ("n", "right"),
-                            ("failed", "right"), ("missing", "right")):
+    for column, justify in (
+        ("", "left"),
+        ("score", "right"),
+        ("95% CI", "right"),
+        ("n", "right"),
+        ("failed", "right"),
+        ("missing", "right"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for metric, stat in results.get("metrics", {}).items():
-        table.add_row(metric, _num(stat.get("mean")), _ci(stat.get("ci")), str(stat.get("n", "")),
-                      str(stat.get("n_failed", "")), str(stat.get("n_missing", "")))
+        table.add_row(
+            metric,
+            _num(stat.get("mean")),
+            _ci(stat.get("ci")),
+            str(stat.get("n", "")),
+            str(stat.get("n_failed", "")),
+            str(stat.get("n_missing", "")),
+        )
     table.add_section()
     for dimension in DIMENSIONS:
         stat = results.get("dimensions", {}).get(dimension)
@@ -39,9 +51,14 @@ def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
             table.add_row(dimension, _num(stat.get("mean")), _ci(stat.get("ci")), "", "", "")
     table.add_section()
     overall = results.get("overall") or {}
-    table.add_row("[bold]Overall[/bold]", f"[bold]{_num(overall.get('mean'))}[/bold]", _ci(overall.get("ci")),
-                  str(results.get("n_scored", "")), str(results.get("n_failed", "")),
-                  str(results.get("n_missing", "")))
+    table.add_row(
+        "[bold]Overall[/bold]",
+        f"[bold]{_num(overall.get('mean'))}[/bold]",
+        _ci(overall.get("ci")),
+        str(results.get("n_scored", "")),
+        str(results.get("n_failed", "")),
+        str(results.get("n_missing", "")),
+    )
     table.caption = (
         f"{results.get('n_samples', 0)} samples: {results.get('n_scored', 0)} scored on every metric, "
         f"{results.get('n_failed', 0)} with failed judgements, {results.get('n_missing', 0)} not judged "
@@ -54,10 +71,19 @@ def comparison_table(comparison: Comparison) -> Table:
     """A paired comparison: A, B, A - B with its CI and p-value, per row."""
     from rich.table import Table
 
-    table = Table(title=f"{comparison.name_a} (A) vs {comparison.name_b} (B), "
-                        f"{comparison.n_shared} shared samples", title_justify="left")
-    for column, justify in (("", "left"), ("A", "right"), ("B", "right"), ("A - B", "right"),
-                            ("95% CI", "right"), ("p", "right"), ("n", "right")):
+    table = Table(
+        title=f"{comparison.name_a} (A) vs {comparison.name_b} (B), {comparison.n_shared} shared samples",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("", "left"),
+        ("A", "right"),
+        ("B", "right"),
+        ("A - B", "right"),
+        ("95% CI", "right"),
+        ("p", "right"),
+        ("n", "right"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     previous = None
     for row in comparison.rows:
@@ -100,9 +126,13 @@ def leaderboard_table(entries: list[Entry]) -> Table:
         table.add_column("judge")
     for rank, entry in enumerate(entries, 1):
         table.add_row(
-            str(rank), entry.name, _num(entry.overall), _ci(entry.ci),
+            str(rank),
+            entry.name,
+            _num(entry.overall),
+            _ci(entry.ci),
             *(_num(entry.dimensions.get(d)) for d in DIMENSIONS),
-            f"{entry.n_failed}/{entry.n_missing}", *([entry.judge] if len(judges) > 1 else []),
+            f"{entry.n_failed}/{entry.n_missing}",
+            *([entry.judge] if len(judges) > 1 else []),
         )
     table.caption = (f"judge: {judges[0]}; " if len(judges) == 1 else "") + (
         "score = MRPA / reference (MMRole-Eval); failed/missing: samples with failed judgements / not judged"
