@@ -98,7 +98,7 @@ def test_a_wrong_prompt_gets_no_scores_and_ends_failed_and_counted(
 ) -> None:
     """The check is real: a judge prompt one character off is not answered with scores; each such
     judgement is re-asked with a format reminder (new prompts), then recorded failed and counted."""
-    import mmrole.eval.judge as judge_module
+    import mmrole.eval.judge_plan as judge_module
 
     run, records = answers_run(in_test_root / "gpt-4-turbo", tmp_path, types=("comment",), limit=3)
     responder = ReviewServer(spec)

@@ -1,0 +1,192 @@
+"""What a judge run asks: options, one task per (sample, metric, order, repeat), and its messages.
+
+The messages are MMRole's reward-model texts (:mod:`mmrole.prompts.judge`) with the sample's
+image; :mod:`mmrole.eval.judge` sends them through the engine and reads the replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mmrole.errors import ConfigError, DataError
+from mmrole.models.base import GenerationParams, Message
+from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
+from mmrole.schema import METRICS, Sample
+
+Scoring = Literal["sampled", "logprob"]
+#: Orders: ``AB`` puts the MRPA as Model A (MMRole's setting); ``BA`` swaps the two.
+ORDERS_DEFAULT, ORDERS_SWAP = ("AB",), ("AB", "BA")
+#: Retries beyond the first reminder reuse its messages; the draw index keeps their cache keys apart.
+_RETRY_DRAW_STRIDE = 1000
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How to judge. The defaults reproduce MMRole-Eval.
+
+    Attributes:
+        metrics: The metrics to judge (default: all eight).
+        swap: Also judge with the answers swapped (reference as Model A) and combine both
+            orders, so a position bias adds the same to both sides.
+        repeats: Judge each (sample, metric, order) this many times (distinct draws).
+        scoring: ``sampled`` reads the written scores (MMRole); ``logprob`` takes the
+            expected score over the judge's top alternatives 1..10 at each score token.
+        max_tokens: Judge reply length cap.
+        temperature: Judge sampling temperature.
+        top_logprobs: Alternatives per token asked for in logprob scoring.
+        format_retries: Re-asks (with a format reminder) of a reply without a score pair.
+        missing_image: ``error`` stops on a sample whose image file is absent; ``omit``
+            judges it without the image (MMRole's released test images are not shipped).
+        max_image_side: Downscale images so their longer side is at most this.
+        prefill: Text the judge's reply is made to start with (an assistant message the
+            backend continues), e.g. ``[Scores]: (`` for tiny judges; not MMRole's setting.
+    """
+
+    metrics: tuple[str, ...] = METRICS
+    swap: bool = False
+    repeats: int = 1
+    scoring: Scoring = "sampled"
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_logprobs: int = 20
+    format_retries: int = 2
+    missing_image: Literal["error", "omit"] = "error"
+    max_image_side: int | None = None
+    prefill: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown or not self.metrics:
+            raise ConfigError(f"unknown metric(s) {unknown}; choose from: {', '.join(METRICS)}")
+        if self.repeats < 1:
+            raise ConfigError("--repeats must be at least 1")
+        if self.scoring not in ("sampled", "logprob"):
+            raise ConfigError("--scoring must be 'sampled' or 'logprob'")
+        if self.format_retries < 0:
+            raise ConfigError("format retries must be >= 0")
+        if self.missing_image not in ("error", "omit"):
+            raise ConfigError("--missing-image must be 'error' or 'omit'")
+        # Keep the metrics in the paper's order whatever order they were given in.
+        object.__setattr__(self, "metrics", tuple(m for m in METRICS if m in self.metrics))
+
+    @property
+    def orders(self) -> tuple[str, ...]:
+        return ORDERS_SWAP if self.swap else ORDERS_DEFAULT
+
+    def params(self, repeat: int, attempt: int) -> GenerationParams:
+        logprob = self.scoring == "logprob"
+        return GenerationParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            logprobs=logprob,
+            top_logprobs=self.top_logprobs if logprob else 0,
+            draw=repeat + _RETRY_DRAW_STRIDE * max(0, attempt - 1),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["metrics"] = list(self.metrics)
+        return data
+
+
+@dataclass(frozen=True)
+class JudgeTask:
+    """One judgement to obtain: a sample, a metric, an order and a repeat."""
+
+    sample: Sample
+    answer: str
+    metric: str
+    order: str = "AB"
+    repeat: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.sample.id}::{self.metric}::{self.order}::{self.repeat}"
+
+    def user_text(self) -> str:
+        a, b = (
+            (self.answer, self.sample.reference)
+            if self.order == "AB"
+            else (self.sample.reference, self.answer)
+        )
+        return judge_user_text(
+            question=self.sample.instruction,
+            answer_a=a,
+            answer_b=b,
+            role=self.sample.role,
+            script=self.sample.script,
+            other_role=self.sample.other_role,
+            metric=self.metric,
+        )
+
+
+def judge_messages(
+    task: JudgeTask, image_parts: Sequence[dict[str, Any]], *, attempt: int = 0, prefill: str | None = None
+) -> list[Message]:
+    """The chat messages of one judge request: system text, then the image and the user text."""
+    text = task.user_text()
+    if attempt > 0:
+        text = with_format_reminder(text)
+    messages: list[Message] = [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": [*image_parts, {"type": "text", "text": text}]},
+    ]
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOptions) -> list[dict[str, Any]]:
+    """The sample's image as OpenAI ``image_url`` parts ([] when omitted because the file is absent).
+
+    Without downscaling the part names the local file (backends read it when they send it,
+    and the cache key hashes its bytes), so a run's images are not all held in memory as
+    data URLs; with ``max_image_side`` it is the downscaled image's data URL.
+
+    Raises:
+        DataError: The image file is absent and ``missing_image`` is ``error``.
+    """
+    from mmrole.data.convert import resolve_image, to_openai_messages
+
+    if options.max_image_side is None:
+        try:
+            path = resolve_image(sample, image_root)
+        except DataError as err:
+            if options.missing_image == "omit":
+                return []
+            raise DataError(
+                f"{err.reason}; judge without images with --missing-image omit, or point --images at them",
+                record=sample.id,
+                field="image",
+            ) from None
+        return [{"type": "image_url", "image_url": {"url": str(path.resolve())}}]
+    messages = to_openai_messages(
+        sample, image_root, max_image_side=options.max_image_side, missing_image=options.missing_image
+    )
+    parts: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, list):
+            parts.extend(p for p in content if p.get("type") == "image_url")
+    return parts
+
+
+def plan_tasks(
+    samples: Sequence[Sample], answers: dict[str, dict[str, Any]], options: JudgeOptions
+) -> tuple[list[JudgeTask], list[str]]:
+    """The judgements to obtain, and the ids of samples left unjudged (no or empty answer)."""
+    tasks, unjudged = [], []
+    for sample in samples:
+        record = answers.get(sample.id) or {}
+        answer = record.get("answer")
+        if record.get("error") or not isinstance(answer, str) or not answer.strip():
+            unjudged.append(sample.id)
+            continue
+        for metric in options.metrics:
+            for order in options.orders:
+                for repeat in range(options.repeats):
+                    tasks.append(JudgeTask(sample, answer, metric, order, repeat))
+    return tasks, unjudged
