@@ -195,3 +195,16 @@ def test_end_of_sequence_token_ends_the_answer(backends, tiny_models, tmp_path):
     stop_at = ids.index(ids[1])
     assert completion.finish_reason == "stop" and completion.usage.completion_tokens == stop_at + 1
     assert completion.text == plain.tokenizer.decode(ids[:stop_at], skip_special_tokens=True)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_a_final_assistant_message_is_continued_not_answered(name, backends, blue_data_url):
+    """Prefill (vLLM's continue_final_message): the judge's reply is started with '[Scores]: ('."""
+    backend = backends[name]
+    prefilled = [*ask("Score this.", blue_data_url), {"role": "assistant", "content": "[Scores]: ("}]
+    prompt = backend._prepare(prefilled, GREEDY).text
+    opened = backend._prepare(ask("Score this.", blue_data_url), GREEDY).text
+    # The prompt ends inside the assistant's turn, right after the prefill: no end-of-turn, no new turn.
+    assert prompt.rstrip().endswith("[Scores]: (")
+    assert prompt.startswith(opened) or opened.rstrip() in prompt
+    assert run(backend, prefilled).usage.completion_tokens > 0

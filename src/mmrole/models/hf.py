@@ -223,14 +223,16 @@ class HFBackend(Backend):
                 elif part.get("type") == "text":
                     converted.append({"type": "text", "text": part.get("text", "")})
             conversation.append({"role": message["role"], "content": converted})
-        text = self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        text = self.processor.apply_chat_template(conversation, tokenize=False, **_turn_options(messages))
         return _Request(text, params, images=images)
 
     def _render_text(self, messages: list[Message]) -> str:
         if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, **_turn_options(messages))
         # A base model without a chat template: a plain transcript it can continue.
         lines = [f"{message['role'].capitalize()}: {message['content']}" for message in messages]
+        if messages[-1].get("role") == "assistant":  # prefill: continue the assistant's text
+            return "\n\n".join(lines)
         return "\n\n".join(lines) + "\n\nAssistant:"
 
     def _encode(self, requests: list[_Request]) -> Any:
@@ -355,3 +357,11 @@ class HFBackend(Backend):
         gc.collect()
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
+
+
+def _turn_options(messages: list[Message]) -> dict[str, bool]:
+    """A final assistant message is a prefill to continue (as vLLM's ``continue_final_message``),
+    e.g. a judge reply started with ``[Scores]: (``; otherwise the model opens a new turn."""
+    if messages[-1].get("role") == "assistant":
+        return {"add_generation_prompt": False, "continue_final_message": True}
+    return {"add_generation_prompt": True}
