@@ -19,10 +19,14 @@ class MMRoleError(Exception):
 class DataError(MMRoleError):
     """Bad input data, located as precisely as possible."""
 
-    def __init__(self, message: str, *, file: str | None = None, record: str | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, file: str | None = None, record: str | None = None, field: str | None = None
+    ):
         self.file, self.record, self.field, self.reason = file, record, field, message
         where = ", ".join(
-            part for part in (file, f"record {record}" if record else None, f"field {field!r}" if field else None) if part
+            part
+            for part in (file, f"record {record}" if record else None, f"field {field!r}" if field else None)
+            if part
         )
         super().__init__(f"{where}: {message}" if where else message)
 
