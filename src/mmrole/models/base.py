@@ -89,6 +89,17 @@ class Completion:
         )
 
 
+def last_user_text(messages: list[Message]) -> str:
+    """The text of the last user message (its text parts joined): what replay and test servers key on."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return "\n".join(part.get("text", "") for part in content or [] if part.get("type") == "text")
+    return ""
+
+
 class BackendError(Exception):
     """A model call failed.
 

@@ -28,6 +28,7 @@ from mmrole.models.base import (
     GenerationParams,
     Message,
     current_request_id,
+    last_user_text,
 )
 
 _ANSWER_FIELDS = ("answer", "prediction", "response", "text")
@@ -130,7 +131,7 @@ class ReplayBackend(Backend):
         record_id = (
             request_id
             if request_id in self._by_id
-            else self._by_instruction.get(_normalize(_last_user_text(messages)))
+            else self._by_instruction.get(_normalize(last_user_text(messages)))
         )
         if record_id is None:
             shown = request_id if request_id is not None else "(no id; instruction did not match)"
@@ -139,16 +140,6 @@ class ReplayBackend(Backend):
         if answer is None:
             raise BackendError(f"{self.spec}: stored answer for {record_id} failed: {error or 'no answer'}")
         return Completion(text=answer, metadata={"replay_id": record_id})
-
-
-def _last_user_text(messages: list[Message]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return "\n".join(p.get("text", "") for p in content or [] if p.get("type") == "text")
-    return ""
 
 
 def _normalize(text: str) -> str:

@@ -22,13 +22,21 @@ import random
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-#: What a responder returns: the reply text, or a Reply with logprobs.
-Responder = Callable[[list[dict[str, Any]]], "str | Reply"]
+from mmrole.models.base import last_user_text
+from mmrole.testing.responders import Faults, InjectedError, Reply, Responder, echo_responder
+
+__all__ = [
+    "Faults",
+    "InjectedError",
+    "LocalOpenAIServer",
+    "Reply",
+    "Responder",
+    "echo_responder",
+    "last_user_text",
+]
 
 #: Bodies a broken proxy or server might send with a 200.
 _GARBAGE = (
@@ -37,75 +45,6 @@ _GARBAGE = (
     b"\x00\xff not json",
     b"{}",
 )
-
-
-@dataclass
-class Reply:
-    """A responder's answer: text, and optionally per-token logprobs.
-
-    ``logprobs`` items are ``(token, logprob, {alternative: logprob})``.
-    """
-
-    text: str
-    logprobs: list[tuple[str, float, dict[str, float]]] | None = None
-    finish_reason: str = "stop"
-
-
-class InjectedError(Exception):
-    """Raise it from a responder to answer that request with an HTTP error instead of a reply.
-
-    Args:
-        status: The HTTP status to send (e.g. 503, 400).
-        message: The error message in the body.
-        retry_after: Seconds for a ``Retry-After`` header, if any.
-    """
-
-    def __init__(self, status: int, message: str = "injected error", retry_after: float | None = None):
-        super().__init__(message)
-        self.status, self.message, self.retry_after = status, message, retry_after
-
-
-@dataclass
-class Faults:
-    """Probabilities of each injected fault (they must sum to at most 1), drawn per request.
-
-    Attributes:
-        rate_limit: 429 with a ``Retry-After`` header of ``retry_after`` seconds (sent at once).
-        server_error: 500 after the latency.
-        hang: Never answers within ``hang_seconds`` (the client must time out), then closes.
-        drop: Closes the connection without a response after the latency.
-        garbage: 200 with a body that is not a chat completion.
-    """
-
-    rate_limit: float = 0.0
-    server_error: float = 0.0
-    hang: float = 0.0
-    drop: float = 0.0
-    garbage: float = 0.0
-    retry_after: float = 1.0
-    hang_seconds: float = 30.0
-
-    def total(self) -> float:
-        return self.rate_limit + self.server_error + self.hang + self.drop + self.garbage
-
-
-def last_user_text(messages: list[dict[str, Any]]) -> str:
-    """The text of the last user message (its text parts joined): what counters and responders key on."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return "\n".join(part.get("text", "") for part in content or [] if part.get("type") == "text")
-    return ""
-
-
-def echo_responder(messages: list[dict[str, Any]]) -> Reply:
-    """The default responder: a deterministic reply naming the prompt, with fake logprobs."""
-    text = f"Reply to: {last_user_text(messages)[-60:]}"
-    tokens = text.split(" ")
-    logprobs = [(tok, -0.25, {tok: -0.25, "<alt>": -2.0}) for tok in tokens]
-    return Reply(text=text, logprobs=logprobs)
 
 
 class LocalOpenAIServer:
