@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from mmrole._cli import console as make_console
+
 
 class ScorerChoice(str, Enum):
     mmrole_eval = "mmrole-eval"
@@ -120,7 +122,6 @@ def align_command(
 
     Writes OUT/iter_N/{feedback,model,eval} and OUT/summary.md/json.
     """
-    from rich.console import Console
 
     from mmrole.train.align import align
     from mmrole.train.align_config import AlignConfig, parse_overrides
@@ -142,7 +143,7 @@ def align_command(
         **({"eval_metrics": tuple(metrics)} if metrics else {}),
     )
     summary = align(config)
-    Console(width=160).print(summary_table(summary))
+    make_console().print(summary_table(summary))
     typer.echo(f"summary: {out / 'summary.md'}")
 
 
@@ -154,15 +155,13 @@ def judge_agreement_command(
     """Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."""
     import json
 
-    from rich.console import Console
-
     from mmrole.eval.agreement import agreement_table, judge_agreement
 
     report = judge_agreement(run, reference)
     if as_json:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        Console().print(agreement_table(report))
+        make_console().print(agreement_table(report))
     if report["n_differing_answers"]:
         typer.secho(
             f"note: the MRPA answers differ on {report['n_differing_answers']} of {report['n_common_samples']} "

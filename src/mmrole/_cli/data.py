@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from mmrole._cli import console as make_console
+
 data_app = typer.Typer(help="MMRole-Data: build samples, validate, count, convert.", no_args_is_help=True)
 
 SourceArg = typer.Argument(..., help="A data root, a test folder or file, a samples .jsonl, or 'demo'.")
@@ -87,7 +89,6 @@ def validate_command(
     examples: int = typer.Option(3, help="Examples shown per kind of problem."),
 ) -> None:
     """Check a data root, test files or samples; list every problem by kind. Exit 1 if any error."""
-    from rich.console import Console
     from rich.table import Table
 
     from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS
@@ -98,7 +99,7 @@ def validate_command(
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         # SystemExit, not typer.Exit: click's non-standalone mode turns Exit into a return value.
         raise SystemExit(0 if report.ok else 1)
-    console = Console()
+    console = make_console()
     base = Path(report.path)
     checked = ", ".join(f"{count:,} {what}" for what, count in report.checked.items())
     console.print(f"[bold]{report.path}[/bold]: checked {checked or 'nothing'}")
@@ -139,7 +140,6 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Count characters per series and split, dialogues and turns per type, samples, images, languages."""
-    from rich.console import Console
     from rich.table import Table
 
     from mmrole.data.stats import compute_stats
@@ -148,7 +148,7 @@ def stats_command(
     if as_json:
         typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{stats.path}[/bold] ({stats.kind})")
     sections = [
         ("Characters", ("series", "split"), stats.characters),

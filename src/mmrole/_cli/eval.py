@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from mmrole._cli import console as make_console
+
 
 class Scoring(str, Enum):
     sampled = "sampled"
@@ -73,12 +75,11 @@ def _judge_options(judge: str, **given: Any) -> Any:
 
 
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
-    from rich.console import Console
 
     from mmrole.eval.pipeline import DEMO_DISCLAIMER
     from mmrole.eval.tables import results_table
 
-    console = Console()
+    console = make_console()
     console.print(results_table(results, title=title))
     if results.get("n_failed"):
         console.print(
@@ -283,13 +284,12 @@ def leaderboard_command(
     out: list[Path] = typer.Option([], "--out", help="Also write the board to .md or .csv (repeatable)."),
 ) -> None:
     """Rank judged runs by their overall MMRole-Eval score."""
-    from rich.console import Console
 
     from mmrole.eval.leaderboard import judges_differ, leaderboard, write_leaderboard
     from mmrole.eval.tables import leaderboard_table
 
     entries = leaderboard(list(runs))
-    console = Console()
+    console = make_console()
     console.print(leaderboard_table(entries))
     if judges_differ(entries):
         console.print(
@@ -314,11 +314,10 @@ def compare_command(
     if as_json:
         typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
 
     from mmrole.eval.tables import comparison_table
 
-    Console().print(comparison_table(comparison))
+    make_console().print(comparison_table(comparison))
 
 
 def report_command(
