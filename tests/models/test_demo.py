@@ -99,3 +99,24 @@ def test_conversion_is_atomic(monkeypatch, tmp_path):
     assert demo.ensure_demo_model(target) == target
     assert sorted(p.name for p in target.iterdir()) == ["mmrole-demo.json", "model.safetensors"]
     assert demo.ensure_demo_model(target) == target and len(calls) == 1
+
+
+@pytest.mark.slow
+def test_mmrole_answer_with_the_demo_agent_on_the_demo_set(demo_first_load, tmp_path):
+    """Issue 3's offline check: `mmrole answer --agent demo --data demo` on the real SmolLM2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mmrole.cli import app
+
+    run = tmp_path / "run"
+    args = ["answer", "--agent", "demo", "--data", "demo", "--run", str(run), "--limit", "2", "--max-tokens", "8"]
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in (run / "answers.jsonl").read_text().splitlines()]
+    assert len(answers) == 2 and all(a["answer"].strip() and not a["error"] for a in answers)
+    # Text-only demo model: the image reached it through the bridge, and the answer says so.
+    assert all(a["meta"].get("image_bridge") for a in answers), answers
+    again = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert again.exit_code == 0 and "0 calls" in again.output, again.output
