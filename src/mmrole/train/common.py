@@ -121,8 +121,10 @@ def trainer_arguments(config: TrainConfig, config_class: type, **method_args: An
         remove_unused_columns=False,
     )
     args.update(method_args)
-    extra = config.extra_trainer_args()
     known = {f.name for f in dataclasses.fields(config_class)}
+    if "activation_checkpointing" in known:  # transformers >= 5 renamed it; the old name only warns
+        args["activation_checkpointing"] = args.pop("gradient_checkpointing")
+    extra = config.extra_trainer_args()
     unknown = sorted(set(extra) - known)
     if unknown:
         raise ConfigError(f"--trainer-args: unknown argument(s) {', '.join(unknown)}")
