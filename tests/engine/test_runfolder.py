@@ -41,7 +41,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
 def test_bad_jsonl_names_file_and_line(tmp_path):
     path = tmp_path / "reviews.jsonl"
     path.write_text('{"id": 1}\n\nnot json\n')
-    with pytest.raises(DataError, match=r"reviews.jsonl: line 3 is not JSON"):
+    with pytest.raises(DataError, match=r"reviews.jsonl: malformed JSON at line 3, column \d+"):
         read_jsonl(path)
     with pytest.raises(DataError, match="cannot read"):
         read_jsonl(tmp_path / "missing.jsonl")

@@ -88,7 +88,7 @@ def test_id_to_answer_object_and_bad_files(tmp_path):
     (tmp_path / "map.json").write_text(json.dumps({"a": "alpha"}))
     assert _ask(ReplayBackend(tmp_path / "map.json"), "a").text == "alpha"
     (tmp_path / "bad.jsonl").write_text('{"id": "a", "answer": "x"}\n{oops\n')
-    with pytest.raises(DataError, match=r"bad.jsonl: line 2 is not JSON"):
+    with pytest.raises(DataError, match=r"bad.jsonl: malformed JSON at line 2, column \d+"):
         ReplayBackend(tmp_path / "bad.jsonl")
     (tmp_path / "noid.jsonl").write_text('{"answer": "x"}\n')
     with pytest.raises(DataError, match="field 'id'"):

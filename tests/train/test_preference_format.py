@@ -70,7 +70,7 @@ def test_malformed_json_and_duplicate_ids(tmp_path):
     )
     path = tmp_path / "pairs.jsonl"
     path.write_text(good + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(DataError, match="line 2 is not JSON"):
+    with pytest.raises(DataError, match=r"malformed JSON at line 2, column \d+"):
         list(read_preferences(path))
     path.write_text(good + "\n" + good + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="duplicate id"):

@@ -8,7 +8,7 @@ and a small buffer are in memory.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +159,38 @@ def _decode_one(stream: _Stream, fail: Any) -> Any:
             raise fail(stream, err.pos, err.msg) from None
         stream.pos = end
         return value
+
+
+def iter_jsonl_lines(lines: Iterable[str], file: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a JSONL text.
+
+    Raises:
+        DataError: A line is not JSON (with its line and column) or not a JSON object.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"malformed JSON at line {number}, column {err.colno}: {err.msg}", file=file
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(f"line {number} is not a JSON object", file=file)
+        yield number, record
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Stream ``(line number, object)`` pairs of a JSONL file (see :func:`iter_jsonl_lines`).
+
+    Raises:
+        DataError: The file cannot be read, or a line is not a JSON object.
+    """
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as err:
+        raise DataError(f"cannot read: {err.strerror or err}", file=str(path)) from None
+    with handle:
+        yield from iter_jsonl_lines(handle, str(path))

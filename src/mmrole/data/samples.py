@@ -4,12 +4,12 @@ from whatever source a user points at.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.problems import Reporter
 from mmrole.data.qwen import load_qwen_samples
 from mmrole.errors import DataError
@@ -170,31 +170,18 @@ def read_samples_jsonl(path: str | Path) -> Iterator[Sample]:
     from pydantic import ValidationError
 
     path = Path(path)
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as err:
-        raise DataError(f"cannot read: {err}", file=str(path)) from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(
-                    f"malformed JSON at line {number}, column {err.colno}: {err.msg}", file=str(path)
-                ) from None
-            try:
-                yield Sample.model_validate(raw)
-            except ValidationError as err:
-                first = err.errors()[0]
-                record = raw.get("id") if isinstance(raw, dict) else None
-                raise DataError(
-                    f"line {number}: {first['msg']}",
-                    file=str(path),
-                    record=str(record) if record else None,
-                    field=".".join(str(p) for p in first["loc"]) or None,
-                ) from None
+    for number, raw in iter_jsonl(path):
+        try:
+            yield Sample.model_validate(raw)
+        except ValidationError as err:
+            first = err.errors()[0]
+            record = raw.get("id")
+            raise DataError(
+                f"line {number}: {first['msg']}",
+                file=str(path),
+                record=str(record) if record else None,
+                field=".".join(str(p) for p in first["loc"]) or None,
+            ) from None
 
 
 def write_samples_jsonl(samples: Iterable[Sample], path: str | Path) -> int:

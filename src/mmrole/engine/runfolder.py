@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.errors import DataError
 
 RUN_INFO = "run.json"
@@ -47,23 +48,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     Raises:
         DataError: the file is missing, or a line is not a JSON object (names file and line).
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise DataError(f"line {number} is not JSON: {exc}", file=str(path)) from None
-        if not isinstance(record, dict):
-            raise DataError(f"line {number} is not a JSON object", file=str(path))
-        records.append(record)
-    return records
+    return [record for _, record in iter_jsonl(path)]
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mmrole.data.jsonio import iter_jsonl_lines
 from mmrole.errors import DataError
 from mmrole.models.base import (
     Backend,
@@ -79,15 +80,7 @@ class ReplayBackend(Backend):
         self._by_id[str(record_id)] = (answer, str(error) if error else None)
 
     def _load_jsonl(self, file: Path, data: bytes) -> None:
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"line {number} is not JSON: {exc}", file=str(file)) from None
-            if not isinstance(record, dict):
-                raise DataError(f"line {number} is not a JSON object", file=str(file))
+        for number, record in iter_jsonl_lines(data.decode("utf-8").splitlines(), str(file)):
             answer = next((record[k] for k in _ANSWER_FIELDS if record.get(k) is not None), None)
             self._add(record.get("id"), answer, record.get("error"), file, f"line {number}")
 

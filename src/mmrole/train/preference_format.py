@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.errors import DataError
 
 __all__ = ["ChatMessage", "PreferenceRecord", "preference_record", "read_preferences", "write_preferences"]
@@ -158,24 +159,17 @@ def read_preferences(path: str | Path) -> Iterator[PreferenceRecord]:
     if not path.is_file():
         raise DataError("file not found", file=str(path))
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"line {number} is not JSON: {err.msg}", file=str(path)) from None
-            where = str(data.get("id")) if isinstance(data, dict) and data.get("id") else f"line {number}"
-            try:
-                record = PreferenceRecord.model_validate(data)
-            except ValidationError as err:
-                location = ".".join(str(part) for part in err.errors()[0]["loc"]) or None
-                raise DataError(_first_error(err), file=str(path), record=where, field=location) from None
-            if record.id in seen:
-                raise DataError("duplicate id", file=str(path), record=record.id, field="id")
-            seen.add(record.id)
-            yield record
+    for number, data in iter_jsonl(path):
+        where = str(data["id"]) if data.get("id") else f"line {number}"
+        try:
+            record = PreferenceRecord.model_validate(data)
+        except ValidationError as err:
+            location = ".".join(str(part) for part in err.errors()[0]["loc"]) or None
+            raise DataError(_first_error(err), file=str(path), record=where, field=location) from None
+        if record.id in seen:
+            raise DataError("duplicate id", file=str(path), record=record.id, field="id")
+        seen.add(record.id)
+        yield record
 
 
 def _first_error(err: ValidationError) -> str:
