@@ -346,3 +346,19 @@ def test_missing_image_file_and_empty_groups_are_reported(tmp_path: Path) -> Non
     assert "image file not found: " in html
     assert "| in-distribution | r |" in markdown and "| out-of-distribution | r |" not in markdown
     assert ",split,out-of-distribution,overall," in paths["csv"].read_text()  # the CSV keeps every number
+
+
+def test_a_demo_judged_run_carries_the_demonstration_note(tmp_path: Path) -> None:
+    """A 135M judge is a demonstration: the report says so, and only for runs it judged."""
+    real = make_run(tmp_path, "real")
+    demo = make_run(tmp_path, "demo-run")
+    info = json.loads((demo / "run.json").read_text())
+    (demo / "run.json").write_text(json.dumps({**info, "judge": "demo"}))
+
+    paths = write_reports([real, demo], tmp_path / "both")
+    for kind in ("markdown", "html"):
+        text = paths[kind].read_text()
+        assert "demo-run: The judge is the 135M-parameter demo model" in text
+        assert "real: The judge" not in text
+    alone = write_reports([real], tmp_path / "real-only")
+    assert "135M" not in alone["markdown"].read_text() and "135M" not in alone["html"].read_text()

@@ -19,7 +19,7 @@ from pathlib import Path
 from mmrole.errors import ConfigError
 from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
 from mmrole.eval.report_data import RunData, load_run
-from mmrole.eval.report_tables import CSV_COLUMNS, Table, csv_rows, group_table, summary_table
+from mmrole.eval.report_tables import CSV_COLUMNS, Table, csv_rows, demo_note, group_table, summary_table
 
 __all__ = ["REPORT_FILES", "render_csv", "render_markdown", "render_radar", "write_reports"]
 
@@ -57,6 +57,8 @@ def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_
         "failed on; *Missing*: samples never judged.",
         "",
     ]
+    if note := demo_note(runs):
+        parts += [f"> **Note:** {note}", ""]
     if radar_file:
         parts += [f"![The eight metrics, one polygon per run]({radar_file})", ""]
     parts += ["## Results", "", _markdown_table(summary_table(runs), numeric_from=3), ""]

@@ -23,7 +23,15 @@ from string import Template
 from mmrole.errors import DataError
 from mmrole.eval.report_chart import run_color
 from mmrole.eval.report_data import RunData
-from mmrole.eval.report_tables import COUNT_HEADERS, Cell, Table, format_number, group_table, summary_table
+from mmrole.eval.report_tables import (
+    COUNT_HEADERS,
+    Cell,
+    Table,
+    demo_note,
+    format_number,
+    group_table,
+    summary_table,
+)
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review, Sample
 
 THUMBNAIL_PX = 256
@@ -325,6 +333,11 @@ def render_html(runs: Sequence[RunData], chart_svg: str, *, title: str = "MMRole
         f"<h1>{escape(title)}</h1>",
         f'<p class="subtitle">{len(runs)} run(s); scores are MRPA / reference ratios (1.0 = as good as the '
         "reference); ± is half the 95% bootstrap CI. Hover a cell for its CI and counts.</p>",
+        *(
+            [f'<p class="note demo-note"><strong>Note:</strong> {escape(note)}</p>']
+            if (note := demo_note(runs))
+            else []
+        ),
         f'<div class="overview"><figure class="chart" id="radar">{chart_svg}</figure>'
         f'<div class="runs">{_runs_list(runs)}</div></div>',
         "<h2>Results</h2>",

@@ -175,3 +175,13 @@ def csv_rows(runs: Sequence[RunData]) -> list[dict[str, Any]]:
             for group in _ordered(groups, SPLITS if attr == "by_split" else DIALOGUE_TYPES):
                 rows += _group_rows({**ident, "section": section, "group": group}, groups[group])
     return rows
+
+
+def demo_note(runs: Sequence[RunData]) -> str | None:
+    """The plain warning a report must carry when a run was judged by the 135M demo model."""
+    from mmrole.eval.pipeline import DEMO_DISCLAIMER, is_demo
+
+    demo_runs = [run.name for run in runs if is_demo(run.info.judge)]
+    if not demo_runs:
+        return None
+    return f"{', '.join(demo_runs)}: {DEMO_DISCLAIMER}"
