@@ -140,6 +140,15 @@ def test_public_surface_of_mmrole_data():
 
     import mmrole.data as data
 
-    public = {n for n, v in vars(data).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    public = {
+        n for n, v in vars(data).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    }
     assert public - {"annotations"} == set(data.__all__)
-    assert {"load_samples", "image_root", "build_samples", "load_characters", "load_dialogues", "demo_root"} <= public
+    assert {
+        "load_samples",
+        "image_root",
+        "build_samples",
+        "load_characters",
+        "load_dialogues",
+        "demo_root",
+    } <= public

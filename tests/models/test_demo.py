@@ -111,7 +111,19 @@ def test_mmrole_answer_with_the_demo_agent_on_the_demo_set(demo_first_load, tmp_
     from mmrole.cli import app
 
     run = tmp_path / "run"
-    args = ["answer", "--agent", "demo", "--data", "demo", "--run", str(run), "--limit", "2", "--max-tokens", "8"]
+    args = [
+        "answer",
+        "--agent",
+        "demo",
+        "--data",
+        "demo",
+        "--run",
+        str(run),
+        "--limit",
+        "2",
+        "--max-tokens",
+        "8",
+    ]
     result = CliRunner().invoke(app, [*args, "--no-progress"])
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in (run / "answers.jsonl").read_text().splitlines()]

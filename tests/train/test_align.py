@@ -32,10 +32,21 @@ def _weights(folder: Path) -> str:
 
 def _config(model: Path, judge: str, out: Path) -> AlignConfig:
     return AlignConfig(
-        model=f"hf:{model}", data="demo", judge=judge, output_dir=str(out), iterations=2,
-        eval_limit=EVAL_SAMPLES, eval_max_tokens=8, eval_checkpoints=True,
-        feedback=FeedbackOptions(n_samples=K, max_tokens=8, limit=PROMPTS, weights=parse_weights("Fluency=1,Coherency=1"),
-                                 balance_length=False),
+        model=f"hf:{model}",
+        data="demo",
+        judge=judge,
+        output_dir=str(out),
+        iterations=2,
+        eval_limit=EVAL_SAMPLES,
+        eval_max_tokens=8,
+        eval_checkpoints=True,
+        feedback=FeedbackOptions(
+            n_samples=K,
+            max_tokens=8,
+            limit=PROMPTS,
+            weights=parse_weights("Fluency=1,Coherency=1"),
+            balance_length=False,
+        ),
         dpo_preset="smoke",
         dpo=parse_overrides("max_steps=2,max_length=4096,save_strategy=steps,save_steps=1"),
         progress=False,
@@ -52,13 +63,42 @@ def server():
 def aligned(tiny_vlm: Path, server: LocalOpenAIServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two iterations through the CLI."""
     out = tmp_path_factory.mktemp("align") / "out"
-    result = CliRunner().invoke(app, [
-        "align", "--model", str(tiny_vlm), "--data", "demo", "--judge", f"openai:j@{server.base_url}",
-        "--out", str(out), "--iterations", "2", "--eval-limit", str(EVAL_SAMPLES), "--eval-max-tokens", "8",
-        "--eval-checkpoints", "--k", str(K), "--max-tokens", "8", "--weights", "Fluency=1,Coherency=1",
-        "--no-balance-length", "--prompts-per-iteration", str(PROMPTS), "--dpo-preset", "smoke",
-        "--dpo-args", "max_steps=2,max_length=4096,save_strategy=steps,save_steps=1", "--no-progress",
-    ], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app,
+        [
+            "align",
+            "--model",
+            str(tiny_vlm),
+            "--data",
+            "demo",
+            "--judge",
+            f"openai:j@{server.base_url}",
+            "--out",
+            str(out),
+            "--iterations",
+            "2",
+            "--eval-limit",
+            str(EVAL_SAMPLES),
+            "--eval-max-tokens",
+            "8",
+            "--eval-checkpoints",
+            "--k",
+            str(K),
+            "--max-tokens",
+            "8",
+            "--weights",
+            "Fluency=1,Coherency=1",
+            "--no-balance-length",
+            "--prompts-per-iteration",
+            str(PROMPTS),
+            "--dpo-preset",
+            "smoke",
+            "--dpo-args",
+            "max_steps=2,max_length=4096,save_strategy=steps,save_steps=1",
+            "--no-progress",
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "summary.md" in result.output and "iter_2" in result.output
     return out
@@ -67,7 +107,9 @@ def aligned(tiny_vlm: Path, server: LocalOpenAIServer, tmp_path_factory: pytest.
 def test_every_iteration_has_its_feedback_model_and_eval(aligned: Path, tiny_vlm: Path) -> None:
     for n in (1, 2):
         folder = aligned / f"iter_{n}"
-        candidates = [json.loads(x) for x in (folder / "feedback" / "candidates.jsonl").read_text().splitlines()]
+        candidates = [
+            json.loads(x) for x in (folder / "feedback" / "candidates.jsonl").read_text().splitlines()
+        ]
         by_prompt: dict[str, int] = {}
         for c in candidates:
             by_prompt[c["sample_id"]] = by_prompt.get(c["sample_id"], 0) + 1
@@ -75,7 +117,9 @@ def test_every_iteration_has_its_feedback_model_and_eval(aligned: Path, tiny_vlm
         pairs = (folder / "feedback" / "pairs.jsonl").read_text().splitlines()
         assert 0 < len(pairs) <= 2 * PROMPTS
         # Trained: new weights, loadable folder, and the intermediate checkpoint was evaluated too.
-        assert (folder / "model" / "config.json").exists() and _weights(folder / "model") != _weights(tiny_vlm)
+        assert (folder / "model" / "config.json").exists() and _weights(folder / "model") != _weights(
+            tiny_vlm
+        )
         results = json.loads((folder / "eval" / "results.json").read_text())
         assert results["n_samples"] == EVAL_SAMPLES and results["overall"]["mean"] is not None
         assert (folder / "eval" / "checkpoints" / "checkpoint-1" / "results.json").exists()
@@ -92,9 +136,14 @@ def test_the_best_model_so_far_is_the_next_base_and_the_summary_says_so(aligned:
     scores = {m["name"]: m["overall"] for m in summary["models"]}
     # Scores are the eval runs' results.json overall means.
     for model in summary["models"]:
-        assert model["overall"] == json.loads((Path(model["eval_dir"]) / "results.json").read_text())["overall"]["mean"]
+        assert (
+            model["overall"]
+            == json.loads((Path(model["eval_dir"]) / "results.json").read_text())["overall"]["mean"]
+        )
     first_three = ["base", "iter_1", "iter_1/checkpoint-1"]
-    expected_base = max(first_three, key=lambda n: (scores[n], -first_three.index(n)))  # ties keep the earlier
+    expected_base = max(
+        first_three, key=lambda n: (scores[n], -first_three.index(n))
+    )  # ties keep the earlier
     assert summary["iterations"][1]["base"] == expected_base
     assert summary["best"]["name"] == max(names, key=lambda n: (scores[n], -names.index(n)))
     markdown = (aligned / "summary.md").read_text()
@@ -132,7 +181,9 @@ def test_align_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="not key=value"):
         parse_overrides("max_steps")
     assert parse_overrides("max-steps=2,use_lora=true,lr_scheduler_type=cosine") == {
-        "max_steps": 2, "use_lora": True, "lr_scheduler_type": "cosine",
+        "max_steps": 2,
+        "use_lora": True,
+        "lr_scheduler_type": "cosine",
     }
     with pytest.raises(ConfigError, match="not a local model folder"):
         align(AlignConfig(model="no/such/model", data="demo", judge="demo", output_dir="o"))

@@ -252,7 +252,11 @@ def test_a_missing_image_names_the_sample_unless_omitted(tmp_path: Path) -> None
             generate_feedback_sync(policy, judge, tmp_path / "samples.jsonl", tmp_path / "fb", _options())
         assert err.value.record == sample.id and policy.calls == [] and server.received == 0
         generate_feedback_sync(
-            policy, judge, tmp_path / "samples.jsonl", tmp_path / "fb", _options(missing_image="omit", balance_length=False)
+            policy,
+            judge,
+            tmp_path / "samples.jsonl",
+            tmp_path / "fb",
+            _options(missing_image="omit", balance_length=False),
         )
     pairs = _pairs(tmp_path / "fb")
     assert len(pairs) == 2 and all(p["images"] == [] for p in pairs)

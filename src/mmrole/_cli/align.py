@@ -26,34 +26,57 @@ class MissingImage(str, Enum):
 
 
 def feedback_command(
-    policy: str = typer.Option(..., "--policy", help="The model sampling responses: hf:PATH, openai:MODEL[@URL]..."),
-    data: str = typer.Option(..., "--data", help="Prompts: a samples .jsonl, MMRole test folder or file, data root, or 'demo'."),
-    out: Path = typer.Option(..., "--out", help="Output folder (pairs.jsonl, candidates.jsonl...); rerunning resumes."),
-    judge: str | None = typer.Option(None, "--judge", help="MMRole-Eval judge; with --scorer claims, the default splitter and checker."),
+    policy: str = typer.Option(
+        ..., "--policy", help="The model sampling responses: hf:PATH, openai:MODEL[@URL]..."
+    ),
+    data: str = typer.Option(
+        ..., "--data", help="Prompts: a samples .jsonl, MMRole test folder or file, data root, or 'demo'."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder (pairs.jsonl, candidates.jsonl...); rerunning resumes."
+    ),
+    judge: str | None = typer.Option(
+        None, "--judge", help="MMRole-Eval judge; with --scorer claims, the default splitter and checker."
+    ),
     k: int = typer.Option(10, "--k", min=2, help="Responses sampled per prompt."),
     temperature: float = typer.Option(0.7, min=0.0, help="Policy sampling temperature."),
     top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Policy nucleus sampling mass."),
     max_tokens: int = typer.Option(512, min=1, help="Longest response, in tokens."),
-    seed: int | None = typer.Option(None, help="Sampling seed (draw k uses seed+k), for backends that take one."),
-    scorer: ScorerChoice = typer.Option(ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims (rejected claims)."),
-    weights: str | None = typer.Option(
-        None, help="Metric weights of the reward, e.g. 'Fluency=1,Response Accuracy=2' (default: all 8 equal)."
+    seed: int | None = typer.Option(
+        None, help="Sampling seed (draw k uses seed+k), for backends that take one."
     ),
-    reward: RewardChoice = typer.Option(RewardChoice.score, help="score: the response's 1-10 scores; ratio: 10 x a/b."),
+    scorer: ScorerChoice = typer.Option(
+        ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims (rejected claims)."
+    ),
+    weights: str | None = typer.Option(
+        None,
+        help="Metric weights of the reward, e.g. 'Fluency=1,Response Accuracy=2' (default: all 8 equal).",
+    ),
+    reward: RewardChoice = typer.Option(
+        RewardChoice.score, help="score: the response's 1-10 scores; ratio: 10 x a/b."
+    ),
     judge_max_tokens: int = typer.Option(512, min=1, help="Judge and claim-splitter reply length cap."),
     swap: bool = typer.Option(False, help="Also judge with the answers swapped (twice the judge calls)."),
-    splitter: str | None = typer.Option(None, help="Claims scorer: the text model listing claims as yes/no questions."),
+    splitter: str | None = typer.Option(
+        None, help="Claims scorer: the text model listing claims as yes/no questions."
+    ),
     checker: str | None = typer.Option(None, help="Claims scorer: the vision-language model answering them."),
     max_claims: int = typer.Option(20, min=1, help="Claims checked per response at most."),
     min_gap: float = typer.Option(1.0, min=0.0, help="Smallest score difference of a kept pair."),
     max_pairs: int = typer.Option(2, min=1, help="Pairs per prompt at most."),
-    balance_length: bool = typer.Option(True, help="Drop pairs so chosen is longer as often as it is shorter."),
+    balance_length: bool = typer.Option(
+        True, help="Drop pairs so chosen is longer as often as it is shorter."
+    ),
     pair_seed: int = typer.Option(0, help="Seed of the random choice of pairs."),
     limit: int | None = typer.Option(None, min=1, help="Use only N prompts."),
     offset: int = typer.Option(0, min=0, help="Skip the first N prompts."),
     images: Path | None = typer.Option(None, help="Image folder (default: found from --data)."),
-    missing_image: MissingImage = typer.Option(MissingImage.error, help="A missing image stops the run (error) or is left out (omit)."),
-    max_image_side: int | None = typer.Option(None, min=16, help="Downscale images whose longer side exceeds this."),
+    missing_image: MissingImage = typer.Option(
+        MissingImage.error, help="A missing image stops the run (error) or is left out (omit)."
+    ),
+    max_image_side: int | None = typer.Option(
+        None, min=16, help="Downscale images whose longer side exceeds this."
+    ),
     concurrency: int = typer.Option(32, min=1, help="Model calls in flight at most."),
     max_retries: int = typer.Option(5, min=0, help="Retries per call on 429, 5xx, timeouts."),
     progress: bool = typer.Option(True, help="Show progress bars."),
@@ -66,12 +89,28 @@ def feedback_command(
     from mmrole.train.feedback_config import FeedbackOptions, parse_weights
 
     options = FeedbackOptions(
-        n_samples=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-        scorer=scorer.value, weights=parse_weights(weights), reward=reward.value,  # type: ignore[arg-type]
-        judge_max_tokens=judge_max_tokens, swap=swap, max_claims=max_claims, min_gap=min_gap,
-        max_pairs=max_pairs, balance_length=balance_length, pair_seed=pair_seed, limit=limit, offset=offset,
-        missing_image=missing_image.value, max_image_side=max_image_side,  # type: ignore[arg-type]
-        concurrency=concurrency, max_retries=max_retries, progress=progress,
+        n_samples=k,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        scorer=scorer.value,
+        weights=parse_weights(weights),
+        reward=reward.value,  # type: ignore[arg-type]
+        judge_max_tokens=judge_max_tokens,
+        swap=swap,
+        max_claims=max_claims,
+        min_gap=min_gap,
+        max_pairs=max_pairs,
+        balance_length=balance_length,
+        pair_seed=pair_seed,
+        limit=limit,
+        offset=offset,
+        missing_image=missing_image.value,
+        max_image_side=max_image_side,  # type: ignore[arg-type]
+        concurrency=concurrency,
+        max_retries=max_retries,
+        progress=progress,
     )
     summary = generate_feedback_sync(
         policy, judge, data, out, options, image_root=images, splitter=splitter, checker=checker
@@ -80,28 +119,46 @@ def feedback_command(
     if summary.n_failed_responses:
         typer.secho(
             f"{summary.n_failed_responses} response(s) failed or came back empty (see candidates.jsonl); "
-            "rerun to retry them.", fg="yellow", err=True,
+            "rerun to retry them.",
+            fg="yellow",
+            err=True,
         )
 
 
 def align_command(
-    model: str = typer.Option(..., "--model", help="The starting model: a local transformers folder (hf:PATH)."),
+    model: str = typer.Option(
+        ..., "--model", help="The starting model: a local transformers folder (hf:PATH)."
+    ),
     data: str = typer.Option(..., "--data", help="Prompts the preference pairs are built from."),
-    judge: str = typer.Option(..., "--judge", help="Judge model spec: scores responses and evaluates each model."),
-    out: Path = typer.Option(..., "--out", help="The align folder (rerun to continue; finished iterations are kept)."),
+    judge: str = typer.Option(
+        ..., "--judge", help="Judge model spec: scores responses and evaluates each model."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="The align folder (rerun to continue; finished iterations are kept)."
+    ),
     iterations: int = typer.Option(3, min=1, help="Iterations to run in all."),
     eval_data: str | None = typer.Option(None, help="Test set of the evaluations (default: --data)."),
     eval_limit: int | None = typer.Option(None, min=1, help="Evaluate on the first N test samples only."),
     eval_max_tokens: int = typer.Option(512, min=1, help="Longest evaluated answer, in tokens."),
-    eval_metrics: str | None = typer.Option(None, help="Comma-separated MMRole-Eval metrics of the evaluation (default: all)."),
-    eval_checkpoints: bool = typer.Option(False, help="Also evaluate intermediate DPO checkpoints (best one wins)."),
-    prompts_per_iteration: int | None = typer.Option(None, min=1, help="Each iteration takes the next N prompts."),
+    eval_metrics: str | None = typer.Option(
+        None, help="Comma-separated MMRole-Eval metrics of the evaluation (default: all)."
+    ),
+    eval_checkpoints: bool = typer.Option(
+        False, help="Also evaluate intermediate DPO checkpoints (best one wins)."
+    ),
+    prompts_per_iteration: int | None = typer.Option(
+        None, min=1, help="Each iteration takes the next N prompts."
+    ),
     k: int = typer.Option(10, "--k", min=2, help="Responses sampled per prompt."),
     temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature of the responses."),
     max_tokens: int = typer.Option(512, min=1, help="Longest sampled response, in tokens."),
     seed: int | None = typer.Option(None, help="Sampling seed (varied per iteration and draw)."),
-    scorer: ScorerChoice = typer.Option(ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims."),
-    weights: str | None = typer.Option(None, help="Metric weights of the feedback reward (default: all 8 equal)."),
+    scorer: ScorerChoice = typer.Option(
+        ScorerChoice.mmrole_eval, help="mmrole-eval (judge scores) or claims."
+    ),
+    weights: str | None = typer.Option(
+        None, help="Metric weights of the feedback reward (default: all 8 equal)."
+    ),
     reward: RewardChoice = typer.Option(RewardChoice.score, help="score: 1-10 scores; ratio: 10 x a/b."),
     splitter: str | None = typer.Option(None, help="Claims scorer's splitter (default: --judge)."),
     checker: str | None = typer.Option(None, help="Claims scorer's checker (default: --judge)."),
@@ -109,12 +166,17 @@ def align_command(
     max_pairs: int = typer.Option(2, min=1, help="Pairs per prompt at most."),
     balance_length: bool = typer.Option(True, help="Length-balance the pairs."),
     judge_max_tokens: int = typer.Option(512, min=1, help="Judge reply length cap."),
-    missing_image: MissingImage = typer.Option(MissingImage.error, help="A missing image stops the run or is left out."),
-    max_image_side: int | None = typer.Option(None, min=16, help="Downscale images whose longer side exceeds this."),
+    missing_image: MissingImage = typer.Option(
+        MissingImage.error, help="A missing image stops the run or is left out."
+    ),
+    max_image_side: int | None = typer.Option(
+        None, min=16, help="Downscale images whose longer side exceeds this."
+    ),
     concurrency: int = typer.Option(32, min=1, help="Judge calls in flight at most."),
     dpo_preset: str | None = typer.Option(None, help="`mmrole train dpo` preset, e.g. smoke."),
     dpo_args: str | None = typer.Option(
-        None, help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'."
+        None,
+        help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'.",
     ),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -129,17 +191,40 @@ def align_command(
     from mmrole.train.feedback_config import FeedbackOptions, metric_named, parse_weights
 
     feedback = FeedbackOptions(
-        n_samples=k, temperature=temperature, max_tokens=max_tokens, seed=seed, scorer=scorer.value,  # type: ignore[arg-type]
-        weights=parse_weights(weights), reward=reward.value, judge_max_tokens=judge_max_tokens,  # type: ignore[arg-type]
-        min_gap=min_gap, max_pairs=max_pairs, balance_length=balance_length,
-        missing_image=missing_image.value, max_image_side=max_image_side, concurrency=concurrency,  # type: ignore[arg-type]
+        n_samples=k,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        scorer=scorer.value,  # type: ignore[arg-type]
+        weights=parse_weights(weights),
+        reward=reward.value,
+        judge_max_tokens=judge_max_tokens,  # type: ignore[arg-type]
+        min_gap=min_gap,
+        max_pairs=max_pairs,
+        balance_length=balance_length,
+        missing_image=missing_image.value,
+        max_image_side=max_image_side,
+        concurrency=concurrency,  # type: ignore[arg-type]
     )
     metrics = [metric_named(m) for m in eval_metrics.split(",") if m.strip()] if eval_metrics else None
     config = AlignConfig(
-        model=model, data=data, judge=judge, output_dir=str(out), iterations=iterations, eval_data=eval_data,
-        eval_limit=eval_limit, eval_max_tokens=eval_max_tokens, eval_judge_max_tokens=judge_max_tokens,
-        eval_checkpoints=eval_checkpoints, prompts_per_iteration=prompts_per_iteration, feedback=feedback,
-        splitter=splitter, checker=checker, dpo_preset=dpo_preset, dpo=parse_overrides(dpo_args), progress=progress,
+        model=model,
+        data=data,
+        judge=judge,
+        output_dir=str(out),
+        iterations=iterations,
+        eval_data=eval_data,
+        eval_limit=eval_limit,
+        eval_max_tokens=eval_max_tokens,
+        eval_judge_max_tokens=judge_max_tokens,
+        eval_checkpoints=eval_checkpoints,
+        prompts_per_iteration=prompts_per_iteration,
+        feedback=feedback,
+        splitter=splitter,
+        checker=checker,
+        dpo_preset=dpo_preset,
+        dpo=parse_overrides(dpo_args),
+        progress=progress,
         **({"eval_metrics": tuple(metrics)} if metrics else {}),
     )
     summary = align(config)
@@ -149,7 +234,9 @@ def align_command(
 
 def judge_agreement_command(
     run: Path = typer.Option(..., "--run", help="The judged run whose judge is being checked."),
-    reference: Path = typer.Option(..., "--reference", help="The judged run of the reference judge (same samples)."),
+    reference: Path = typer.Option(
+        ..., "--reference", help="The judged run of the reference judge (same samples)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON instead of a table."),
 ) -> None:
     """Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."""
@@ -165,7 +252,9 @@ def judge_agreement_command(
     if report["n_differing_answers"]:
         typer.secho(
             f"note: the MRPA answers differ on {report['n_differing_answers']} of {report['n_common_samples']} "
-            "samples: the two judges did not judge the same texts there.", fg="yellow", err=True,
+            "samples: the two judges did not judge the same texts there.",
+            fg="yellow",
+            err=True,
         )
 
 

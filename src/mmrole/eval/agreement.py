@@ -93,7 +93,9 @@ def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str,
     for folder in (run_dir, reference_dir):
         reviews = run_results.read_reviews(folder)
         if not reviews:
-            raise DataError("no reviews.jsonl: judge the run first (mmrole judge) or import reviews", file=str(folder))
+            raise DataError(
+                "no reviews.jsonl: judge the run first (mmrole judge) or import reviews", file=str(folder)
+            )
         tables.append(run_results.load_table(folder))
         rates.append(parse_rates(reviews))
         names.append(run_results.read_run_info(folder).get("name") or folder.resolve().name)
@@ -107,9 +109,13 @@ def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str,
             file=str(reference_dir),
         )
     # Judges are only comparable on the same answers: count the samples where the MRPA answers differ.
-    run_answers, reference_answers = run_results.read_answers(run_dir), run_results.read_answers(reference_dir)
+    run_answers, reference_answers = (
+        run_results.read_answers(run_dir),
+        run_results.read_answers(reference_dir),
+    )
     differing = sum(
-        (run_answers.get(s) or {}).get("answer") != (reference_answers.get(s) or {}).get("answer") for s in common
+        (run_answers.get(s) or {}).get("answer") != (reference_answers.get(s) or {}).get("answer")
+        for s in common
     )
     run_idx = np.array([run_rows[s] for s in common])
     ref_idx = np.array([reference_rows[s] for s in common])
@@ -149,13 +155,28 @@ def agreement_table(report: dict[str, Any]) -> Any:
             f"Pearson {MMROLE_REWARD_MODEL['pearson']}"
         ),
     )
-    for column in ("Metric", "n", "MAE", "Pearson", "Spearman", "Better answer", "Parsed (run)", "Parsed (ref)"):
+    for column in (
+        "Metric",
+        "n",
+        "MAE",
+        "Pearson",
+        "Spearman",
+        "Better answer",
+        "Parsed (run)",
+        "Parsed (ref)",
+    ):
         table.add_column(column, justify="left" if column == "Metric" else "right")
 
     def cells(name: str, values: dict[str, Any]) -> list[str]:
         return [
-            name, str(values["n"]), _fmt(values["mae"]), _fmt(values["pearson"]), _fmt(values["spearman"]),
-            _pct(values["sign_agreement"]), _pct(values["parse_rate"]), _pct(values["reference_parse_rate"]),
+            name,
+            str(values["n"]),
+            _fmt(values["mae"]),
+            _fmt(values["pearson"]),
+            _fmt(values["spearman"]),
+            _pct(values["sign_agreement"]),
+            _pct(values["parse_rate"]),
+            _pct(values["reference_parse_rate"]),
         ]
 
     for metric, values in report["metrics"].items():

@@ -204,4 +204,3 @@ async def score_by_claims(
         check.reply = result.completion.text
         check.verdict = parse_verdict(result.completion.text)
     return scores
-

@@ -195,7 +195,9 @@ class VisionPreferenceCollator:
         return batch
 
 
-def check_completions_survive(batch: dict[str, Any], examples: Sequence[dict[str, Any]], max_length: int | None) -> None:
+def check_completions_survive(
+    batch: dict[str, Any], examples: Sequence[dict[str, Any]], max_length: int | None
+) -> None:
     """Fail when truncation left a pair with no chosen or rejected token to learn from.
 
     TRL's vision collator keeps the start of each sequence, so an MMRole prompt (profile,

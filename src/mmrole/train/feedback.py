@@ -288,11 +288,7 @@ async def generate_feedback(
             candidates.append({"sample_id": sample_id, "draw": int(draw), "text": text, "error": error})
             if error is None:
                 texts[result.id] = (by_id[sample_id], text)  # type: ignore[assignment]
-        scores = (
-            await _score(texts, judge, out_dir, options, store, root, splitter, checker)
-            if texts
-            else {}
-        )
+        scores = await _score(texts, judge, out_dir, options, store, root, splitter, checker) if texts else {}
 
     per_prompt: dict[str, list[Candidate]] = {s.id: [] for s in samples}
     for record in candidates:
