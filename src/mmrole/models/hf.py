@@ -43,6 +43,7 @@ from mmrole.models.base import (
 )
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
+from mmrole.models.prefix_cache import generate_with_shared_prefix, group_by_prefix, shared_prefix_length
 
 __all__ = ["HFBackend", "select_device", "select_dtype"]
 
@@ -293,6 +294,28 @@ class HFBackend(Backend):
         return kwargs
 
     def _generate_batch(self, requests: list[_Request]) -> list[Completion]:
+        if self.vision or len(requests) == 1:
+            return self._generate_padded(requests)
+        # Text prompts sharing a long start (a sample's 8 judge prompts) run it once: see prefix_cache.
+        id_lists = [self.tokenizer(r.text, add_special_tokens=False)["input_ids"] for r in requests]
+        results: list[Completion | None] = [None] * len(requests)
+        kwargs = self._generation_kwargs(requests[0].params)
+        for group in group_by_prefix(id_lists):
+            prompts = [id_lists[i] for i in group]
+            runs = generate_with_shared_prefix(self.model, prompts, shared_prefix_length(prompts), kwargs)
+            for index, run in zip(group, runs, strict=True):
+                results[index] = self._completion(
+                    0, requests[index], run.generated, run.prompt_tokens, run.logits
+                )
+        rest = [index for index, result in enumerate(results) if result is None]
+        if rest:
+            for index, completion in zip(
+                rest, self._generate_padded([requests[i] for i in rest]), strict=True
+            ):
+                results[index] = completion
+        return [result for result in results if result is not None]
+
+    def _generate_padded(self, requests: list[_Request]) -> list[Completion]:
         params = requests[0].params
         inputs = self._encode(requests)
         if params.temperature > 0 and params.seed is not None:
