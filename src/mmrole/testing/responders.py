@@ -17,6 +17,15 @@ from mmrole.models.base import last_user_text
 Responder = Callable[[list[dict[str, Any]]], "str | Reply"]
 
 
+#: Bodies a broken proxy or server might send with a 200.
+GARBAGE_BODIES = (
+    b"<html><body>502 Bad Gateway</body></html>",
+    b'{"choices": [{"message": ',
+    b"\x00\xff not json",
+    b"{}",
+)
+
+
 @dataclass
 class Reply:
     """A responder's answer: text, and optionally per-token logprobs.

@@ -26,7 +26,7 @@ from http import HTTPStatus
 from typing import Any
 
 from mmrole.models.base import last_user_text
-from mmrole.testing.responders import Faults, InjectedError, Reply, Responder, echo_responder
+from mmrole.testing.responders import GARBAGE_BODIES, Faults, InjectedError, Reply, Responder, echo_responder
 
 __all__ = [
     "Faults",
@@ -37,14 +37,6 @@ __all__ = [
     "echo_responder",
     "last_user_text",
 ]
-
-#: Bodies a broken proxy or server might send with a 200.
-_GARBAGE = (
-    b"<html><body>502 Bad Gateway</body></html>",
-    b'{"choices": [{"message": ',
-    b"\x00\xff not json",
-    b"{}",
-)
 
 
 class LocalOpenAIServer:
@@ -253,7 +245,7 @@ class LocalOpenAIServer:
                 return await _respond(writer, 500, _error("internal error (injected)"))
             if fault == "garbage":
                 self.outcomes["garbage"] += 1
-                return await _respond_raw(writer, 200, self._rng.choice(_GARBAGE), "application/json")
+                return await _respond_raw(writer, 200, self._rng.choice(GARBAGE_BODIES), "application/json")
             try:
                 reply = self.responder(messages)
             except InjectedError as exc:
