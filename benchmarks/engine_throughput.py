@@ -34,6 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+import results_file  # benchmarks/results_file.py (scripts run from benchmarks/)
+
 LATENCY, CAPACITY = 0.2, 64
 LIMIT = CAPACITY / LATENCY
 SAMPLES, METRICS = 294, 8
@@ -171,13 +173,7 @@ def markdown(rows: list[tuple[str, float]], cpu_ms: float, server_cpu_ms: float,
 
 def write_section(path: Path, section: str) -> None:
     """Replace this benchmark's section of RESULTS.md (other sections are left alone)."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    results_file.write_section(path, section, MARK_START, MARK_END)
 
 
 def main() -> None:

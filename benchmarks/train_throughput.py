@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import results_file  # benchmarks/results_file.py (scripts run from benchmarks/)
+
 MARK_START, MARK_END = "<!-- train-throughput:start -->", "<!-- train-throughput:end -->"
 
 #: Qwen2-VL shapes (transformers' Qwen2VLConfig names). "tiny" is mmrole's test model.
@@ -308,13 +310,8 @@ def results_section(result: dict[str, Any], note: str | None = None) -> str:
 
 
 def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    """Replace this benchmark's section of RESULTS.md (other sections are left alone)."""
+    results_file.write_section(path, section, MARK_START, MARK_END)
 
 
 def main() -> None:
