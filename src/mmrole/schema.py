@@ -20,6 +20,8 @@ Language = Literal["English", "Chinese"]
 
 DIALOGUE_TYPES: tuple[str, ...] = ("comment", "human-role", "inter-role")
 SPLITS: tuple[str, ...] = ("in-distribution", "out-of-distribution")
+#: The paper's names of the splits (its tables' In-Test and Out-Test columns).
+SPLIT_NAMES: dict[str, str] = {"in-distribution": "In-Test", "out-of-distribution": "Out-Test"}
 
 #: The other party of comment and human-role dialogues, as MMRole names it.
 CURIOUS_HUMAN = "a curious human"

@@ -74,6 +74,12 @@ def _judge_options(judge: str, **given: Any) -> Any:
     return judge_options_for(judge, given)
 
 
+def _warn_not_like_for_like(warnings: list[str]) -> None:
+    """Print each way the runs are not like for like, on stderr (stdout may be JSON)."""
+    for line in warnings:
+        typer.secho(f"Not like for like: {line}", fg="yellow", err=True)
+
+
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
 
     from mmrole.eval.pipeline import DEMO_DISCLAIMER
@@ -240,7 +246,8 @@ def import_command(
     published: Path | None = typer.Option(
         None,
         "--published",
-        help="Import every MRPA folder of MMRole's release under this folder (in-test/...).",
+        help="Import every MRPA of MMRole's release under this folder, both splits: the release's folder "
+        "(in-test/, out-test/) or MMRole's eval/ (in-test_reviews/, out-test_answers/, ...).",
     ),
     out: Path | None = typer.Option(
         None, "--out", help="With --published: where the runs go (one per MRPA)."
@@ -258,6 +265,7 @@ def import_command(
     or point --images at them."""
     from mmrole.errors import ConfigError
     from mmrole.eval.importer import import_published, import_released
+    from mmrole.schema import SPLIT_NAMES
 
     if published is not None:
         if path is not None or run is not None or out is None:
@@ -273,51 +281,63 @@ def import_command(
         ]
     for summary in summaries:
         kind = "judged run" if summary.judged else "run ready to judge"
+        splits = ", ".join(f"{n} {SPLIT_NAMES.get(s, s)}" for s, n in summary.splits.items())
         typer.echo(
-            f"{summary.run_dir}: {summary.n_samples} samples, {summary.n_answers} answered, "
+            f"{summary.run_dir}: {summary.n_samples} samples ({splits}), {summary.n_answers} answered, "
             f"{summary.n_reviews} reviews ({kind})"
         )
+        for file in summary.unsplit_files:
+            typer.secho(
+                f"{file}: no in-test/out-test folder in its path, imported as in-distribution "
+                "(--split sets it)",
+                fg="yellow",
+                err=True,
+            )
 
 
 def leaderboard_command(
     runs: list[Path] = typer.Argument(..., help="Judged run folders."),
     out: list[Path] = typer.Option([], "--out", help="Also write the board to .md or .csv (repeatable)."),
 ) -> None:
-    """Rank judged runs by their overall MMRole-Eval score."""
+    """Rank judged runs by their overall MMRole-Eval score (over all samples, beside In-Test and Out-Test);
+    warns when the runs differ in judge, judge options, splits or samples."""
 
-    from mmrole.eval.leaderboard import judges_differ, leaderboard, write_leaderboard
+    from mmrole.eval.leaderboard import leaderboard, like_for_like, write_leaderboard
     from mmrole.eval.tables import leaderboard_table
 
     entries = leaderboard(list(runs))
-    console = make_console()
-    console.print(leaderboard_table(entries))
-    if judges_differ(entries):
-        console.print(
-            "[yellow]The runs were judged by different judges: their scores are not comparable.[/yellow]"
-        )
+    warnings = like_for_like(list(runs))
+    make_console().print(leaderboard_table(entries))
+    _warn_not_like_for_like(warnings)
     for path in out:
-        typer.echo(f"wrote {write_leaderboard(entries, path)}")
+        typer.echo(f"wrote {write_leaderboard(entries, path, warnings)}")
 
 
 def compare_command(
     run_a: Path = typer.Argument(..., help="Run A."),
     run_b: Path = typer.Argument(..., help="Run B."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    out: list[Path] = typer.Option(
+        [], "--out", help="Also write the comparison to .md or .json (repeatable)."
+    ),
     n_boot: int = N_BOOT,
     n_perm: int = typer.Option(10000, "--n-perm", min=10, help="Permutations for the p-values."),
     seed: int = SEED,
 ) -> None:
-    """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value."""
-    from mmrole.eval.compare import compare_runs
+    """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value;
+    warns when the runs differ in judge, judge options, splits or samples."""
+    from mmrole.eval.compare import compare_runs, write_comparison
 
     comparison = compare_runs(run_a, run_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
     if as_json:
         typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
-        return
+    else:
+        from mmrole.eval.tables import comparison_table
 
-    from mmrole.eval.tables import comparison_table
-
-    make_console().print(comparison_table(comparison))
+        make_console().print(comparison_table(comparison))
+    _warn_not_like_for_like(comparison.warnings)
+    for path in out:
+        typer.echo(f"wrote {write_comparison(comparison, path)}", err=as_json)
 
 
 def report_command(
@@ -326,11 +346,14 @@ def report_command(
         None, "--out", help="Output folder (default: the run folder, for one run)."
     ),
 ) -> None:
-    """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs."""
+    """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs; the reports and
+    the terminal say when the runs differ in judge, judge options, splits or samples."""
+    from mmrole.eval.leaderboard import like_for_like
     from mmrole.eval.report import write_reports
 
     for path in write_reports(list(runs), out).values():
         typer.echo(f"wrote {path}")
+    _warn_not_like_for_like(like_for_like(list(runs)))
 
 
 def register(app: typer.Typer) -> None:

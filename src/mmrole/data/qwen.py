@@ -65,13 +65,31 @@ def split_image_tag(text: str) -> tuple[str | None, str]:
     return match.group(1), text[match.end() :]
 
 
+#: Folder names that say a split: MMRole-Data's ``data/test/<split>/``, the release's ``in-test/``,
+#: and the ``eval/in-test_answers/``, ``eval/out-test_reviews/``, ``..._results/`` of MMRole's repository.
+_SPLIT_FOLDER = re.compile(
+    r"^(?:(?P<in>in-distribution|in-test)|out-of-distribution|out-test)(?:_(?P<variant>answers|reviews|results))?$"
+)
+
+
+def split_folder(name: str) -> tuple[str, str] | None:
+    """The split and variant a folder name says, else None.
+
+    ``out-test_reviews`` -> ``("out-of-distribution", "reviews")``; ``in-test`` ->
+    ``("in-distribution", "")``.
+    """
+    match = _SPLIT_FOLDER.match(name.lower())
+    if match is None:
+        return None
+    return ("in-distribution" if match.group("in") else "out-of-distribution", match.group("variant") or "")
+
+
 def split_from_path(path: str | Path) -> str | None:
-    """``in-distribution`` / ``out-of-distribution`` when a folder of the path says so."""
+    """``in-distribution`` / ``out-of-distribution`` when a folder of the path says so (the nearest wins)."""
     for part in reversed(Path(path).resolve().parts):
-        if part in ("in-distribution", "in-test"):
-            return "in-distribution"
-        if part in ("out-of-distribution", "out-test"):
-            return "out-of-distribution"
+        named = split_folder(part)
+        if named is not None:
+            return named[0]
     return None
 
 

@@ -3,19 +3,22 @@
 For each metric, each dimension and overall: the difference of run A's and run B's
 scores over the shared samples (cells scored in both), a paired-bootstrap 95% interval
 and a sign-flip permutation p-value (:func:`mmrole.eval.stats.paired_differences`).
+A comparison also carries the ways the runs are not like for like (judge, judge options,
+splits, samples: :func:`mmrole.eval.provenance.provenance_warnings`), which every output shows.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mmrole.errors import DataError
+from mmrole.errors import ConfigError, DataError
 from mmrole.eval import stats
-from mmrole.eval.results import load_table, read_run_info
+from mmrole.eval.provenance import provenance_warnings
+from mmrole.eval.results import load_table, read_provenance, read_run_info, write_json, write_text
 from mmrole.schema import DIMENSIONS, METRICS
 
 
@@ -37,12 +40,15 @@ class Comparison:
         name_b: Run B's display name.
         n_shared: Samples present in both runs.
         rows: Metrics (paper order), dimensions, then overall.
+        warnings: How the runs are not like for like (different judges, options, splits or
+            samples), one line each; empty when they are.
     """
 
     name_a: str
     name_b: str
     n_shared: int
     rows: list[ComparisonRow]
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         def row(r: ComparisonRow) -> dict[str, Any]:
@@ -54,6 +60,7 @@ class Comparison:
             "a": self.name_a,
             "b": self.name_b,
             "n_shared": self.n_shared,
+            "warnings": list(self.warnings),
             "rows": [row(r) for r in self.rows],
         }
 
@@ -102,4 +109,44 @@ def compare_runs(
             _, result = stats.paired_differences(a[:, cols], b[:, cols], **options)
             rows.append(ComparisonRow(dimension, "dimension", result))
     rows.append(ComparisonRow("Overall", "overall", overall))
-    return Comparison(_name(run_a), _name(run_b), len(shared), rows)
+    warnings = provenance_warnings([read_provenance(run_a), read_provenance(run_b)])
+    return Comparison(_name(run_a), _name(run_b), len(shared), rows, warnings)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """The comparison as Markdown: its not-like-for-like warnings, then one table row per metric,
+    dimension and overall."""
+    lines = [f"# {comparison.name_a} (A) vs {comparison.name_b} (B)", ""]
+    lines += [f"> **Not like for like:** {w}" for w in comparison.warnings]
+    lines += [""] if comparison.warnings else []
+    lines += ["| | A | B | A - B | 95% CI | p | n |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in comparison.rows:
+        r = row.result
+        name = f"**{row.name}**" if row.kind == "overall" else row.name
+        ci = "–" if r.ci is None else f"[{r.ci[0]:.4f}, {r.ci[1]:.4f}]"
+        p_value = "–" if r.p_value is None else f"{r.p_value:.4f}"
+        cells = [name, _num(r.mean_a), _num(r.mean_b), _num(r.diff), ci, p_value, str(r.n)]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines += [
+        "",
+        f"Paired over the samples scored in both runs ({comparison.n_shared} shared): bootstrap 95% CI, "
+        "sign-flip permutation p-value.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(comparison: Comparison, path: str | Path) -> Path:
+    """Write the comparison as ``.md`` or ``.json`` (by the file's suffix), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        write_json(path, comparison.to_dict())
+        return path
+    if suffix not in (".md", ".markdown"):
+        raise ConfigError(f"--out must end in .md or .json: {path}")
+    write_text(path, to_markdown(comparison))
+    return path

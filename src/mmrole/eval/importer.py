@@ -6,6 +6,11 @@ turn carries the MRPA's ``answer`` and, in ``*_test.reviews.json``, the reward m
 ``rm_review`` (``{metric: {"review", "score": [a, b]}}``). An answers file becomes a run
 ready for ``mmrole judge``; a reviews file becomes a judged run with ``results.json``.
 Samples without a review (MMRole skips empty answers) stay in the run as *missing*.
+
+The split of a file comes from its folders: the release's ``in-test/<model>/`` and MMRole's
+repository's ``eval/in-test_reviews/<model>/``, ``eval/out-test_answers/<model>/`` (see
+:func:`mmrole.data.qwen.split_folder`). :func:`import_published` takes either layout's root
+and gives each model one run holding both splits.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.data.jsonio import iter_json_array
-from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
+from mmrole.data.qwen import sample_from_qwen, split_folder, split_from_path, type_from_name
 from mmrole.errors import DataError
 from mmrole.eval import results as run_results
-from mmrole.schema import METRICS, Sample
+from mmrole.schema import METRICS, SPLITS, Sample
 
 #: The paper's names of the 11 MRPAs whose reviews MMRole released, by release folder name.
 PUBLISHED_NAMES: dict[str, str] = {
@@ -50,6 +55,9 @@ class ImportSummary:
         n_samples: Samples imported.
         n_answers: Samples with a non-empty MRPA answer.
         n_reviews: (sample, metric) reviews imported (0 for answers files).
+        splits: Samples per split, in :data:`~mmrole.schema.SPLITS` order.
+        unsplit_files: Files whose path names no split (no ``in-test``/``out-test`` folder)
+            and no split was forced: their samples were imported as in-distribution.
         judged: Whether the run has reviews (and so ``results.json``).
     """
 
@@ -58,6 +66,8 @@ class ImportSummary:
     n_samples: int = 0
     n_answers: int = 0
     n_reviews: int = 0
+    splits: dict[str, int] = field(default_factory=dict)
+    unsplit_files: list[Path] = field(default_factory=list)
 
     @property
     def judged(self) -> bool:
@@ -88,7 +98,10 @@ def released_files(path: str | Path) -> list[Path]:
         reviews = [c for c in candidates if c.name.endswith(".reviews.json")]
         chosen.append((reviews or candidates)[0])
     if not chosen:
-        raise DataError("no MMRole test files (<type>_test*.json) in this folder", file=str(path))
+        hint = ""
+        if any(split_folder(child.name) for child in path.iterdir() if child.is_dir()):
+            hint = " (it holds split folders: import them all with --published)"
+        raise DataError(f"no MMRole test files (<type>_test*.json) in this folder{hint}", file=str(path))
     return chosen
 
 
@@ -219,30 +232,62 @@ def import_released(
     else:  # an overwritten judged run must not keep the old judgements
         for stale in (run_results.REVIEWS_FILE, run_results.RESULTS_FILE):
             (run_dir / stale).unlink(missing_ok=True)
+    counts = {s: sum(1 for sample in samples if sample.split == s) for s in SPLITS}
     return ImportSummary(
         run_dir=run_dir,
         files=files,
         n_samples=len(samples),
         n_answers=sum(1 for a in answers if a["answer"].strip()),
         n_reviews=len(reviews),
+        splits={s: n for s, n in counts.items() if n},
+        unsplit_files=[] if split else [f for f in files if split_from_path(f.parent) is None],
     )
+
+
+#: Which folder of a split a model's files come from when several have them: reviews (they
+#: hold the answers too), the release's plain split folder, then answers only (``*_results/``
+#: folders hold CSVs and are not read).
+_VARIANTS = ("reviews", "", "answers")
+
+
+def _split_folders(root: Path) -> list[list[Path]]:
+    """The split folders of a release root, one list per split (best variant first); [] if none."""
+    by_split: dict[str, list[tuple[int, Path]]] = {}
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        named = split_folder(child.name)
+        if named is not None and named[1] in _VARIANTS:
+            by_split.setdefault(named[0], []).append((_VARIANTS.index(named[1]), child))
+    return [[folder for _, folder in sorted(by_split[s])] for s in SPLITS if s in by_split]
 
 
 def published_models(root: str | Path) -> dict[str, list[Path]]:
     """The released files of each MRPA under ``root``, by release folder name.
 
-    ``root`` is a folder of model folders (``in-test/``), or a folder holding ``in-test/``
-    and/or ``out-test/`` (then each model's run gets the files of both splits).
+    ``root`` is a folder of model folders (``in-test/``, ``eval/out-test_reviews/``), or a
+    folder of split folders: the release's ``in-test/`` and ``out-test/``, or MMRole's
+    repository's ``eval/`` with ``in-test_answers/``, ``in-test_reviews/``, ``out-test_...``.
+    Each model then gets the files of every split, from the split's reviews folder when it
+    has the model there, else from its answers folder.
+
+    Raises:
+        DataError: No model folder with test files.
     """
     root = Path(root)
-    split_dirs = [root / d for d in ("in-test", "out-test") if (root / d).is_dir()] or [root]
+    if not root.is_dir():
+        raise DataError("no such folder", file=str(root))
     models: dict[str, list[Path]] = {}
-    for split_dir in split_dirs:
-        for model_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-            try:
-                models.setdefault(model_dir.name, []).extend(released_files(model_dir))
-            except DataError:
-                continue  # a folder without test files is not a model
+    for candidates in _split_folders(root) or [[root]]:
+        found: dict[str, list[Path]] = {}
+        for split_dir in candidates:
+            for model_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+                if model_dir.name in found:
+                    continue
+                try:
+                    found[model_dir.name] = released_files(model_dir)
+                except DataError:
+                    continue  # a folder without test files is not a model
+        for model, files in found.items():
+            models.setdefault(model, []).extend(files)
     if not models:
         raise DataError("no model folders with MMRole test files", file=str(root))
     return models
@@ -251,7 +296,11 @@ def published_models(root: str | Path) -> dict[str, list[Path]]:
 def import_published(
     root: str | Path, *, out_dir: str | Path, overwrite: bool = False
 ) -> list[ImportSummary]:
-    """Import every MRPA of MMRole's release under ``root`` into ``out_dir/<model>``, with the paper's names."""
+    """Import every MRPA of MMRole's release under ``root`` into ``out_dir/<model>``, with the paper's names.
+
+    ``root`` is laid out as :func:`published_models` describes; a model with files in both
+    splits gets one run holding both.
+    """
     out_dir = Path(out_dir)
     summaries = []
     for folder, files in published_models(root).items():

@@ -1,7 +1,9 @@
 """Rank judged runs by their overall MMRole-Eval score (Markdown and CSV output).
 
-Runs judged by different judges are not comparable; the board shows each run's judge
-so that is visible, and :func:`judges_differ` lets the CLI warn about it.
+As in the paper, the overall score is over all of a run's samples, shown beside its In-Test
+and Out-Test scores. Runs are only comparable when one judge, with the same options, scored
+the same samples: :func:`like_for_like` names every difference, and the CLI and the Markdown
+board show those lines above the table.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.errors import ConfigError, DataError
-from mmrole.eval.results import RESULTS_FILE, read_json, read_reviews, write_results
-from mmrole.schema import DIMENSIONS, METRICS
+from mmrole.eval.provenance import provenance_warnings
+from mmrole.eval.results import (
+    RESULTS_FILE,
+    read_json,
+    read_provenance,
+    read_reviews,
+    write_results,
+    write_text,
+)
+from mmrole.schema import DIMENSIONS, METRICS, SPLIT_NAMES, SPLITS
 
 
 @dataclass
 class Entry:
-    """One run on the board."""
+    """One run on the board (``overall`` is over all samples, ``by_split`` per split)."""
 
     name: str
     run_dir: Path
@@ -27,6 +37,7 @@ class Entry:
     ci: tuple[float, float] | None
     dimensions: dict[str, float | None] = field(default_factory=dict)
     metrics: dict[str, float | None] = field(default_factory=dict)
+    by_split: dict[str, float | None] = field(default_factory=dict)
     n_samples: int = 0
     n_failed: int = 0
     n_missing: int = 0
@@ -68,6 +79,7 @@ def entry_of(run_dir: str | Path) -> Entry:
         ci=(ci[0], ci[1]) if ci else None,
         dimensions={d: (results.get("dimensions", {}).get(d) or {}).get("mean") for d in DIMENSIONS},
         metrics={m: (results.get("metrics", {}).get(m) or {}).get("mean") for m in METRICS},
+        by_split={s: _overall_of((results.get("by_split") or {}).get(s)) for s in SPLITS},
         n_samples=int(results.get("n_samples") or 0),
         n_failed=int(results.get("n_failed") or 0),
         n_missing=int(results.get("n_missing") or 0),
@@ -83,9 +95,13 @@ def leaderboard(run_dirs: list[str | Path]) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.overall is None, -(e.overall or 0.0), e.name))
 
 
-def judges_differ(entries: list[Entry]) -> bool:
-    """Whether the runs were judged by more than one judge (their scores are then not comparable)."""
-    return len({e.judge for e in entries}) > 1
+def like_for_like(run_dirs: list[str | Path]) -> list[str]:
+    """How the runs differ in judge, judge options, splits and samples, one line each ([] if they don't)."""
+    return provenance_warnings([read_provenance(run_dir) for run_dir in run_dirs])
+
+
+def _overall_of(group: Any) -> float | None:
+    return ((group.get("overall") or {}).get("mean")) if isinstance(group, dict) else None
 
 
 def _fmt(value: float | None) -> str:
@@ -96,7 +112,21 @@ def _ci(ci: tuple[float, float] | None) -> str:
     return "–" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
-HEADER = ["rank", "name", "overall", "95% CI", *DIMENSIONS, *METRICS, "samples", "failed", "missing", "judge"]
+#: The split columns, with the paper's names.
+SPLIT_HEADERS = [SPLIT_NAMES[s] for s in SPLITS]
+HEADER = [
+    "rank",
+    "name",
+    "overall",
+    "95% CI",
+    *SPLIT_HEADERS,
+    *DIMENSIONS,
+    *METRICS,
+    "samples",
+    "failed",
+    "missing",
+    "judge",
+]
 
 
 def rows(entries: list[Entry]) -> list[list[str]]:
@@ -107,6 +137,7 @@ def rows(entries: list[Entry]) -> list[list[str]]:
             e.name,
             _fmt(e.overall),
             _ci(e.ci),
+            *(_fmt(e.by_split.get(s)) for s in SPLITS),
             *(_fmt(e.dimensions.get(d)) for d in DIMENSIONS),
             *(_fmt(e.metrics.get(m)) for m in METRICS),
             str(e.n_samples),
@@ -118,12 +149,16 @@ def rows(entries: list[Entry]) -> list[list[str]]:
     ]
 
 
-def to_markdown(entries: list[Entry]) -> str:
-    """A Markdown table (pipes in names escaped)."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+def to_markdown(entries: list[Entry], warnings: list[str] | tuple[str, ...] = ()) -> str:
+    """A Markdown table (pipes in names escaped), after the ``warnings`` (:func:`like_for_like`)."""
+    lines = [f"> **Not like for like:** {w}" for w in warnings] + ([""] if warnings else [])
+    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows(entries):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
-    note = "Scores are MMRole-Eval ratios (MRPA score / reference score); 95% CI: bootstrap over samples."
+    note = (
+        "Scores are MMRole-Eval ratios (MRPA score / reference score); overall is over all samples, "
+        "In-Test and Out-Test over each split's; 95% CI: bootstrap over samples."
+    )
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
@@ -138,6 +173,7 @@ def to_csv(entries: list[Entry]) -> str:
             "overall",
             "ci_low",
             "ci_high",
+            *SPLIT_HEADERS,
             *DIMENSIONS,
             *METRICS,
             "n_samples",
@@ -154,6 +190,7 @@ def to_csv(entries: list[Entry]) -> str:
                 e.name,
                 "" if e.overall is None else repr(e.overall),
                 *(("", "") if e.ci is None else (repr(e.ci[0]), repr(e.ci[1]))),
+                *("" if e.by_split.get(s) is None else repr(e.by_split[s]) for s in SPLITS),
                 *("" if e.dimensions.get(d) is None else repr(e.dimensions[d]) for d in DIMENSIONS),
                 *("" if e.metrics.get(m) is None else repr(e.metrics[m]) for m in METRICS),
                 e.n_samples,
@@ -166,15 +203,16 @@ def to_csv(entries: list[Entry]) -> str:
     return buffer.getvalue()
 
 
-def write_leaderboard(entries: list[Entry], path: str | Path) -> Path:
-    """Write the board as ``.md`` or ``.csv`` (by the file's suffix)."""
+def write_leaderboard(
+    entries: list[Entry], path: str | Path, warnings: list[str] | tuple[str, ...] = ()
+) -> Path:
+    """Write the board as ``.md`` (with the ``warnings``) or ``.csv`` (by the file's suffix)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         text = to_csv(entries)
     elif path.suffix.lower() in (".md", ".markdown"):
-        text = to_markdown(entries)
+        text = to_markdown(entries, warnings)
     else:
         raise ConfigError(f"--out must end in .md or .csv: {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
     return path

@@ -19,7 +19,15 @@ from pathlib import Path
 from mmrole.errors import ConfigError
 from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
 from mmrole.eval.report_data import RunData, load_run
-from mmrole.eval.report_tables import CSV_COLUMNS, Table, csv_rows, demo_note, group_table, summary_table
+from mmrole.eval.report_tables import (
+    CSV_COLUMNS,
+    Table,
+    csv_rows,
+    demo_note,
+    group_table,
+    like_for_like_warnings,
+    summary_table,
+)
 
 __all__ = ["REPORT_FILES", "render_csv", "render_markdown", "render_radar", "write_reports"]
 
@@ -43,7 +51,8 @@ def _markdown_table(table: Table, *, numeric_from: int) -> str:
 
 
 def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_FILES["radar"]) -> str:
-    """The Markdown report: runs, the results table, per-split and per-type tables."""
+    """The Markdown report: runs, how they are not like for like, the results table, per-split and
+    per-type tables."""
     parts = ["# MMRole-Eval report", ""]
     parts += [
         f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
@@ -59,6 +68,8 @@ def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_
     ]
     if note := demo_note(runs):
         parts += [f"> **Note:** {note}", ""]
+    if warnings := like_for_like_warnings(runs):
+        parts += [*(f"> **Not like for like:** {_md_cell(w)}" for w in warnings), ""]
     if radar_file:
         parts += [f"![The eight metrics, one polygon per run]({radar_file})", ""]
     parts += ["## Results", "", _markdown_table(summary_table(runs), numeric_from=3), ""]

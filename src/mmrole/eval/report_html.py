@@ -30,6 +30,7 @@ from mmrole.eval.report_tables import (
     demo_note,
     format_number,
     group_table,
+    like_for_like_warnings,
     summary_table,
 )
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review, Sample
@@ -337,6 +338,10 @@ def render_html(runs: Sequence[RunData], chart_svg: str, *, title: str = "MMRole
             [f'<p class="note demo-note"><strong>Note:</strong> {escape(note)}</p>']
             if (note := demo_note(runs))
             else []
+        ),
+        *(
+            f'<p class="warn"><strong>Not like for like:</strong> {escape(w)}</p>'
+            for w in like_for_like_warnings(runs)
         ),
         f'<div class="overview"><figure class="chart" id="radar">{chart_svg}</figure>'
         f'<div class="runs">{_runs_list(runs)}</div></div>',

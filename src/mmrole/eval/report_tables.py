@@ -185,3 +185,10 @@ def demo_note(runs: Sequence[RunData]) -> str | None:
     if not demo_runs:
         return None
     return f"{', '.join(demo_runs)}: {DEMO_DISCLAIMER}"
+
+
+def like_for_like_warnings(runs: Sequence[RunData]) -> list[str]:
+    """How the runs differ in judge, judge options, splits and samples (one line each; [] for one run)."""
+    from mmrole.eval.provenance import provenance_of, provenance_warnings
+
+    return provenance_warnings([provenance_of(str(run.path), run.info.raw, run.samples) for run in runs])

@@ -14,6 +14,7 @@ from mmrole.engine import runfolder
 from mmrole.errors import DataError
 from mmrole.eval import stats
 from mmrole.eval.aggregate import Judgement, ScoreTable, aggregate, build_table
+from mmrole.eval.provenance import Provenance, provenance_of
 from mmrole.schema import METRICS, Sample
 
 RUN_FILE, RESULTS_FILE = "run.json", "results.json"
@@ -59,6 +60,17 @@ def write_json(path: Path, data: Any) -> None:
     runfolder.write_json(path, data)
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a text file (a board, a comparison) atomically: a crash leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def write_run_files(
     run_dir: Path,
     *,
@@ -102,6 +114,14 @@ def run_image_root(run_dir: Path, info: dict[str, Any] | None = None) -> Path | 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """``run.json`` (empty when absent)."""
     return runfolder.read_run_info(run_dir)
+
+
+def read_provenance(run_dir: str | Path) -> Provenance:
+    """What produced a run's scores (judge, its options, the samples and their splits), for
+    :func:`mmrole.eval.provenance.provenance_warnings`; the run is labelled by its folder as given."""
+    run_dir = Path(run_dir)
+    samples = read_samples(run_dir) if (run_dir / SAMPLES_FILE).exists() else []
+    return provenance_of(str(run_dir), read_run_info(run_dir), samples)
 
 
 def read_samples(run_dir: Path) -> list[Sample]:

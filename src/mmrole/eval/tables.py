@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mmrole.schema import DIMENSIONS
+from mmrole.schema import DIMENSIONS, SPLIT_NAMES, SPLITS
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -110,7 +110,8 @@ _SHORT = {
 
 
 def leaderboard_table(entries: list[Entry]) -> Table:
-    """The board: rank, name, overall with CI, the three dimensions, counts (and judges when they differ)."""
+    """The board: rank, name, overall with CI, In-Test, Out-Test, the three dimensions, counts (and judges
+    when they differ)."""
     from rich.table import Table
 
     judges = sorted({e.judge for e in entries})
@@ -119,6 +120,8 @@ def leaderboard_table(entries: list[Entry]) -> Table:
     table.add_column("MRPA", no_wrap=True)
     table.add_column("overall", justify="right")
     table.add_column("95% CI", justify="right", no_wrap=True)
+    for split in SPLITS:
+        table.add_column(SPLIT_NAMES[split], justify="right")
     for dimension in DIMENSIONS:
         table.add_column(_SHORT.get(dimension, dimension), justify="right")
     table.add_column("failed/missing", justify="right")
@@ -130,11 +133,13 @@ def leaderboard_table(entries: list[Entry]) -> Table:
             entry.name,
             _num(entry.overall),
             _ci(entry.ci),
+            *(_num(entry.by_split.get(s)) for s in SPLITS),
             *(_num(entry.dimensions.get(d)) for d in DIMENSIONS),
             f"{entry.n_failed}/{entry.n_missing}",
             *([entry.judge] if len(judges) > 1 else []),
         )
     table.caption = (f"judge: {judges[0]}; " if len(judges) == 1 else "") + (
-        "score = MRPA / reference (MMRole-Eval); failed/missing: samples with failed judgements / not judged"
+        "score = MRPA / reference (MMRole-Eval); overall over all samples; "
+        "failed/missing: samples with failed judgements / not judged"
     )
     return table
