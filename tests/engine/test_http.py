@@ -129,3 +129,31 @@ def test_connect_error():
 def test_rejects_non_http_urls():
     with pytest.raises(ValueError):
         http.HTTPClient("ftp://example.com")
+
+
+def test_url_userinfo_becomes_basic_auth_and_never_the_host_or_an_error():
+    async def scenario():
+        heads: list[bytes] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            heads.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(OK)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        await http.HTTPClient(f"http://user:p%40ss@127.0.0.1:{port}/v1").request("GET", "/models")
+        await http.HTTPClient(
+            f"http://user:p%40ss@127.0.0.1:{port}/v1", headers={"Authorization": "Bearer k"}
+        ).request("GET", "/models")
+        server.close()
+        return heads
+
+    first, second = _run(scenario())
+    assert b"Authorization: Basic dXNlcjpwQHNz\r\n" in first  # base64("user:p@ss")
+    assert b"Host: 127.0.0.1:" in first and b"p%40ss" not in first
+    assert b"Authorization: Bearer k\r\n" in second and b"Basic" not in second
+    with pytest.raises(ValueError) as caught:
+        http.HTTPClient("ftp://user:sk-ftp@example.com")
+    assert "sk-ftp" not in str(caught.value)

@@ -71,3 +71,17 @@ def test_json_helpers(tmp_path):
     with pytest.raises(DataError, match="not valid JSON"):
         read_json(tmp_path / "bad.json")
     assert read_run_info(tmp_path / "empty") == {}
+
+
+def test_run_info_shows_url_credentials_as_stars(tmp_path):
+    info = update_run_info(
+        tmp_path,
+        {"agent": "openai:m@http://user:sk-9@h/v1", "data": ["see http://h/v1?token=sk-8&x=1 for details"]},
+    )
+    assert info["agent"] == "openai:m@http://***@h/v1"
+    assert info["data"] == ["see http://h/v1?token=***&x=1 for details"]
+    assert (
+        "sk-9" not in (tmp_path / "run.json").read_text()
+        and "sk-8" not in (tmp_path / "run.json").read_text()
+    )
+    assert without_secrets({"agent": "openai:m@http://h:8000/v1"}) == {"agent": "openai:m@http://h:8000/v1"}

@@ -140,3 +140,65 @@ def test_register_a_custom_prefix():
         from mmrole.models import registry
 
         registry._FACTORIES.pop("echo-test")
+
+
+# -- keys written inside URLs (issue 8, item 11) ---------------------------------------------------
+def test_the_model_name_ends_at_the_at_sign_that_starts_the_url():
+    assert split_openai_spec("m@http://user:sk-1@h:8000/v1") == ("m", "http://user:sk-1@h:8000/v1")
+    assert split_openai_spec("claude-3@20240229@https://sk-2@h/v1") == (
+        "claude-3@20240229",
+        "https://sk-2@h/v1",
+    )
+    with pytest.raises(ConfigError, match="with its scheme") as caught:
+        split_openai_spec("m@user:sk-3@h:8000/v1")  # no scheme: which '@' starts the URL is ambiguous
+    assert "sk-3" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "shown"),
+    [
+        ("http://user:sk-1@h:8000/v1", "sk-1", "http://***@h:8000/v1"),
+        ("http://sk-2@h:8000/v1", "sk-2", "http://***@h:8000/v1"),
+        ("http://h:8000/v1?api_key=sk-3", "sk-3", "http://h:8000/v1?api_key=***"),
+        ("http://h:8000/v1?key=sk-4", "sk-4", "http://h:8000/v1?key=***"),
+        ("http://h:8000/v1?token=sk-5", "sk-5", "http://h:8000/v1?token=***"),
+        ("http://u:s%2Fk%40-6@h:8000/v1", "s/k@-6", "http://***@h:8000/v1"),
+    ],
+)
+def test_a_key_in_the_url_is_the_bearer_key_and_shows_as_stars(url, key, shown):
+    backend = load_backend(f"openai:m@{url}")
+    assert backend.model == "m" and backend.base_url == "http://h:8000/v1"
+    assert _auth(backend) == f"Bearer {key}" and backend.spec == f"openai:m@{shown}"
+    assert key not in repr(backend) and backend._scrub(f"bad key {key}") == "bad key ***"
+
+
+def test_url_keys_rank_below_explicit_options_and_other_query_parameters_are_kept(monkeypatch):
+    url = "https://res.openai.azure.com/openai/v1?api-version=2024-10-21&api-key=sk-url"
+    backend = load_backend(f"openai:gpt-4o@{url}", api_key="sk-explicit")
+    assert backend._headers == {"api-key": "sk-explicit"}
+    assert backend._scrub("sk-url and sk-explicit") == "*** and ***"
+    assert backend._url("/chat/completions") == (
+        "https://res.openai.azure.com/openai/v1/chat/completions?api-version=2024-10-21"
+    )
+    assert (
+        backend.spec
+        == "openai:gpt-4o@https://res.openai.azure.com/openai/v1?api-version=2024-10-21&api-key=***"
+    )
+    monkeypatch.setenv("MMROLE_API_KEY", "sk-mmrole")  # below the URL's own key
+    assert _auth(load_backend("openai:m@http://sk-url@h/v1")) == "Bearer sk-url"
+
+
+def test_a_key_in_openai_base_url_is_taken_off_it(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy.local/v1?api_key=sk-env")
+    backend = load_backend("openai:gpt-4o")
+    assert _auth(backend) == "Bearer sk-env" and backend.base_url == "http://proxy.local/v1"
+    assert backend.spec == "openai:gpt-4o@http://proxy.local/v1?api_key=***"
+
+
+def test_errors_about_a_spec_never_quote_its_key():
+    with pytest.raises(ConfigError) as caught:
+        load_backend("opnai:m@http://user:sk-typo@h/v1")
+    assert "sk-typo" not in str(caught.value) and "http://***@h/v1" in str(caught.value)
+    with pytest.raises(ConfigError, match="unexpected keyword") as caught:
+        load_backend("openai:m@http://user:sk-opt@h/v1", not_an_option=1)
+    assert "sk-opt" not in str(caught.value)

@@ -18,7 +18,7 @@ from mmrole.engine.runfolder import ANSWERS, SAMPLES, update_run_info, write_jso
 from mmrole.engine.runner import Backoff, Request, Result, run_requests
 from mmrole.engine.store import Store
 from mmrole.errors import DataError
-from mmrole.models.base import Backend, GenerationParams
+from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.schema import Sample
 
 
@@ -164,7 +164,11 @@ async def answer_dataset(
     started = _now()
     update_run_info(
         run_dir,
-        {"agent": backend.spec, "data": str(data), "answer": {"options": options, "started": started}},
+        {
+            "agent": display_spec(backend),
+            "data": str(data),
+            "answer": {"options": options, "started": started},
+        },
     )
     try:
         with Store.in_run(run_dir) as store:
@@ -186,7 +190,7 @@ async def answer_dataset(
     write_jsonl(run_dir / ANSWERS, (answer_record(r) for r in results))
     summary = AnswerSummary(
         run_dir=run_dir,
-        agent=backend.spec,
+        agent=display_spec(backend),
         total=len(results),
         answered=sum(r.ok for r in results),
         failed=sum(not r.ok for r in results),

@@ -14,10 +14,13 @@ deadline per request. httpx stays in use for streaming, TLS endpoints and proxie
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from mmrole.models.endpoint import redact_url
 
 #: Servers close idle keep-alive connections after a few seconds (uvicorn: 5 s); drop ours first.
 IDLE_EXPIRY_S = 4.0
@@ -219,7 +222,9 @@ class HTTPClient:
     """Keep-alive HTTP/1.1 client for one origin (scheme, host, port).
 
     Args:
-        base_url: ``http://host:port`` or ``https://host``; a path is kept as a prefix.
+        base_url: ``http://host:port`` or ``https://host``; a path is kept as a prefix. Userinfo
+            (``http://user:pass@host``) becomes an ``Authorization: Basic`` header unless ``headers``
+            has one, as with curl or httpx.
         headers: Sent with every request (e.g. authorization).
         connect_timeout: Seconds to open a connection.
         ssl_context: For https; the system's default trust store when omitted.
@@ -235,7 +240,7 @@ class HTTPClient:
     ):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
+            raise ValueError(f"not an http(s) URL: {redact_url(base_url)!r}")
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
@@ -245,6 +250,9 @@ class HTTPClient:
         )
         host_header = self.host if default_port else f"{self.host}:{self.port}"
         fixed = {"Host": host_header, "User-Agent": "mmrole", "Accept": "application/json", **(headers or {})}
+        if parts.username is not None and not any(k.lower() == "authorization" for k in fixed):
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            fixed["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self._fixed_head = "".join(f"{k}: {v}\r\n" for k, v in fixed.items())
         self.connect_timeout = connect_timeout
         self._idle: list[_Connection] = []

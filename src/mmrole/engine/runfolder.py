@@ -2,7 +2,8 @@
 
 A file is written to ``NAME.partial``, flushed to disk, then renamed over ``NAME``: a crash
 leaves the old file or the new one, never half of one. ``run.json`` records what ran; each
-command merges its own section in, and anything that looks like a secret is dropped first.
+command merges its own section in, and anything that looks like a secret is dropped first (options
+named like credentials; the credentials of URLs in any value show as ``***``).
 
     write_jsonl(run / "answers.jsonl", records)
     update_run_info(run, {"agent": spec, "answer": {...}})
@@ -20,6 +21,7 @@ from typing import Any
 
 from mmrole.data.jsonio import iter_jsonl
 from mmrole.errors import DataError
+from mmrole.models.endpoint import redact_urls
 
 RUN_INFO = "run.json"
 SAMPLES = "samples.jsonl"
@@ -103,7 +105,8 @@ def update_run_info(run_dir: str | Path, updates: dict[str, Any]) -> dict[str, A
 
 
 def without_secrets(data: Any) -> Any:
-    """A copy of nested dicts/lists without keys that name credentials (``api_key``, ``token``...)."""
+    """A copy of nested dicts/lists without keys that name credentials (``api_key``, ``token``...),
+    and with the credentials of any URL in a string shown as ``***`` (``http://***@host/v1``)."""
     if isinstance(data, dict):
         return {
             k: without_secrets(v)
@@ -112,6 +115,8 @@ def without_secrets(data: Any) -> Any:
         }
     if isinstance(data, (list, tuple)):
         return [without_secrets(v) for v in data]
+    if isinstance(data, str):
+        return redact_urls(data)
     return data
 
 

@@ -30,6 +30,7 @@ from mmrole.models.base import (
     GenerationParams,
     Message,
     current_request_id,
+    display_spec,
 )
 
 logger = logging.getLogger("mmrole.engine")
@@ -179,7 +180,7 @@ class _Engine:
     ):
         self.backend, self.store, self.max_retries = backend, store, max_retries
         self.pacer, self.backoff, self.request_timeout = pacer, backoff, request_timeout
-        self.spec = backend.spec or type(backend).__name__
+        self.spec = display_spec(backend)  # enters store keys and rows: never a credential
         self.options = getattr(backend, "key_options", None) or None
         self.by_id = bool(getattr(backend, "key_includes_request_id", False))
 

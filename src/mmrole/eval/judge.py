@@ -35,7 +35,7 @@ from mmrole.eval.judge_plan import (
 )
 from mmrole.eval.logprob import expected_pair
 from mmrole.eval.parse import locate_scores
-from mmrole.models.base import Backend
+from mmrole.models.base import Backend, display_spec
 
 __all__ = [
     "ORDERS_DEFAULT",
@@ -224,7 +224,7 @@ async def judge_run(
     summary.n_logprob_fallbacks = sum(
         1 for r in records if str(r.get("scoring", "")).startswith("sampled (no")
     )
-    judge_spec = backend.spec or type(backend).__name__
+    judge_spec = display_spec(backend)
     run_results.write_run_files(
         run_dir,
         info={"judge": judge_spec, "judge_options": options.to_dict()},

@@ -118,7 +118,8 @@ class Backend(abc.ABC):
 
     Subclasses implement :meth:`generate`. ``spec`` identifies the backend and model
     (``openai:gpt-4o@http://host/v1``, ``hf:/path``) and enters the cache key; it must
-    never contain secrets.
+    never contain secrets: a URL's credentials show as ``***`` (``openai:m@http://***@host/v1``).
+    Writers go through :func:`display_spec`, which enforces that for any backend.
     """
 
     spec: str = ""
@@ -137,3 +138,16 @@ class Backend(abc.ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def display_spec(backend: Any) -> str:
+    """A backend's spec (or a spec string) as it may be written or printed: URL credentials show as ``***``.
+
+    Built-in backends' specs are already so; this keeps a third-party backend whose spec holds a
+    credentialed URL out of store keys, run.json and logs. A spec without credentials is unchanged.
+    """
+    from mmrole.models.endpoint import redact_urls
+
+    if isinstance(backend, str):
+        return redact_urls(backend)
+    return redact_urls(str(getattr(backend, "spec", "") or type(backend).__name__))

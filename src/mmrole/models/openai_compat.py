@@ -6,6 +6,14 @@ always through httpx. Images become base64
 data URLs, downscaled to ``max_image_side`` when set. Failures become :class:`BackendError`:
 retryable for 429, 408, 5xx, timeouts, dropped connections and unparsable bodies, not for
 other 4xx. The API key is sent in a header and scrubbed from every error text.
+
+A key written inside the URL (``http://user:KEY@host/v1``, ``http://KEY@host/v1``, ``...?api_key=KEY``,
+``key=``, ``token=``) is taken off it (:mod:`mmrole.models.endpoint`) and sent like any other key,
+as ``Authorization: Bearer KEY`` (``api-key`` for Azure): that is how OpenAI-compatible servers
+(vLLM and SGLang ``--api-key``, LiteLLM, Ollama behind a proxy, OpenRouter) check keys, so of a
+``user:KEY`` pair the password is the key and the user name is dropped. Requests go to the URL
+without it; ``spec`` shows the URL with ``***`` in its place. A server behind HTTP basic auth
+instead takes ``extra_headers={"Authorization": "Basic ..."}``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from mmrole.models.base import (
     TokenLogprob,
     Usage,
 )
+from mmrole.models.endpoint import parse_endpoint
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -39,7 +48,8 @@ class OpenAICompatBackend(Backend):
 
     Args:
         model: The model name the server expects.
-        base_url: The API root, ending in ``/v1`` for most servers.
+        base_url: The API root, ending in ``/v1`` for most servers. A key inside it (userinfo or an
+            ``api_key``/``key``/``token`` query parameter) is used when ``api_key`` is not given.
         api_key: Sent as ``Authorization: Bearer`` (``api-key`` for Azure hosts); None sends none.
         timeout: Seconds for a whole request (connect, send, wait, read).
         connect_timeout: Seconds to open a connection.
@@ -67,16 +77,19 @@ class OpenAICompatBackend(Backend):
     ):
         if transport not in ("auto", "lean", "httpx"):
             raise ValueError("transport must be 'auto', 'lean' or 'httpx'")
+        endpoint = parse_endpoint(base_url)
         self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.spec = (
-            f"openai:{model}" if self.base_url == DEFAULT_BASE_URL else f"openai:{model}@{self.base_url}"
-        )
+        self.base_url = endpoint.url.rstrip("/")
+        self._query = f"?{endpoint.query}" if endpoint.query else ""
+        shown = endpoint.display.rstrip("/")
+        #: What identifies this backend in store keys, run.json, reports and logs: never the key.
+        self.spec = f"openai:{model}" if shown == DEFAULT_BASE_URL else f"openai:{model}@{shown}"
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.max_image_side = max_image_side
         self.extra_body = dict(extra_body or {})
         self.max_tokens_field = max_tokens_field
-        self._secret = api_key or None
+        api_key = api_key or endpoint.key
+        self._secrets = [s for s in dict.fromkeys((api_key, endpoint.key)) if s]
         headers = dict(extra_headers or {})
         if api_key:
             if (urlsplit(self.base_url).hostname or "").endswith(".azure.com"):
@@ -108,7 +121,7 @@ class OpenAICompatBackend(Backend):
     # -- requests ---------------------------------------------------------------------------
     async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
         body = json.dumps(self._payload(await self._prepare(messages), params, stream=False)).encode()
-        url = f"{self.base_url}/chat/completions"
+        url = self._url("/chat/completions")
         status, headers, content = await self._post(body)
         if status != 200:
             raise self._status_error(status, headers, content, url)
@@ -117,7 +130,7 @@ class OpenAICompatBackend(Backend):
     async def stream(self, messages: list[Message], params: GenerationParams) -> AsyncIterator[str]:
         """Yield the reply's text as it is generated (server-sent events)."""
         body = self._payload(await self._prepare(messages), params, stream=True)
-        url = f"{self.base_url}/chat/completions"
+        url = self._url("/chat/completions")
         client = self._httpx_client()
         import httpx
 
@@ -149,7 +162,7 @@ class OpenAICompatBackend(Backend):
     async def list_models(self) -> list[str]:
         """The model names the server's ``/models`` lists."""
         client = self._httpx_client()
-        response = await client.get(f"{self.base_url}/models")
+        response = await client.get(self._url("/models"))
         if response.status_code != 200:
             raise self._status_error(
                 response.status_code, dict(response.headers), response.content, self.base_url
@@ -164,8 +177,12 @@ class OpenAICompatBackend(Backend):
         self._httpx = None
 
     # -- transport --------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        """The full URL of an API path (the URL's non-credential query parameters kept)."""
+        return f"{self.base_url}{path}{self._query}"
+
     async def _post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        url = f"{self.base_url}/chat/completions"
+        url = self._url("/chat/completions")
         if self._use_httpx:
             import httpx
 
@@ -183,7 +200,9 @@ class OpenAICompatBackend(Backend):
                 self.base_url, headers=self._headers, connect_timeout=self.connect_timeout
             )
         try:
-            response = await self._lean.request("POST", "/chat/completions", body, timeout=self.timeout)
+            response = await self._lean.request(
+                "POST", f"/chat/completions{self._query}", body, timeout=self.timeout
+            )
         except http.TimeoutError_ as exc:
             raise BackendError(f"timed out ({exc}): {url}", retryable=True) from exc
         except http.HTTPError as exc:
@@ -277,7 +296,9 @@ class OpenAICompatBackend(Backend):
 
     def _scrub(self, text: str) -> str:
         """Remove the API key from text headed for logs, stores and reports."""
-        return text.replace(self._secret, "***") if self._secret else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def _image_url(part: dict[str, Any]) -> str:

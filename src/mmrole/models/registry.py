@@ -2,6 +2,7 @@
 
     openai:MODEL                      api.openai.com (or $OPENAI_BASE_URL)
     openai:MODEL@http://host:port/v1  any OpenAI-compatible server (vLLM, SGLang, LMDeploy, Ollama, Azure)
+    openai:MODEL@http://KEY@host/v1   the same with its key in the URL (also user:KEY@, ?api_key=KEY)
     hf:PATH                           a local transformers model (mmrole.models.hf)
     replay:FILE                       answers read from a file (mmrole.models.replay)
     demo                              the bundled offline model (mmrole.models.demo)
@@ -9,8 +10,9 @@
 Factories import their heavy dependencies only when their prefix is asked for.
 
 API keys (never part of a spec, never logged or stored), first found wins:
-the ``api_key`` option; the variable named by the ``api_key_env`` option; the config file's
-entry for the endpoint (``[endpoints."URL"]`` with ``api_key`` or ``api_key_env``);
+the ``api_key`` option; the variable named by the ``api_key_env`` option; a key written in the URL
+(userinfo, or an ``api_key``/``key``/``token`` query parameter: :mod:`mmrole.models.endpoint`;
+the spec shows ``***`` in its place); the config file's entry for the endpoint (``[endpoints."URL"]`` with ``api_key`` or ``api_key_env``);
 ``$MMROLE_API_KEY``; ``$OPENAI_API_KEY`` and the file's top-level ``api_key``, which are only
 sent to the default OpenAI endpoint, so an OpenAI key never leaks to a third-party server.
 The config file is ``$MMROLE_CONFIG`` or ``~/.config/mmrole/config.toml``:
@@ -29,6 +31,7 @@ from typing import Any
 
 from mmrole.errors import ConfigError
 from mmrole.models.base import Backend
+from mmrole.models.endpoint import parse_endpoint, redact_urls, split_model_url
 
 #: prefix -> factory(argument after "prefix:", options) -> Backend
 Factory = Callable[[str, dict[str, Any]], Backend]
@@ -72,22 +75,37 @@ def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
     factory = _FACTORIES.get(prefix)
     if factory is None:
         known = ", ".join(f"{p}:..." if p != "demo" else p for p in backend_prefixes())
-        raise ConfigError(f"unknown model spec {spec!r}: expected one of {known}")
+        raise ConfigError(f"unknown model spec {redact_urls(spec)!r}: expected one of {known}")
     return factory(argument, options)
 
 
 def split_openai_spec(argument: str) -> tuple[str, str | None]:
-    """``MODEL@URL`` -> (MODEL, URL); ``MODEL`` -> (MODEL, None). Model names may contain ':' (Ollama)."""
-    model, at, url = argument.rpartition("@")
-    if not at or not url:
-        return argument, None
-    if "://" not in url:
-        url = "http://" + url  # openai:llama3@localhost:11434/v1
-    return model, url
+    """``MODEL@URL`` -> (MODEL, URL); ``MODEL`` -> (MODEL, None).
+
+    Model names may contain ':' (Ollama) and '@' (``claude-3@20240229``): the URL starts at the first
+    '@' followed by a scheme, so a key in the URL (``http://user:KEY@host``) never ends up in the model
+    name; a URL without a scheme (``llama3@localhost:11434/v1``) gets ``http://``.
+
+    Raises:
+        ConfigError: a scheme-less URL after a model name holding '@' (ambiguous).
+    """
+    try:
+        return split_model_url(argument)
+    except ValueError as exc:
+        raise ConfigError(f"openai spec: {exc}") from None
 
 
-def resolve_api_key(base_url: str, default_url: str, options: dict[str, Any]) -> str | None:
-    """The API key for an endpoint (see the module docstring for the order); None if there is none."""
+def resolve_api_key(
+    base_url: str, default_url: str, options: dict[str, Any], url_key: str | None = None
+) -> str | None:
+    """The API key for an endpoint (see the module docstring for the order); None if there is none.
+
+    Args:
+        base_url: The endpoint, without credentials.
+        default_url: The default endpoint (``$OPENAI_BASE_URL`` or OpenAI's), without credentials.
+        options: The backend options (``api_key``, ``api_key_env``).
+        url_key: The key written inside the endpoint's URL, if any.
+    """
     if options.get("api_key"):
         return str(options["api_key"])
     if options.get("api_key_env"):
@@ -95,6 +113,8 @@ def resolve_api_key(base_url: str, default_url: str, options: dict[str, Any]) ->
         if not os.environ.get(name):
             raise ConfigError(f"environment variable {name} (api_key_env) is not set")
         return os.environ[name]
+    if url_key:
+        return url_key
     config = read_config()
     endpoint = (config.get("endpoints") or {}).get(base_url.rstrip("/")) or {}
     if endpoint.get("api_key_env") and os.environ.get(endpoint["api_key_env"]):
@@ -144,10 +164,12 @@ def _openai(argument: str, options: dict[str, Any]) -> Backend:
     model, url = split_openai_spec(argument)
     if not model:
         raise ConfigError("openai spec without a model name: use openai:MODEL or openai:MODEL@URL")
-    default_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-    base_url = url or default_url
-    api_key = resolve_api_key(base_url, default_url, options)
-    if api_key is None and base_url.rstrip("/") == DEFAULT_BASE_URL:
+    # The URL as written goes to the backend, which takes any key off it and shows *** in its spec.
+    base_url = url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    default = parse_endpoint(os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+    endpoint = parse_endpoint(base_url)
+    api_key = resolve_api_key(endpoint.url, default.url, options, url_key=endpoint.key)
+    if api_key is None and endpoint.url.rstrip("/") == DEFAULT_BASE_URL:
         raise ConfigError(
             f"no API key for openai:{model}: set OPENAI_API_KEY or MMROLE_API_KEY, "
             f"or api_key in {config_path()}"
@@ -156,7 +178,7 @@ def _openai(argument: str, options: dict[str, Any]) -> Backend:
     try:
         return OpenAICompatBackend(model, base_url, api_key=api_key, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"openai:{argument}: {exc}") from exc
+        raise ConfigError(redact_urls(f"openai:{model}@{endpoint.display}: {exc}")) from None
 
 
 @register_backend("hf")

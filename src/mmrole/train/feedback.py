@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.errors import ConfigError, DataError
-from mmrole.models.base import Backend, GenerationParams
+from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.schema import Sample
 from mmrole.train.feedback_config import FeedbackOptions
 from mmrole.train.feedback_judge import response_id
@@ -252,13 +252,13 @@ async def generate_feedback(
     write_samples_jsonl(samples, out_dir / "samples.jsonl")
 
     policy_backend = load_backend(policy)
-    judge_spec = judge if isinstance(judge, str) or judge is None else (judge.spec or type(judge).__name__)
+    judge_spec = None if judge is None else display_spec(judge)
     started = _now()
     update_run_info(
         out_dir,
         {
             "kind": "feedback",
-            "policy": policy_backend.spec or type(policy_backend).__name__,
+            "policy": display_spec(policy_backend),
             "judge": judge_spec,
             "data": {"source": str(data), "image_root": str(root) if root else None},
             "feedback": {"options": options.to_dict(), "started": started},
@@ -316,7 +316,7 @@ async def generate_feedback(
     summary.n_selected = len(selected)
     kept, dropped = balance_lengths(selected) if options.balance_length else (selected, [])
     summary.n_dropped_length = len(dropped)
-    provenance = {"policy": policy_backend.spec, "judge": judge_spec, "scorer": options.scorer}
+    provenance = {"policy": display_spec(policy_backend), "judge": judge_spec, "scorer": options.scorer}
     index_of: dict[str, int] = {}
     records = []
     for pair in kept:
