@@ -152,7 +152,7 @@ def test_app_command_passes_its_options_to_the_launcher(
     monkeypatch.setattr(web, "launch_app", lambda *args, **kwargs: calls.append((args, kwargs)))
     result = CliRunner().invoke(
         app,
-        ["app", "--agent", "openai:m@http://127.0.0.1:9/v1", "--port", "7999", "--share",
+        ["app", "--agent", "openai:m@http://127.0.0.1:9/v1", "--port", "7999", "--share", "--auth", "a:b",
          "--out", str(tmp_path), "--temperature", "0.2", "--max-image-side", "512"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -134,8 +134,27 @@ def app_command(
         None, help="Model spec playing the second character (default: --agent)."
     ),
     port: int = typer.Option(7860, help="Port to serve on."),
-    host: str = typer.Option("127.0.0.1", help="Address to serve on (0.0.0.0: every interface)."),
-    share: bool = typer.Option(False, "--share/--no-share", help="Open a public gradio.live link."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to serve on (0.0.0.0: every interface; needs --auth or --insecure)."
+    ),
+    share: bool = typer.Option(
+        False, "--share/--no-share", help="Open a public gradio.live link (needs --auth or --insecure)."
+    ),
+    auth: list[str] = typer.Option(
+        [],
+        "--auth",
+        help="Ask for a login: USER:PASS (repeatable). Prefer --auth-file: other users of this machine "
+        "can read a command line.",
+    ),
+    auth_file: Path | None = typer.Option(
+        None, "--auth-file", help="Logins, one USER:PASS per line ('#' comments)."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Serve a non-loopback --host or --share without a login."
+    ),
+    max_upload_mb: float = typer.Option(  # 20.0: mmrole.app.access.DEFAULT_MAX_UPLOAD_MB (not imported: --help stays fast)
+        20.0, "--max-upload-mb", min=0.01, help="Refuse uploaded files larger than this (MB)."
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the chats' transcripts (default: a new temporary folder)."
     ),
@@ -146,9 +165,15 @@ def app_command(
         None, min=16, help="Downscale images whose longer side exceeds this many pixels."
     ),
 ) -> None:
-    """Serve a web app to chat with characters about images (Gradio), and let two characters talk."""
+    """Serve a web app to chat with characters about images (Gradio), and let two characters talk.
+
+    Each browser session's chats are saved in its own subfolder of --out.
+    """
+    from mmrole.app.access import check_exposure, parse_auth
     from mmrole.app.web import launch_app
 
+    logins = parse_auth(auth, auth_file)
+    check_exposure(host, share=share, auth=logins, insecure=insecure)  # before any model is loaded
     launch_app(
         agent,
         data,
@@ -159,6 +184,9 @@ def app_command(
         host=host,
         port=port,
         share=share,
+        auth=logins or None,
+        insecure=insecure,
+        max_upload_mb=max_upload_mb,
     )
 
 

@@ -8,12 +8,15 @@ the conversation stays as it was before the failed turn.
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmrole.app.access import visitor_folder
 from mmrole.app.resources import ChatData
 from mmrole.app.session import ChatSession
 from mmrole.app.transcript import save_mmrole_records, save_transcript
@@ -55,7 +58,9 @@ class AppContext:
         other_backend: The model playing the second character in character-vs-character (default: backend).
         params: Sampling parameters.
         max_image_side: Downscale images whose longer side exceeds this many pixels before sending.
-        out_dir: Every conversation's transcript and MMRole dialogue file is rewritten here after each turn.
+        out_dir: Every conversation's transcript and MMRole dialogue file is rewritten here after each turn;
+            the web app gives each browser session its own subfolder (:meth:`for_visitor`).
+        secret: Keys the visitors' folder names (random per app).
     """
 
     data: ChatData
@@ -64,6 +69,18 @@ class AppContext:
     params: GenerationParams = field(default_factory=GenerationParams)
     max_image_side: int | None = None
     out_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mmrole-app-")))
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)
+
+    def for_visitor(self, session_hash: str | None) -> AppContext:
+        """This context saving into one browser session's own subfolder of ``out_dir``.
+
+        Visitors share the data and the models, never a transcript folder: the subfolder's name is a
+        keyed hash of Gradio's ``session_hash`` (:func:`mmrole.app.access.visitor_folder`). Without a
+        session hash (a direct call, not the web app) the context is returned as it is.
+        """
+        if not session_hash:
+            return self
+        return dataclasses.replace(self, out_dir=self.out_dir / visitor_folder(self.secret, session_hash))
 
     def session(self, name: str, image: str | None, other: str | None = None) -> ChatSession:
         """A new conversation of ``name`` (with ``other`` for character-vs-character) about ``image``."""

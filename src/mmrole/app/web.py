@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.app import callbacks as cb
+from mmrole.app.access import DEFAULT_MAX_UPLOAD_MB, check_exposure, upload_limit_bytes
 from mmrole.app.resources import ChatData
 from mmrole.models.base import Backend, GenerationParams
 
-__all__ = ["build_app", "launch_app", "make_context"]
+__all__ = ["build_app", "launch_app", "launch_options", "make_context"]
 
 _CSS = """
 #mmrole-profile { max-height: 340px; overflow-y: auto; }
@@ -161,20 +162,27 @@ def build_app(
         # Gradio finds event-data parameters by resolved type hints; gr is local here, so give the class itself.
         pick.__annotations__["evt"] = gr.SelectData
 
-        async def send_message(text: str, name: str, path: str | None, current: Any):  # type: ignore[no-untyped-def]
-            async for messages, text_box, state, files, note in cb.on_send(ctx, text, name, path, current):
+        # The handlers that save take Gradio's request: each browser session saves into its own folder.
+        async def send_message(text: str, name: str, path: str | None, current: Any, request: Any):  # type: ignore[no-untyped-def]
+            mine = ctx.for_visitor(getattr(request, "session_hash", None))
+            async for messages, text_box, state, files, note in cb.on_send(mine, text, name, path, current):
                 yield messages, text_box, state, _files(files), note
 
-        async def let_begin(name: str, path: str | None, current: Any):  # type: ignore[no-untyped-def]
-            async for messages, state, files, note in cb.on_begin(ctx, name, path, current):
+        async def let_begin(name: str, path: str | None, current: Any, request: Any):  # type: ignore[no-untyped-def]
+            mine = ctx.for_visitor(getattr(request, "session_hash", None))
+            async for messages, state, files, note in cb.on_begin(mine, name, path, current):
                 yield messages, state, _files(files), note
 
-        async def talk(name: str, partner: str, path: str | None, count: float, who: str):  # type: ignore[no-untyped-def]
+        async def talk(name: str, partner: str, path: str | None, count: float, who: str, request: Any):  # type: ignore[no-untyped-def]
             first_speaker = name if who == "chosen character" else partner
+            mine = ctx.for_visitor(getattr(request, "session_hash", None))
             async for messages, state, files, note in cb.on_versus(
-                ctx, name, partner, path, int(count), first_speaker
+                mine, name, partner, path, int(count), first_speaker
             ):
                 yield messages, state, _files(files), note
+
+        for handler in (send_message, let_begin, talk):
+            handler.__annotations__["request"] = gr.Request  # Gradio passes the request to this parameter
 
         image_outputs = [aux, chatbot, session, status]
         character.change(choose_character, [character, image_path], [profile, chatbot, session, status])
@@ -203,6 +211,30 @@ def build_app(
     return blocks
 
 
+def launch_options(
+    ctx: cb.AppContext,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    auth: list[tuple[str, str]] | None = None,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+) -> dict[str, Any]:
+    """The keyword arguments :func:`launch_app` gives ``Blocks.launch``: address, login, upload cap, paths."""
+    import gradio as gr
+
+    return {
+        "server_name": host,
+        "server_port": port,
+        "share": share,
+        "auth": list(auth) if auth else None,
+        "max_file_size": upload_limit_bytes(max_upload_mb),
+        "allowed_paths": [str(ctx.data.image_root), str(ctx.out_dir)],
+        "theme": gr.themes.Soft(),
+        "css": _CSS,
+    }
+
+
 def launch_app(
     agent: str | Backend,
     data: str | Path | ChatData = "demo",
@@ -210,19 +242,28 @@ def launch_app(
     host: str = "127.0.0.1",
     port: int = 7860,
     share: bool = False,
+    auth: list[tuple[str, str]] | None = None,
+    insecure: bool = False,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     **options: Any,
 ) -> None:
-    """Build the app and serve it until interrupted (see :func:`build_app` for the options)."""
-    import gradio as gr
+    """Build the app and serve it until interrupted (see :func:`build_app` for the options).
 
+    Args:
+        auth: (user, password) logins the app asks for; required for a non-loopback ``host`` or
+            ``share`` unless ``insecure``.
+        insecure: Serve beyond this machine without a login.
+        max_upload_mb: Uploads larger than this are refused.
+
+    Raises:
+        ConfigError: a non-loopback host or ``share`` without ``auth`` or ``insecure`` (checked before
+            any model is loaded), or a non-positive upload cap.
+    """
+    check_exposure(host, share=share, auth=auth, insecure=insecure)
+    upload_limit_bytes(max_upload_mb)
     ctx = make_context(agent, data, **options)
     blocks = build_app(ctx)
-    print(f"chats are saved in {ctx.out_dir}")
+    print(f"chats are saved in {ctx.out_dir} (a subfolder per browser session)")
     blocks.queue().launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        allowed_paths=[str(ctx.data.image_root), str(ctx.out_dir)],
-        theme=gr.themes.Soft(),
-        css=_CSS,
+        **launch_options(ctx, host=host, port=port, share=share, auth=auth, max_upload_mb=max_upload_mb)
     )
