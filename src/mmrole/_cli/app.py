@@ -143,6 +143,7 @@ def app_command(
     auth: list[str] = typer.Option(
         [],
         "--auth",
+        metavar="USER:PASS",
         help="Ask for a login: USER:PASS (repeatable). Prefer --auth-file: other users of this machine "
         "can read a command line.",
     ),
