@@ -41,3 +41,18 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """Point mmrole's user cache at a per-session temp dir unless a test sets its own."""
     if "MMROLE_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("MMROLE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mmrole-cache"))
+
+
+@pytest.fixture
+def outside_secret(tmp_path: Path) -> tuple[Path, bytes]:
+    """A valid PNG in ``tmp_path/outside/``, outside any data root a test builds elsewhere in
+    ``tmp_path``: a link to it must never be read, sent or copied (its bytes are returned to look for).
+    """
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("secret", "OUTSIDE-THE-ROOT-7d3e1f")
+    path = tmp_path / "outside" / "secret.png"
+    path.parent.mkdir()
+    Image.new("RGB", (23, 17), (201, 7, 99)).save(path, pnginfo=info)
+    return path, path.read_bytes()

@@ -15,6 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mmrole.cli import app
+from mmrole.data.paths import UnsafePathError
 from mmrole.engine.runfolder import read_jsonl, read_run_info
 from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
 
@@ -251,3 +252,63 @@ def test_replay_of_mmrole_released_answers(tmp_path, in_test_root, mmrole_data_r
     assert len(answers) == len(released) and all(a["answer"] == released[a["id"]] for a in answers)
     info = read_run_info(tmp_path / "run")
     assert info["answer"]["options"]["image_root"] == str(mmrole_data_root / "images")
+
+
+def _recording(payloads: list[str]):
+    """A responder that keeps every request's messages (as JSON) and answers "fine"."""
+
+    def responder(messages):
+        payloads.append(json.dumps(messages))
+        return "fine"
+
+    return responder
+
+
+def test_images_linking_out_of_the_image_folder_are_never_sent(tmp_path, outside_secret):
+    data = _samples(tmp_path, n=3)
+    images = tmp_path / "images"
+    (images / "im1.png").unlink()
+    (images / "im1.png").symlink_to("im2.png")  # a link that stays inside the folder is fine
+    with LocalOpenAIServer(_image_size_responder) as server:
+        assert _answer(server, data, tmp_path / "inside").exit_code == 0
+    sizes = [a["answer"] for a in read_jsonl(tmp_path / "inside" / "answers.jsonl")]
+    assert sizes == ["Question 0. 40x30", "Question 1. 42x30", "Question 2. 42x30"]
+    (images / "im0.png").unlink()
+    (images / "im0.png").symlink_to(outside_secret[0])  # a file linking out
+    (images / "linked").symlink_to(outside_secret[0].parent, target_is_directory=True)  # a folder
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    lines[1]["image"] = "linked/secret.png"
+    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    secret = base64.b64encode(outside_secret[1]).decode()
+    payloads: list[str] = []
+    with LocalOpenAIServer(_recording(payloads)) as server:
+        for extra in ((), ("--missing-image", "omit"), ("--max-image-side", "16")):
+            result = _answer(server, data, tmp_path / "run", *extra)
+            assert isinstance(result.exception, UnsafePathError), (extra, result.output)
+            assert result.exception.record == "Iron_Man_comment_0" and result.exception.field == "image"
+            assert "resolves outside" in str(result.exception)
+        # `judge` re-reads the images of a finished run: a link planted since is refused too.
+        (tmp_path / "clean").mkdir()
+        clean = _samples(tmp_path / "clean", n=2)
+        run = tmp_path / "clean_run"
+        assert _answer(server, clean, run).exit_code == 0
+        answered = len(payloads)
+        (tmp_path / "clean" / "images" / "im1.png").unlink()
+        (tmp_path / "clean" / "images" / "im1.png").symlink_to(outside_secret[0])
+        for extra in ((), ("--missing-image", "omit")):
+            judged = runner.invoke(
+                app,
+                [
+                    "judge",
+                    "--judge",
+                    f"openai:j@{server.base_url}",
+                    "--run",
+                    str(run),
+                    "--no-progress",
+                    *extra,
+                ],
+            )
+            assert isinstance(judged.exception, UnsafePathError), judged.output
+            assert judged.exception.record == "Iron_Man_comment_1"
+    assert answered >= 2 and not any(secret in payload for payload in payloads)
+    assert server.last_payload is None or secret not in json.dumps(server.last_payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from app_helpers import ScriptedBackend, StreamingScriptedBackend
 from mmrole.app import callbacks as cb
 from mmrole.app.resources import ChatData
 from mmrole.app.transcript import load_transcript
+from mmrole.data.demo import write_demo
+from mmrole.data.paths import UnsafePathError
+from mmrole.errors import DataError
 from mmrole.models.base import BackendError
 
 
@@ -160,3 +164,53 @@ def test_app_command_passes_its_options_to_the_launcher(
     assert args == ("openai:m@http://127.0.0.1:9/v1", "demo")
     assert (kwargs["port"], kwargs["share"], kwargs["out_dir"]) == (7999, True, tmp_path)
     assert kwargs["params"].temperature == 0.2 and kwargs["max_image_side"] == 512
+
+
+def test_the_app_never_lists_opens_or_serves_an_image_linking_out(
+    tmp_path: Path, outside_secret: tuple[Path, bytes]
+) -> None:
+    root = write_demo(tmp_path / "data")
+    isles = root / "images" / "The_Lantern_Isles"
+    leak, alias = isles / "00_leak.png", isles / "alias.png"
+    leak.symlink_to(outside_secret[0])  # sorts first: it would be the gallery's and the start image
+    alias.symlink_to("01.png")  # a link that stays inside images/ is fine
+    data = ChatData.open(root)
+    assert leak not in data.images() and alias in data.images()
+    assert data.images_of(data.characters["Mira Vale"], limit=1) == [isles / "01.png"]
+    for name in ("The_Lantern_Isles/00_leak.png", str(leak)):
+        with pytest.raises(UnsafePathError, match="resolves outside"):
+            data.resolve_image(name)
+        aux, messages, session, status = cb.on_image(
+            _ctx(data, ScriptedBackend([]), tmp_path), name, "Mira Vale", None
+        )
+        assert session is None and status.startswith("⚠️") and "resolves outside" in status
+
+    *_, session, status = cb.on_image(
+        _ctx(data, ScriptedBackend([]), tmp_path), str(alias), "Mira Vale", None
+    )
+    assert status == "" and session.image == (isles / "01.png").resolve()
+    sent = json.dumps(session.messages())
+    assert base64.b64encode((isles / "01.png").read_bytes()).decode() in sent
+
+    pytest.importorskip("gradio")
+    from mmrole.app.web import build_app
+
+    config = build_app(ScriptedBackend([]), data, out_dir=tmp_path / "chats").get_config_file()
+    # Gradio copies what the app shows (the gallery, the start image) into its cache and serves it.
+    values = {
+        c["type"]: c["props"].get("value") for c in config["components"] if c["type"] in ("gallery", "image")
+    }
+    files = [item["image"]["path"] for item in values["gallery"]] + [values["image"]["path"]]
+    assert len(files) == len(data.images()) + 1
+    assert all(Path(file).read_bytes() != outside_secret[1] for file in files)
+
+
+def test_a_character_name_climbing_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    root = write_demo(tmp_path / "data")
+    roles_file = root / "profiles" / "in-distribution" / "roles.json"
+    roles = json.loads(roles_file.read_text())
+    roles["The Lantern Isles"].append("../../../../outside/Evil")
+    roles_file.write_text(json.dumps(roles))
+    with pytest.raises(DataError, match="path separator") as caught:
+        ChatData.open(root)
+    assert (caught.value.file, caught.value.record) == (str(roles_file), "../../../../outside/Evil")

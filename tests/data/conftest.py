@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from data_links import write_linked_root
 
 from mmrole.data import build_samples, load_characters, load_samples
 from mmrole.schema import Character, Sample
@@ -52,3 +53,9 @@ def reference_sample_ids(reference_build: tuple[list[str], dict[str, Sample]]) -
 def reference_samples(reference_build: tuple[list[str], dict[str, Sample]]) -> dict[str, Sample]:
     """The built samples the tests look at (the In-Test ones and a few named ones), by id."""
     return reference_build[1]
+
+
+@pytest.fixture
+def linked_root(tmp_path: Path, outside_secret: tuple[Path, bytes]) -> Path:
+    """The demo set with symbolic links out of it and links that stay inside (see data_links.py)."""
+    return write_linked_root(tmp_path / "data", outside_secret[0])

@@ -5,14 +5,19 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from functools import partial
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
-from mmrole.data import image_root, load_samples
+from mmrole.cli import app
+from mmrole.data import Problem, build_samples, image_root, load_characters, load_samples, write_samples_jsonl
 from mmrole.data.convert import read_vlmeval_tsv, to_openai_messages, to_vlmeval_messages, write_vlmeval_tsv
+from mmrole.data.paths import UnsafePathError
 from mmrole.errors import DataError
+from mmrole.schema import Sample
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +117,63 @@ def test_tsv_errors_are_located(tmp_path: Path):
     with pytest.raises(DataError) as info:
         list(read_vlmeval_tsv(tsv, tmp_path))
     assert info.value.record == "s1" and info.value.field == "image" and "line 2" in str(info.value)
+
+
+def _link_samples(root: Path) -> dict[str, Sample]:
+    """The samples of the linked root's ``Mira_Vale_links.json``, by image path (other problems skipped)."""
+    problems: list[Problem] = []
+    characters = load_characters(root, report=problems.append)
+    samples = build_samples(root, characters=characters, report=problems.append)
+    return {s.image: s for s in samples if s.id.startswith("Mira_Vale_human-role-dialogue_links_")}
+
+
+def test_images_linking_out_of_the_root_are_never_embedded(
+    linked_root: Path, outside_secret: tuple[Path, bytes], tmp_path: Path
+):
+    secret = base64.b64encode(outside_secret[1]).decode()
+    samples = _link_samples(linked_root)
+    root = image_root(linked_root)
+    # Links that stay inside the image folder are fine.
+    for name, real in (
+        ("scenes/alias.png", "scenes/house.png"),
+        ("mirror/01.png", "The_Lantern_Isles/01.png"),
+    ):
+        url = to_openai_messages(samples[name], root)[1]["content"][0]["image_url"]["url"]
+        assert base64.b64decode(url.split(",", 1)[1]) == (root / real).read_bytes()
+    assert write_vlmeval_tsv([samples["mirror/01.png"]], root, tmp_path / "inside.tsv") == 1
+    inside = base64.b64encode((root / "The_Lantern_Isles/01.png").read_bytes()).decode()
+    assert inside in (tmp_path / "inside.tsv").read_text()
+    for name in ("scenes/leak.png", "linked/secret.png"):
+        sample = samples[name]
+        conversions = (
+            partial(to_openai_messages, sample, root, missing_image="omit"),
+            partial(to_openai_messages, sample, root, max_image_side=8),
+            partial(to_vlmeval_messages, sample, root),
+            partial(write_vlmeval_tsv, [sample], root, tmp_path / "one.tsv"),
+        )
+        for convert in conversions:
+            with pytest.raises(UnsafePathError, match="resolves outside") as caught:
+                convert()
+            assert (caught.value.record, caught.value.field) == (sample.id, "image")
+    jsonl = linked_root / "links.jsonl"
+    write_samples_jsonl(samples.values(), jsonl)
+    for to in ("vlmeval-tsv", "openai"):
+        out = tmp_path / f"converted.{to}"
+        result = CliRunner().invoke(app, ["data", "convert", str(jsonl), "--to", to, "--out", str(out)])
+        assert isinstance(result.exception, UnsafePathError), result.output
+        assert not out.exists() or secret not in out.read_text()
+
+
+def test_tsv_images_are_never_written_through_a_link(
+    tmp_path: Path, demo_samples, outside_secret: tuple[Path, bytes]
+):
+    tsv = tmp_path / "demo.tsv"
+    write_vlmeval_tsv(demo_samples[:1], image_root("demo"), tsv)
+    images = tmp_path / "images"
+    images.mkdir()
+    outside = outside_secret[0].parent
+    (images / Path(demo_samples[0].image).parts[0]).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafePathError, match="resolves outside") as caught:
+        list(read_vlmeval_tsv(tsv, images))
+    assert (caught.value.record, caught.value.field) == (demo_samples[0].id, "image_path")
+    assert [p.name for p in outside.iterdir()] == ["secret.png"]

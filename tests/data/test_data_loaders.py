@@ -7,18 +7,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from data_links import CLIMBING_NAME, LINK_DIALOGUES, OUTSIDE_TEXT
 
 from mmrole.data import (
+    Problem,
     build_samples,
     demo_root,
     image_root,
     iter_conversation_records,
+    load_characters,
     load_dialogues,
     load_samples,
     read_samples_jsonl,
     sample_to_qwen,
     write_samples_jsonl,
 )
+from mmrole.data.demo import write_demo
+from mmrole.data.paths import UnsafePathError
 from mmrole.data.qwen import sample_from_qwen
 from mmrole.errors import DataError
 from mmrole.schema import Character, Sample
@@ -152,3 +157,69 @@ def test_public_surface_of_mmrole_data():
         "load_dialogues",
         "demo_root",
     } <= public
+
+
+def test_a_climbing_character_name_is_refused_and_its_file_never_read(linked_root: Path):
+    roles = str(linked_root / "profiles" / "in-distribution" / "roles.json")
+    with pytest.raises(DataError, match="path separator") as caught:
+        load_characters(linked_root)
+    assert (caught.value.file, caught.value.record, caught.value.field) == (
+        roles,
+        CLIMBING_NAME,
+        "The Lantern Isles",
+    )
+    problems: list[Problem] = []
+    characters = load_characters(linked_root, report=problems.append)
+    assert CLIMBING_NAME not in characters and "Mira Vale" in characters
+    assert [(p.kind, p.record) for p in problems] == [("unsafe-name", CLIMBING_NAME)]
+    assert OUTSIDE_TEXT not in json.dumps([c.model_dump() for c in characters.values()])
+
+
+@pytest.mark.parametrize("name", ["Otto/Brass", "..", "C:Otto", "Otto\0Brass", "Otto\\Brass"])
+def test_names_that_cannot_be_file_names_are_refused(tmp_path: Path, name: str):
+    root = write_demo(tmp_path / "data")
+    roles_file = root / "profiles" / "in-distribution" / "roles.json"
+    roles = json.loads(roles_file.read_text())
+    roles["The Lantern Isles"] += [name, "Dr. Who .. again"]  # dots inside a name are fine
+    roles_file.write_text(json.dumps(roles))
+    with pytest.raises(DataError, match="cannot name a file") as caught:
+        load_characters(root)
+    assert (caught.value.file, caught.value.record) == (str(roles_file), name)
+    problems: list[Problem] = []
+    assert "Dr. Who .. again" in load_characters(root, report=problems.append)
+    assert [(p.kind, p.record) for p in problems if p.kind != "missing-profile"] == [("unsafe-name", name)]
+
+
+def test_data_files_linking_out_of_the_root_are_never_read(linked_root: Path):
+    problems: list[Problem] = []
+    characters = load_characters(linked_root, report=problems.append)
+    samples = list(build_samples(linked_root, characters=characters, report=problems.append))
+    elsewhere = str(linked_root / LINK_DIALOGUES.with_name("Otto_Brass_elsewhere.json"))
+    assert ("unsafe-path", elsewhere) in [(p.kind, p.file) for p in problems]
+    assert OUTSIDE_TEXT not in json.dumps([s.model_dump() for s in samples])
+    # The loader checks image paths as text; the links among them are refused when read.
+    assert {s.image for s in samples if s.id.startswith("Mira_Vale_human-role-dialogue_links_")} == {
+        "scenes/leak.png",
+        "linked/secret.png",
+        "scenes/alias.png",
+        "mirror/01.png",
+    }
+    with pytest.raises(DataError, match="resolves outside") as caught:
+        list(load_samples(linked_root / "data" / "test"))
+    assert caught.value.file.endswith("human-role_leak_test.json")
+
+
+def test_an_images_folder_linking_out_is_refused_and_one_inside_is_fine(
+    tmp_path: Path, outside_secret: tuple[Path, bytes]
+):
+    data = tmp_path / "set"
+    data.mkdir()
+    (data / "samples.jsonl").write_text("")
+    (data / "images").symlink_to(outside_secret[0].parent, target_is_directory=True)
+    with pytest.raises(UnsafePathError, match="--images"):
+        image_root(data / "samples.jsonl")
+    root = write_demo(tmp_path / "data")
+    (root / "images").rename(root / "real_images")
+    (root / "images").symlink_to("real_images", target_is_directory=True)
+    assert image_root(root) == root / "images"
+    assert len(list(build_samples(root))) == len(list(build_samples(demo_root())))

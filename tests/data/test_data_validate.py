@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from data_links import CLIMBING_NAME, LINK_DIALOGUES, OUTSIDE_TEXT
 from typer.testing import CliRunner
 
 from mmrole.cli import app
@@ -161,3 +162,30 @@ def test_missing_path_is_one_clear_error(tmp_path: Path):
     result = runner.invoke(app, ["data", "validate", str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "no such file or folder" in str(result.exception)
+
+
+def test_links_out_of_the_root_are_reported_and_never_read(linked_root: Path):
+    report = validate(linked_root)
+    assert not report.ok
+    located = {
+        kind: sorted((p.file, p.record, p.field) for p in problems)
+        for kind, problems in report.problems.items()
+    }
+    links = str(linked_root / LINK_DIALOGUES)
+    assert located["unsafe-image-path"] == [
+        (links, "Mira_Vale_human-role-dialogue_links_0", "image"),
+        (links, "Mira_Vale_human-role-dialogue_links_1", "image"),
+    ]
+    assert "resolves outside" in report.problems["unsafe-image-path"][0].message
+    assert [file for file, _, _ in located["unsafe-path"]] == [
+        str(linked_root / "data" / "test" / "in-distribution" / "human-role_leak_test.json"),
+        str(linked_root / LINK_DIALOGUES.with_name("Otto_Brass_elsewhere.json")),
+    ]
+    roles = str(linked_root / "profiles" / "in-distribution" / "roles.json")
+    assert located["unsafe-name"] == [(roles, CLIMBING_NAME, "The Lantern Isles")]
+    # Nothing else: the links that stay inside the root (alias.png, mirror/) are fine.
+    assert set(report.counts) == {"unsafe-image-path", "unsafe-path", "unsafe-name"}
+    result = runner.invoke(app, ["data", "validate", str(linked_root), "--json"])
+    assert result.exit_code == 1
+    assert OUTSIDE_TEXT not in result.stdout
+    assert json.loads(result.stdout)["problems"]["unsafe-name"]["count"] == 1

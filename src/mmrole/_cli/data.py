@@ -48,6 +48,7 @@ def samples_command(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from mmrole.data import build_samples, image_root, load_samples, write_samples_jsonl
+    from mmrole.data.paths import resolve_under
     from mmrole.data.samples import is_data_root, resolve_source
     from mmrole.errors import ConfigError
     from mmrole.schema import DIALOGUE_TYPES, SPLITS
@@ -73,7 +74,7 @@ def samples_command(
         def counted():
             for number, sample in enumerate(samples, start=1):
                 if root is not None:
-                    sample.image = str((root / sample.image).resolve())
+                    sample.image = str(resolve_under(root, sample.image, record=sample.id, field="image"))
                 if number % 1000 == 0:
                     bar.update(task, description=f"building samples: {number:,}")
                 yield sample

@@ -1,12 +1,19 @@
-"""What a chat draws on: the characters, images and image annotations of an MMRole-Data root."""
+"""What a chat draws on: the characters, images and image annotations of an MMRole-Data root.
+
+Images named under the data root's ``images/`` must stay inside it once symbolic links are
+followed (:mod:`mmrole.data.paths`): the web app serves what it lists, so a link pointing out of
+the root is neither listed nor opened.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmrole.data import load_annotations, load_characters, resolve_source
 from mmrole.data.characters import file_stem
+from mmrole.data.paths import check_within, is_within
 from mmrole.errors import ConfigError, DataError
 from mmrole.schema import Character, ImageAnnotation
 
@@ -39,6 +46,8 @@ class ChatData:
         root = resolve_source(source).resolve()
         if not (root / "profiles").is_dir():
             raise DataError("not an MMRole-Data root (no profiles/ folder)", file=str(root))
+        if (root / "images").exists():
+            check_within(root / "images", root, what="image folder")
         characters = load_characters(root)
         if not characters:
             raise DataError("the data root lists no characters (profiles/*/roles.json)", file=str(root))
@@ -70,19 +79,30 @@ class ChatData:
 
         ``image`` is a file path, or a path relative to the data root's ``images/`` folder
         (``The_Lantern_Isles/01.png``). Images under ``images/`` get their annotation from
-        ``images/annotations.json``.
+        ``images/annotations.json``. A path under ``images/`` must stay inside it once links are
+        followed; other paths (an upload, a file of the user's) are taken as given.
 
         Raises:
+            UnsafePathError: A path under ``images/`` resolves outside it (a symbolic link).
             DataError: Neither form names an existing file.
         """
         given = Path(image).expanduser()
         candidates = [given] if given.is_absolute() else [given, self.image_root / given]
         for candidate in candidates:
             if candidate.is_file():
+                if self._names_under_images(candidate):
+                    check_within(candidate, self.image_root, what="image")
                 path = candidate.resolve()
                 return path, self.annotation_of(path)
         raise DataError(
             "image file not found (neither a path nor under the data root's images/)", file=str(image)
+        )
+
+    def _names_under_images(self, path: Path) -> bool:
+        """True when ``path``, as written (links not followed), lies under ``images/``."""
+        written = Path(os.path.abspath(path))
+        return written.is_relative_to(os.path.abspath(self.image_root)) or written.is_relative_to(
+            self.image_root.resolve()
         )
 
     def annotation_of(self, path: Path) -> ImageAnnotation | None:
@@ -94,12 +114,15 @@ class ChatData:
         return None if annotation is None or annotation.is_empty() else annotation
 
     def images(self, limit: int = 200) -> list[Path]:
-        """Up to ``limit`` image files under ``images/``, in path order (for pickers and galleries)."""
+        """Up to ``limit`` image files under ``images/``, in path order (for pickers and galleries).
+
+        Links resolving outside ``images/`` are left out: the web app serves what this lists.
+        """
         if not self.image_root.is_dir():
             return []
         found: list[Path] = []
         for path in sorted(self.image_root.rglob("*")):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and is_within(path, self.image_root):
                 found.append(path)
                 if len(found) >= limit:
                     break

@@ -4,7 +4,9 @@ Each split folder holds ``roles.json`` (series -> names), ``profiles.json`` (nam
 text MRPA prompts include), ``detailed_profiles/<Name>.json`` (MMRole's five sections),
 ``meta_info_hypo/<Name>.json`` (seed attributes of hypothetical characters) and
 ``raw_info_en/`` / ``raw_info_zh/`` (the source texts; a ``raw_info_zh`` file marks a Chinese
-character). File names are the character names with spaces replaced by underscores.
+character). File names are the character names with spaces replaced by underscores, so a name
+with a path separator, ``..`` or NUL is refused, and every file must resolve inside the root
+(:mod:`mmrole.data.paths`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmrole.data.jsonio import read_json
+from mmrole.data.paths import UnsafePathError, check_name, check_within
 from mmrole.data.problems import Problem, Reporter, problem_from_error, raise_problem
 from mmrole.errors import DataError
 from mmrole.schema import SPLITS, Character, Profile
@@ -31,9 +34,13 @@ def looks_chinese(text: str) -> bool:
     return cjk * 5 >= len(letters)
 
 
-def _read(path: Path, report: Reporter) -> object | None:
+def _read(path: Path, root: Path, report: Reporter) -> object | None:
     try:
+        check_within(path, root)
         return read_json(path)
+    except UnsafePathError as err:
+        report(problem_from_error(err, "unsafe-path"))
+        return None
     except DataError as err:
         report(problem_from_error(err))
         return None
@@ -42,7 +49,7 @@ def _read(path: Path, report: Reporter) -> object | None:
 def _load_split(root: Path, split: str, report: Reporter) -> dict[str, Character]:
     folder = root / "profiles" / split
     roles_path, profiles_path = folder / "roles.json", folder / "profiles.json"
-    roles = _read(roles_path, report)
+    roles = _read(roles_path, root, report)
     if roles is None:
         return {}
     if not isinstance(roles, dict) or not all(
@@ -54,15 +61,22 @@ def _load_split(root: Path, split: str, report: Reporter) -> dict[str, Character
             )
         )
         return {}
-    summaries = _read(profiles_path, report) if profiles_path.exists() else {}
+    summaries = _read(profiles_path, root, report) if profiles_path.exists() else {}
     if summaries is None or not isinstance(summaries, dict):
         if summaries is not None:
             report(Problem("bad-structure", "profiles.json must map names to texts", file=str(profiles_path)))
         summaries = {}
 
     characters: dict[str, Character] = {}
+    refused: set[str] = set()
     for series, names in roles.items():
         for name in names:
+            try:
+                check_name(name, file=str(roles_path), record=name, field=series)
+            except UnsafePathError as err:
+                refused.add(name)
+                report(problem_from_error(err, "unsafe-name"))
+                continue
             summary = summaries.get(name)
             if not isinstance(summary, str) or not summary.strip():
                 report(
@@ -74,11 +88,11 @@ def _load_split(root: Path, split: str, report: Reporter) -> dict[str, Character
             stem = file_stem(name)
             profile = None
             detailed_path = folder / "detailed_profiles" / f"{stem}.json"
-            if detailed_path.exists() and isinstance(detailed := _read(detailed_path, report), dict):
+            if detailed_path.exists() and isinstance(detailed := _read(detailed_path, root, report), dict):
                 profile = Profile.model_validate({k: v for k, v in detailed.items() if isinstance(v, str)})
             meta = None
             meta_path = folder / "meta_info_hypo" / f"{stem}.json"
-            if meta_path.exists() and isinstance(raw_meta := _read(meta_path, report), dict):
+            if meta_path.exists() and isinstance(raw_meta := _read(meta_path, root, report), dict):
                 meta = {str(k): str(v) for k, v in raw_meta.items()}
             chinese = (folder / "raw_info_zh" / f"{stem}.txt").exists() or looks_chinese(summary or name)
             characters[name] = Character(
@@ -91,7 +105,7 @@ def _load_split(root: Path, split: str, report: Reporter) -> dict[str, Character
                 meta=meta,
             )
     for name in summaries:
-        if name not in characters:
+        if name not in characters and name not in refused:
             report(
                 Problem(
                     "unknown-character",

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from mmrole.data.dialogues import safe_image_path
+from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
 from mmrole.prompts.mrpa import MRPA_SYSTEM
 from mmrole.schema import Sample
@@ -48,18 +48,22 @@ TSV_COLUMNS = (
 
 
 def resolve_image(sample: Sample, image_root: str | Path | None) -> Path:
-    """The image file of a sample (its path joined to the image root).
+    """The image file of a sample: its path joined to the image root, as a real path.
+
+    With an image root the path must stay inside it, as text and once symbolic links are
+    followed (:func:`mmrole.data.paths.resolve_under`); without one it is used as given.
 
     Raises:
-        DataError: The path escapes the image root, or the file does not exist.
+        UnsafePathError: The path escapes the image root (absolute, ``..``, or a link pointing out).
+        DataError: The file does not exist.
     """
-    if image_root is not None and not safe_image_path(sample.image):
-        raise DataError(
-            f"image path {sample.image!r} escapes the image root", record=sample.id, field="image"
-        )
-    path = Path(image_root) / sample.image if image_root is not None else Path(sample.image)
+    if image_root is None:
+        path = Path(sample.image)
+    else:
+        path = resolve_under(image_root, sample.image, record=sample.id, field="image")
     if not path.is_file():
-        raise DataError(f"image file not found: {path}", record=sample.id, field="image")
+        shown = Path(image_root) / sample.image if image_root is not None else path
+        raise DataError(f"image file not found: {shown}", record=sample.id, field="image")
     return path
 
 
@@ -110,13 +114,10 @@ def to_openai_messages(
             sends the text alone. A path escaping the image root always raises.
     """
     content: list[dict[str, Any]] = []
-    if image_root is not None and not safe_image_path(sample.image):
-        # Never silently dropped, even with missing_image="omit": it is a bad path, not an absent file.
-        raise DataError(
-            f"image path {sample.image!r} escapes the image root", record=sample.id, field="image"
-        )
     try:
         path = resolve_image(sample, image_root)
+    except UnsafePathError:
+        raise  # never silently dropped, even with missing_image="omit": a bad path, not an absent file
     except DataError:
         if missing_image != "omit":
             raise
@@ -212,11 +213,12 @@ def read_vlmeval_tsv(path: str | Path, image_dir: str | Path) -> Iterator[Sample
                 ) from None
             images_by_index[index] = data
             name = row.get("image_path") or ""
-            if not safe_image_path(name):
+            if not is_safe_relative(name):
                 with PILImage.open(io.BytesIO(data)) as image:
                     suffix = (image.format or "png").lower().replace("jpeg", "jpg")
                 name = f"{hashlib.sha1(data).hexdigest()[:16]}.{suffix}"
-            target = image_dir / name
+            # A folder of image_dir linking elsewhere must not receive the file.
+            target = resolve_under(image_dir, name, file=str(path), record=record, field="image_path")
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)

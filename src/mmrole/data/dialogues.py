@@ -8,13 +8,13 @@ the record or in ``images/annotations.json``.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mmrole.data.characters import file_stem, load_characters, looks_chinese
 from mmrole.data.jsonio import iter_json_array, read_json
+from mmrole.data.paths import UnsafePathError, check_within, is_safe_relative
 from mmrole.data.problems import Problem, Reporter, problem_from_error, raise_problem
 from mmrole.errors import DataError
 from mmrole.schema import (
@@ -56,11 +56,8 @@ def role_from_id(record_id: str) -> str | None:
 
 
 def safe_image_path(path: str) -> bool:
-    """True when a relative image path stays inside the image root."""
-    if not path or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
-        return False
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    return normal != ".." and not normal.startswith("../")
+    """True when a relative image path stays inside the image root as text (links are checked on reading)."""
+    return is_safe_relative(path)
 
 
 def load_annotations(root: str | Path, *, report: Reporter | None = None) -> dict[str, ImageAnnotation]:
@@ -70,7 +67,11 @@ def load_annotations(root: str | Path, *, report: Reporter | None = None) -> dic
     if not path.exists():
         return {}
     try:
+        check_within(path, root)
         raw = read_json(path)
+    except UnsafePathError as err:
+        report(problem_from_error(err, "unsafe-path"))
+        return {}
     except DataError as err:
         report(problem_from_error(err))
         return {}
@@ -295,6 +296,11 @@ def load_dialogues(
         characters = load_characters(root, report=report)
     reader = _DialogueReader(characters, load_annotations(root, report=report), report)
     for path, split, dialogue_type in dialogue_files(root, splits, types):
+        try:
+            check_within(path, root)
+        except UnsafePathError as err:
+            report(problem_from_error(err, "unsafe-path"))
+            continue
         records = enumerate(iter_json_array(path))
         while True:
             # Only the file reader's errors are caught here: the reporter's own raise must pass.

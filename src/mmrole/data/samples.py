@@ -10,6 +10,7 @@ from pathlib import Path
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.jsonio import iter_jsonl
+from mmrole.data.paths import UnsafePathError, check_within
 from mmrole.data.problems import Reporter
 from mmrole.data.qwen import load_qwen_samples
 from mmrole.errors import DataError
@@ -112,8 +113,15 @@ def resolve_source(source: str | Path) -> Path:
 
 
 def _test_files(folder: Path) -> list[Path]:
-    """The Qwen-VL test files under a test folder (``data/test`` or one split of it)."""
-    return sorted(p for p in folder.rglob("*.json") if p.is_file())
+    """The Qwen-VL test files under a test folder (``data/test`` or one split of it).
+
+    Raises:
+        DataError: A file is a link resolving outside the folder.
+    """
+    files = sorted(p for p in folder.rglob("*.json") if p.is_file())
+    for file in files:
+        check_within(file, folder)
+    return files
 
 
 def load_samples(source: str | Path) -> Iterator[Sample]:
@@ -149,16 +157,31 @@ def image_root(source: str | Path) -> Path | None:
     """The folder that ``Sample.image`` paths of a source are relative to, or None if unknown.
 
     For a data root (or anything inside one, like its ``data/test`` files) it is ``<root>/images``;
-    for a samples JSONL, an ``images/`` folder beside it, else its own folder.
+    for a samples JSONL, an ``images/`` folder beside it, else its own folder. Image paths are
+    then resolved inside it (:func:`mmrole.data.paths.resolve_under`).
+
+    Raises:
+        DataError: The source does not exist, or the ``images/`` folder found is a link resolving
+            outside the folder holding it (name the real folder explicitly: ``--images``).
     """
     path = resolve_source(source)
     root = _data_root_above(path if path.is_dir() else path.parent)
     if root is not None:
-        return root / "images"
+        return _images_within(root / "images", root)
     if path.is_file() and path.suffix == ".jsonl":
         beside = path.parent / "images"
-        return beside if beside.is_dir() else path.parent
+        return _images_within(beside, path.parent) if beside.is_dir() else path.parent
     return None
+
+
+def _images_within(images: Path, root: Path) -> Path:
+    try:
+        check_within(images, root, what="image folder")
+    except UnsafePathError as err:
+        raise UnsafePathError(
+            f"{err.reason}; to use it, name the real folder with --images (--image-root)", file=err.file
+        ) from None
+    return images
 
 
 def read_samples_jsonl(path: str | Path) -> Iterator[Sample]:

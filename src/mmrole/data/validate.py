@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.data.characters import load_characters
-from mmrole.data.dialogues import load_dialogues, safe_image_path
+from mmrole.data.dialogues import load_dialogues
 from mmrole.data.jsonio import iter_json_array
+from mmrole.data.paths import UnsafePathError, check_within, is_safe_relative, resolve_under
 from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS, Problem, problem_from_error
 from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
 from mmrole.data.samples import image_root, is_data_root, resolve_source
@@ -70,12 +71,13 @@ class _ImageChecker:
 
     def __init__(self, report: ValidationReport, root: Path | None):
         self.report, self.root = report, root
-        self.exists: dict[str, bool] = {}
+        #: Per image path: whether the file exists, or why its path is unsafe.
+        self.exists: dict[str, bool | str] = {}
         self.coco_users = 0
         self.coco_missing: set[str] = set()
 
     def check(self, image: str, file: str | None, record: str) -> None:
-        if not safe_image_path(image):
+        if not is_safe_relative(image):
             self.report.add(
                 Problem(
                     "unsafe-image-path", f"image path {image!r} escapes the data root", file, record, "image"
@@ -85,9 +87,16 @@ class _ImageChecker:
         if self.root is None:
             return
         if image not in self.exists:
-            self.exists[image] = (self.root / image).is_file()
             self.report.checked["images"] += 1
-        if self.exists[image]:
+            try:
+                self.exists[image] = resolve_under(self.root, image).is_file()
+            except UnsafePathError as err:
+                self.exists[image] = err.reason
+        found = self.exists[image]
+        if isinstance(found, str):  # the reason the path is unsafe
+            self.report.add(Problem("unsafe-image-path", found, file, record, "image"))
+            return
+        if found:
             return
         if image.startswith(COCO_PREFIX):
             self.coco_users += 1
@@ -116,16 +125,21 @@ def validate(source: str | Path) -> ValidationReport:
     """
     path = resolve_source(source)
     report = ValidationReport(path=str(path))
-    images = _ImageChecker(report, image_root(path))
+    try:
+        images_folder = image_root(path)
+    except UnsafePathError as err:
+        report.add(problem_from_error(err, "unsafe-path"))
+        images_folder = None
+    images = _ImageChecker(report, images_folder)
     if path.is_dir() and is_data_root(path):
         characters = _validate_root(path, report, images)
         images.summarize("dialogues")
-        images = _ImageChecker(report, image_root(path))
-        for file in _qwen_files(path / "data"):
+        images = _ImageChecker(report, images_folder)
+        for file in _qwen_files(path / "data", path, report):
             _validate_qwen_file(file, report, images, characters)
         images.summarize("samples")
     else:
-        files = [path] if path.is_file() else list(_qwen_files(path))
+        files = [path] if path.is_file() else list(_qwen_files(path, path, report))
         if not files:
             report.add(Problem("bad-structure", "no .json or .jsonl files found", str(path)))
         for file in files:
@@ -134,9 +148,17 @@ def validate(source: str | Path) -> ValidationReport:
     return report
 
 
-def _qwen_files(folder: Path) -> Iterator[Path]:
-    if folder.is_dir():
-        yield from sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file())
+def _qwen_files(folder: Path, root: Path, report: ValidationReport) -> Iterator[Path]:
+    """The test files under ``folder``; files linking outside ``root`` are reported, not read."""
+    if not folder.is_dir():
+        return
+    for file in sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file()):
+        try:
+            check_within(file, root)
+        except UnsafePathError as err:
+            report.add(problem_from_error(err, "unsafe-path"))
+            continue
+        yield file
 
 
 def _validate_root(root: Path, report: ValidationReport, images: _ImageChecker) -> dict[str, Character]:

@@ -148,12 +148,16 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
 
     Raises:
         DataError: The image file is absent and ``missing_image`` is ``error``.
+        UnsafePathError: The image path leads out of the image folder (whatever ``missing_image``).
     """
     from mmrole.data.convert import resolve_image, to_openai_messages
+    from mmrole.data.paths import UnsafePathError
 
     if options.max_image_side is None:
         try:
             path = resolve_image(sample, image_root)
+        except UnsafePathError:
+            raise  # a path leading out of the image folder: never omitted quietly, never read
         except DataError as err:
             if options.missing_image == "omit":
                 return []

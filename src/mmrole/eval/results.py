@@ -103,9 +103,12 @@ def run_image_root(run_dir: Path, info: dict[str, Any] | None = None) -> Path | 
     source = data.get("source") if isinstance(data, dict) else data
     if isinstance(source, str) and source:
         from mmrole.data import image_root
+        from mmrole.data.paths import UnsafePathError
 
         try:
             return image_root(source)
+        except UnsafePathError:
+            raise  # an images/ folder linking out of its root is refused, never read from elsewhere
         except Exception:  # noqa: BLE001 - a moved or deleted source: judge without images or with --images
             return None
     return None

@@ -119,13 +119,14 @@ def resolve_images(
             ``drop`` (train it without its images).
 
     Raises:
-        DataError: An image is missing and ``missing`` is ``error``.
+        DataError: An image is missing and ``missing`` is ``error``, or a relative image path
+            escapes ``image_root`` (``..``, or a symbolic link pointing outside it).
     """
     if missing not in MISSING_IMAGE_POLICIES:
         raise ConfigError(f"--missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
     kept, skipped, dropped = [], 0, 0
     for example in examples:
-        paths = [_absolute(path, image_root) for path in example.get("images") or []]
+        paths = [_absolute(path, image_root, example["id"], source) for path in example.get("images") or []]
         absent = [path for path in paths if not path.is_file()]
         if absent:
             if missing == "error":
@@ -154,9 +155,14 @@ def resolve_images(
     return kept
 
 
-def _absolute(path: str, root: Path | None) -> Path:
+def _absolute(path: str, root: Path | None, record: str, source: str) -> Path:
+    """An image path made absolute: a relative one must stay inside ``root`` once links are followed."""
     candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() or root is None else root / candidate
+    if candidate.is_absolute() or root is None:
+        return candidate
+    from mmrole.data.paths import resolve_under
+
+    return resolve_under(root, path, file=source or None, record=record, field="image")
 
 
 def load_examples(

@@ -146,9 +146,12 @@ def pair_record(
 
 def _image_of(sample: Sample, image_root: Path | None, options: FeedbackOptions) -> Path | None:
     from mmrole.data.convert import resolve_image
+    from mmrole.data.paths import UnsafePathError
 
     try:
         return resolve_image(sample, image_root)
+    except UnsafePathError:
+        raise  # a path leading out of the image folder is an error, not an absent image
     except DataError:
         if options.missing_image == "omit":
             return None
