@@ -10,6 +10,7 @@ Pure data: no I/O here, so the module stays cheap to import.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,7 +183,8 @@ class Review(Record):
 
     @property
     def ratio(self) -> float | None:
-        """MMRole's per-sample score: a / b, or None when unscored or b is zero."""
-        if self.score is None or self.score[1] == 0:
+        """MMRole's per-sample score: a / b, or None when unscored, b is not positive or a / b is not finite."""
+        if self.score is None or not self.score[1] > 0:
             return None
-        return self.score[0] / self.score[1]
+        ratio = self.score[0] / self.score[1]
+        return ratio if math.isfinite(ratio) else None

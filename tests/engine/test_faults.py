@@ -10,7 +10,14 @@ from mmrole.testing.server import Faults, InjectedError, LocalOpenAIServer, echo
 
 N = 600
 FAULTS = Faults(
-    rate_limit=0.08, server_error=0.06, hang=0.02, drop=0.05, garbage=0.05, retry_after=0.01, hang_seconds=0.4
+    rate_limit=0.08,
+    server_error=0.06,
+    hang=0.02,
+    drop=0.05,
+    garbage=0.05,
+    empty=0.04,
+    retry_after=0.01,
+    hang_seconds=0.4,
 )
 
 
@@ -45,7 +52,7 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
         outcomes = Counter(server.outcomes)
         faults = server.received - outcomes["ok"] - outcomes["503_responder"]
         assert faults / server.received >= 0.2, outcomes
-        assert {"429", "500", "hang", "drop", "garbage"} <= set(outcomes)
+        assert {"429", "500", "hang", "drop", "garbage", "empty"} <= set(outcomes)
 
         # every request comes back once, in order, answered xor failed
         assert [r.id for r in results] == [f"q{i}" for i in range(N)]
@@ -70,6 +77,8 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
             "timed out",
             "closed the connection",
             "unparsable response",
+            "no choices",
+            "null message content",
         )
         assert all(any(sig in r.error for sig in signatures) for r in failed), [r.error for r in failed]
 
@@ -91,3 +100,59 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
         assert sum(not r.cached for r in again) == len(failed)
         with Store(store_path) as store:
             assert store.counts() == {"ok": N, "failed": 0}
+
+
+def test_empty_completions_are_retried_and_never_cached(tmp_path):
+    """A 200 with null content or no choices is a retryable failure: never stored as an (empty) answer."""
+    store_path = tmp_path / "store.sqlite"
+    backoff = Backoff(base_delay=0.001, max_delay=0.002)
+    requests = _requests()[:20]
+    with LocalOpenAIServer(faults=Faults(empty=1.0), seed=5) as server:
+        backend = OpenAICompatBackend("test-model", server.base_url, timeout=2.0)
+        results = run_requests_sync(
+            backend, requests, store=store_path, max_retries=2, progress=False, backoff=backoff
+        )
+        assert server.received == 20 * 3 == server.outcomes["empty"]  # each asked three times
+        assert all(not r.ok and r.attempts == 3 for r in results)
+        assert all("null message content" in r.error or "no choices" in r.error for r in results)
+        with Store(store_path) as store:
+            assert store.counts() == {"ok": 0, "failed": 20}
+
+        # Half the answers empty: retried until a real answer comes, and only that is stored.
+        server.faults = Faults(empty=0.5)
+        before = server.received
+        again = run_requests_sync(
+            backend, requests, store=store_path, max_retries=30, progress=False, backoff=backoff
+        )
+        assert server.received - before == sum(r.attempts for r in again) > 20  # a rerun calls again
+        assert all(r.ok and not r.cached for r in again)
+        for request, result in zip(requests, again, strict=True):
+            assert result.completion.text == echo_responder(request.messages).text
+        with Store(store_path) as store:
+            assert store.counts() == {"ok": 20, "failed": 0}
+            assert all(row.completion.text for row in store.rows("ok"))
+
+
+def test_a_backend_completion_without_text_is_a_failure_not_a_stored_answer(tmp_path):
+    from mmrole.models.base import Backend, Completion
+
+    class NoText(Backend):
+        spec = "test:no-text"
+        calls = 0
+
+        async def generate(self, messages, params):
+            NoText.calls += 1
+            return Completion(text=None)  # type: ignore[arg-type]
+
+    store_path = tmp_path / "store.sqlite"
+    fast = Backoff(base_delay=0.001, max_delay=0.001)
+    first = run_requests_sync(
+        NoText(), _requests()[:3], store=store_path, max_retries=1, progress=False, backoff=fast
+    )
+    assert all(not r.ok and "returned no text" in r.error and r.attempts == 2 for r in first)
+    again = run_requests_sync(
+        NoText(), _requests()[:3], store=store_path, max_retries=0, progress=False, backoff=fast
+    )
+    assert NoText.calls == 3 * 2 + 3 and not any(r.cached for r in again)  # the rerun calls again
+    with Store(store_path) as store:
+        assert store.counts() == {"ok": 0, "failed": 3}

@@ -76,3 +76,21 @@ def test_forget_failures(tmp_path):
         assert store.forget_failures() == 1
         assert store.counts() == {"ok": 1, "failed": 0}
     assert (tmp_path / "store.sqlite").exists()
+
+
+def test_a_completion_without_text_is_never_a_success(tmp_path):
+    import json
+
+    import pytest
+
+    with Store(tmp_path / "store.sqlite") as store:
+        with pytest.raises(ValueError, match="without text"):
+            store.record_success("k", "q1", "spec", Completion(text=None), 1)  # type: ignore[arg-type]
+        assert store.lookup(["k"]) == {}
+        # A row an older or foreign writer left with a null text is read back as a failure (called again).
+        null_text = json.dumps({"text": None, "finish_reason": "stop"})
+        store._db.execute(
+            "INSERT INTO requests VALUES ('k2', 'q2', 'spec', 'ok', ?, NULL, 1, 0)", (null_text,)
+        )
+        row = store.lookup(["k2"])["k2"]
+        assert not row.ok and row.completion is None and "no text" in row.error

@@ -101,3 +101,28 @@ def test_paired_test_uses_only_cells_scored_in_both() -> None:
     assert (per_metric[0].mean_a, per_metric[0].mean_b) == (1.0, 0.5)
     empty, _ = stats.paired_differences(np.array([[np.nan]]), np.array([[1.0]]), n_boot=10, n_perm=10)
     assert empty[0].diff is None and empty[0].n == 0
+
+
+def test_non_finite_scores_never_count() -> None:
+    inf, nan = float("inf"), float("nan")
+    for pair in [(inf, 1.0), (nan, 3.0), (8.0, nan), (1e308, 0.5), (5.0, -inf)]:
+        assert combine([Judgement("s", "Fluency", pair)]) is None, pair
+    assert (
+        combine([Judgement("s", "Fluency", (6.0, 8.0)), Judgement("s", "Fluency", (inf, 8.0), "BA")]) is None
+    )
+    judgements = [
+        Judgement("s0", "Fluency", (inf, 1.0)),
+        Judgement("s1", "Fluency", (nan, 3.0)),
+        Judgement("s2", "Fluency", (6.0, 8.0)),
+    ]
+    table = build_table(_samples(3), judgements, ["Fluency"])
+    assert list(table.status[:, 0]) == [FAILED, FAILED, SCORED]
+    results = aggregate(table, n_boot=50)
+    fluency = results["metrics"]["Fluency"]
+    assert (fluency["n"], fluency["n_failed"], fluency["mean"]) == (1, 2, 0.75)
+    # Non-finite cells reaching the statistics directly are no score either.
+    scores = np.array([[0.5, np.inf], [1.0, np.nan], [np.inf, 1.0]])
+    assert list(stats.metric_means(scores)) == [0.75, 1.0]
+    per_metric, overall = stats.paired_differences(scores, np.ones_like(scores), n_boot=20, n_perm=20)
+    assert [r.n for r in per_metric] == [2, 1] and per_metric[0].diff == pytest.approx(-0.25)
+    assert stats.percentile_ci(np.array([np.inf, 1.0, 1.0, np.nan])) == (1.0, 1.0)

@@ -129,3 +129,64 @@ def test_published_root_with_in_and_out_test_splits(in_test_root: Path, tmp_path
         / 3
     )
     assert ood == pytest.approx(expected, abs=1e-12)
+
+
+def _strict_json(text: str):
+    def refuse(name: str):
+        raise AssertionError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_invalid_released_scores_are_flagged_counted_and_not_averaged(
+    in_test_root: Path, tmp_path: Path
+) -> None:
+    records = json.loads((in_test_root / "gpt-4-turbo" / "comment_test.reviews.json").read_text())[:8]
+    invalid = [
+        [float("inf"), 1],  # json.dumps writes Infinity, which json.loads reads back as inf
+        [float("nan"), 3],
+        [7, 1e-7],
+        [-1, 5],
+        [8, 0],
+        [11, 10],
+        [1e400, 2],  # a literal that overflows to inf
+    ]
+    for record, score in zip(records, invalid, strict=False):
+        record["rm_review"]["Fluency"]["score"] = score
+    records[7]["rm_review"]["Fluency"]["score"] = [0, 10]  # a 0, as the released judge wrote: kept
+    path = tmp_path / "comment_test.reviews.json"
+    path.write_text(json.dumps(records).replace("1e+400", "1e400"))
+    assert "Infinity" in path.read_text() and "NaN" in path.read_text()
+
+    summary = import_released(path, name="Edited", run_dir=tmp_path / "run")
+    assert summary.n_reviews == 8 * 8 and summary.n_invalid == len(invalid)
+    results = _strict_json((tmp_path / "run" / "results.json").read_text())
+    fluency = results["metrics"]["Fluency"]
+    assert (fluency["n"], fluency["n_failed"]) == (1, len(invalid))
+    assert fluency["mean"] == 0.0  # only the (0, 10) pair is averaged
+    assert results["n_failed"] == len(invalid)
+    flagged = [r for r in read_reviews(tmp_path / "run") if r["error"]]
+    assert len(flagged) == len(invalid) and all(r["score"] is None for r in flagged)
+    assert all(r["error"].startswith("invalid released score") for r in flagged)
+    _strict_json("[" + ",".join((tmp_path / "run" / "reviews.jsonl").read_text().splitlines()) + "]")
+
+
+def test_import_command_reports_invalid_released_scores_and_report_works(
+    in_test_root: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mmrole.cli import app
+
+    records = json.loads((in_test_root / "gpt-4-turbo" / "comment_test.reviews.json").read_text())[:3]
+    records[0]["rm_review"]["Coherency"]["score"] = [float("inf"), 1]
+    records[1]["rm_review"]["Coherency"]["score"] = [7, 1e-7]
+    path = tmp_path / "comment_test.reviews.json"
+    path.write_text(json.dumps(records))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["import", str(path), "--name", "x", "--run", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "2 released score(s) invalid" in result.output
+    report = CliRunner().invoke(app, ["report", str(run)], catch_exceptions=False)
+    assert report.exit_code == 0, report.output
+    assert (run / "report.html").exists()

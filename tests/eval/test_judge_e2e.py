@@ -57,13 +57,14 @@ def test_judging_imported_answers_reproduces_released_csvs(
         run, records = answers_run(in_test_root / model, tmp_path)
         responder.add_model(records)
         runs[model] = (run, records)
+    # The released reward model wrote (0, x) 16 times, off its prompt's 1-10 scale; MMRole's numbers
+    # count them, so replaying its reviews uses the scale it actually wrote.
+    options = JudgeOptions(missing_image="omit", scale=(0, 10))
     with LocalOpenAIServer(responder) as server:
         judge = f"openai:mmrole-eval-rm@{server.base_url}"
         for model, (run, records) in runs.items():
             calls_before = server.received
-            summary = judge_run_sync(
-                run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=200
-            )
+            summary = judge_run_sync(run, judge, options, progress=False, n_boot=200)
             reviewed = sum(1 for r in records if "rm_review" in r)
             assert responder.unknown == [], responder.unknown[:3]
             assert server.received - calls_before == reviewed * 8  # empty answers are never sent
@@ -88,7 +89,7 @@ def test_judging_imported_answers_reproduces_released_csvs(
         run = runs["claude-3-opus"][0]
         before = (run / "results.json").read_text()
         calls_before = server.received
-        summary = judge_run_sync(run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=200)
+        summary = judge_run_sync(run, judge, options, progress=False, n_boot=200)
         assert server.received == calls_before and summary.n_calls == 0
         assert json.loads((run / "results.json").read_text())["metrics"] == json.loads(before)["metrics"]
 
@@ -122,4 +123,4 @@ def test_a_wrong_prompt_gets_no_scores_and_ends_failed_and_counted(
     assert results["overall"]["mean"] is None
     reviews = [json.loads(line) for line in (run / "reviews.jsonl").read_text().splitlines()]
     assert len(reviews) == 24 and all(r["score"] is None and r["attempts"] == 3 for r in reviews)
-    assert all(r["error"] == "no score pair in the judge's reply" for r in reviews)
+    assert all(r["error"] == "no usable score pair in the judge's reply (scale 1-10)" for r in reviews)

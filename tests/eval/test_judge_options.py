@@ -202,3 +202,79 @@ def test_demo_judge_from_the_cli_uses_the_preset_and_says_it_is_a_demonstration(
     assert last_message == {"role": "assistant", "content": "[Scores]: ("}
     assert params.logprobs and params.max_tokens == DEMO_JUDGE["max_tokens"]
     assert _results(run)["overall"]["mean"] == pytest.approx(7 / 8)
+
+
+class OffScaleFirst:
+    """Replies with an unusable pair to the first ask, and with ``(6, 8)`` once reminded of the format."""
+
+    def __init__(self, first: str):
+        self.first = first
+
+    def __call__(self, messages: list[dict]) -> str:
+        reminded = last_user_text(messages).endswith("[Scores]: (7, 8).")
+        return "Ok. [Scores]: (6, 8)" if reminded else f"Ok. [Scores]: {self.first}"
+
+
+@pytest.mark.parametrize(
+    "first", ["(1e308, 0.5)", "(7, 1e-7)", "(inf, 1)", "(-2, 5)", "(8, 0)", "(11, 10)", "(0, 9)"]
+)
+def test_an_unusable_pair_is_a_parse_failure_asked_again(
+    small_run: tuple[Path, set[str]], first: str
+) -> None:
+    run, _ = small_run
+    with LocalOpenAIServer(OffScaleFirst(first)) as server:
+        summary = judge_run_sync(
+            run, f"openai:j@{server.base_url}", JudgeOptions(missing_image="omit"), progress=False, n_boot=20
+        )
+        assert server.received == N * 8 * 2  # each first reply was re-asked once, with the reminder
+    assert (summary.n_scored, summary.n_failed, summary.n_retries) == (N * 8, 0, N * 8)
+    assert _results(run)["overall"]["mean"] == pytest.approx(0.75)
+    reviews = [json.loads(line) for line in (run / "reviews.jsonl").read_text().splitlines()]
+    assert all(r["score"] == [6.0, 8.0] and r["attempts"] == 2 for r in reviews)
+
+
+def test_a_judge_that_stays_off_the_scale_ends_failed_and_results_stay_valid_json(
+    small_run: tuple[Path, set[str]],
+) -> None:
+    run, _ = small_run
+    with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (1e308, 0.5)") as server:
+        summary = judge_run_sync(
+            run, f"openai:j@{server.base_url}", JudgeOptions(missing_image="omit"), progress=False, n_boot=20
+        )
+    assert (summary.n_scored, summary.n_failed) == (0, N * 8)
+    text = (run / "results.json").read_text()
+    results = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in results.json"))
+    assert results["overall"]["mean"] is None and all(results["metrics"][m]["n"] == 0 for m in METRICS)
+    review = json.loads((run / "reviews.jsonl").read_text().splitlines()[0])
+    assert review["error"] == "no usable score pair in the judge's reply (scale 1-10)"
+
+
+def test_the_scale_is_a_judge_option(small_run: tuple[Path, set[str]]) -> None:
+    run, _ = small_run
+    assert JudgeOptions().scale == (1.0, 10.0)  # MMRole's
+    with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (60, 80)") as server:
+        options = JudgeOptions(missing_image="omit", scale=(0, 100))
+        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        assert server.received == N * 8
+    assert summary.n_scored == N * 8 and _results(run)["overall"]["mean"] == pytest.approx(0.75)
+    assert json.loads((run / "run.json").read_text())["judge_options"]["scale"] == [0.0, 100.0]
+    for bad in [(10, 1), (-1, 10), (1, float("inf")), (1,), "1-10"]:
+        with pytest.raises(ConfigError, match="scale"):
+            JudgeOptions(scale=bad)  # type: ignore[arg-type]
+
+
+def test_scale_from_the_command_line(small_run: tuple[Path, set[str]]) -> None:
+    from typer.testing import CliRunner
+
+    from mmrole.cli import app
+
+    run, _ = small_run
+    with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (3, 4)") as server:
+        judge = f"openai:j@{server.base_url}"
+        args = ["judge", "--judge", judge, "--run", str(run), "--missing-image", "omit", "--no-progress"]
+        result = CliRunner().invoke(app, [*args, "--scale", "0-5", "--n-boot", "20"])
+        assert result.exit_code == 0, result.output
+        assert _results(run)["overall"]["mean"] == pytest.approx(0.75)
+        bad = CliRunner().invoke(app, [*args, "--scale", "ten"])
+    # A ConfigError: the CLI's entry point prints it as one line and exits non-zero.
+    assert isinstance(bad.exception, ConfigError) and "--scale takes LOW-HIGH" in str(bad.exception)

@@ -362,3 +362,21 @@ def test_a_demo_judged_run_carries_the_demonstration_note(tmp_path: Path) -> Non
         assert "real: The judge" not in text
     alone = write_reports([real], tmp_path / "real-only")
     assert "135M" not in alone["markdown"].read_text() and "135M" not in alone["html"].read_text()
+
+
+def test_non_finite_results_are_a_clear_error_and_huge_means_still_render(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "r")
+    results = fake_results(0.0)
+    # What an older mmrole wrote after importing an [Infinity, 1] score: "Infinity" is not JSON.
+    results["metrics"]["Fluency"]["mean"] = float("inf")
+    (run / "results.json").write_text(json.dumps(results))
+    with pytest.raises(DataError) as err:
+        write_reports([run])
+    assert "results.json" in str(err.value) and "Infinity" in str(err.value)
+    # Finite but absurd (an old run that averaged (7, 1e-7)), or a literal that overflows: no OverflowError.
+    results["metrics"]["Fluency"]["mean"] = 1e308
+    results["metrics"]["Coherency"]["mean"] = 5.8e6
+    (run / "results.json").write_text(json.dumps(results).replace("1e+308", "1e400"))
+    paths = write_reports([run])
+    assert paths["html"].exists() and paths["radar"].exists()
+    assert "5800000.000" in paths["markdown"].read_text()

@@ -193,3 +193,22 @@ def test_auto_transport_choice(monkeypatch):
     assert OpenAICompatBackend("m", "http://vllm.corp:8000/v1")._use_httpx  # proxied: httpx
     monkeypatch.setenv("NO_PROXY", "vllm.corp")
     assert not OpenAICompatBackend("m", "http://vllm.corp:8000/v1")._use_httpx
+
+
+def test_a_200_without_a_reply_is_a_retryable_error_never_an_empty_answer(transport):
+    # Null content (plain, with a refusal, out of tokens), an empty choices list, no choices at all.
+    with LocalOpenAIServer(faults=Faults(empty=1.0), seed=3) as server:
+        backend = OpenAICompatBackend("m", server.base_url, transport=transport)
+        errors = [_error(backend) for _ in range(20)]
+        assert server.outcomes["empty"] == 20
+    assert all(error.retryable for error in errors)
+    texts = [str(error) for error in errors]
+    assert all("null message content" in t or "no choices" in t for t in texts), texts
+    assert any("null message content" in t for t in texts) and any("no choices" in t for t in texts)
+    assert any("refusal: 'I cannot help with that.'" in t for t in texts)
+    assert any("finish_reason 'length'" in t for t in texts)
+
+
+def test_an_empty_string_reply_is_still_an_answer():
+    with LocalOpenAIServer(lambda messages: "") as server:
+        assert _generate(OpenAICompatBackend("m", server.base_url)).text == ""

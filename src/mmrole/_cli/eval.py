@@ -49,6 +49,11 @@ PREFILL = typer.Option(
     "--prefill",
     help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges).",
 )
+SCALE = typer.Option(
+    None,
+    "--scale",
+    help="The judge's score scale LOW-HIGH (default 1-10, MMRole's); a pair off it is asked again, then failed.",
+)
 MISSING = typer.Option(
     None, "--missing-image", help="An absent image file stops judging (error) or is judged without it (omit)."
 )
@@ -71,6 +76,8 @@ def _judge_options(judge: str, **given: Any) -> Any:
     for key in ("scoring", "missing_image"):
         if isinstance(given.get(key), Enum):
             given[key] = given[key].value
+    if given.get("scale") is not None:
+        given["scale"] = _scale(given["scale"])
     return judge_options_for(judge, given)
 
 
@@ -78,6 +85,18 @@ def _warn_not_like_for_like(warnings: list[str]) -> None:
     """Print each way the runs are not like for like, on stderr (stdout may be JSON)."""
     for line in warnings:
         typer.secho(f"Not like for like: {line}", fg="yellow", err=True)
+
+
+def _scale(text: str) -> tuple[float, float]:
+    from mmrole.errors import ConfigError
+
+    low, sep, high = text.strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        return (float(low), float(high))
+    except ValueError:
+        raise ConfigError(f"--scale takes LOW-HIGH, e.g. 1-10, not {text!r}") from None
 
 
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
@@ -108,6 +127,7 @@ def judge_command(
     judge_temperature: float | None = TEMPERATURE,
     format_retries: int | None = FORMAT_RETRIES,
     prefill: str | None = PREFILL,
+    scale: str | None = SCALE,
     missing_image: MissingImage | None = MISSING,
     images: Path | None = IMAGES,
     max_image_side: int | None = MAX_SIDE,
@@ -133,6 +153,7 @@ def judge_command(
         temperature=judge_temperature,
         format_retries=format_retries,
         prefill=prefill,
+        scale=scale,
         missing_image=missing_image,
         max_image_side=max_image_side,
     )
@@ -183,6 +204,7 @@ def eval_command(
     judge_temperature: float | None = TEMPERATURE,
     format_retries: int | None = FORMAT_RETRIES,
     prefill: str | None = PREFILL,
+    scale: str | None = SCALE,
     missing_image: MissingImage | None = MISSING,
     max_image_side: int | None = MAX_SIDE,
     concurrency: int = CONCURRENCY,
@@ -207,6 +229,7 @@ def eval_command(
         temperature=judge_temperature,
         format_retries=format_retries,
         prefill=prefill,
+        scale=scale,
         missing_image=missing_image,
         max_image_side=max_image_side,
     )
@@ -286,6 +309,13 @@ def import_command(
             f"{summary.run_dir}: {summary.n_samples} samples ({splits}), {summary.n_answers} answered, "
             f"{summary.n_reviews} reviews ({kind})"
         )
+        if summary.n_invalid:
+            typer.secho(
+                f"{summary.run_dir}: {summary.n_invalid} released score(s) invalid (not finite, off MMRole's "
+                "1-10 scale, or a reference score of 0): counted as failed, not averaged (see reviews.jsonl)",
+                fg="yellow",
+                err=True,
+            )
         for file in summary.unsplit_files:
             typer.secho(
                 f"{file}: no in-test/out-test folder in its path, imported as in-distribution "
@@ -330,7 +360,7 @@ def compare_command(
 
     comparison = compare_runs(run_a, run_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
     if as_json:
-        typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
         from mmrole.eval.tables import comparison_table
 

@@ -1,7 +1,9 @@
 """Run folder files: JSON and JSONL written atomically, and ``run.json``.
 
 A file is written to ``NAME.partial``, flushed to disk, then renamed over ``NAME``: a crash
-leaves the old file or the new one, never half of one. ``run.json`` records what ran; each
+leaves the old file or the new one, never half of one. JSON is strict both ways: ``NaN`` and
+``Infinity`` are not JSON, so writing one is an error (never a file other tools cannot read),
+and reading one is a DataError naming the file. ``run.json`` records what ran; each
 command merges its own section in, and anything that looks like a secret is dropped first (options
 named like credentials; the credentials of URLs in any value show as ``***``).
 
@@ -38,7 +40,7 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
         nonlocal count
         for record in records:
             count += 1
-            yield json.dumps(record, ensure_ascii=False) + "\n"
+            yield json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
 
     _atomic_write(Path(path), lines())
     return count
@@ -55,22 +57,29 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def write_json(path: str | Path, data: Any) -> None:
     """Write indented JSON atomically."""
-    _atomic_write(Path(path), [json.dumps(data, ensure_ascii=False, indent=2) + "\n"])
+    _atomic_write(Path(path), [json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"])
 
 
 def read_json(path: str | Path) -> Any:
     """Parse a JSON file.
 
     Raises:
-        DataError: missing or malformed.
+        DataError: missing or malformed, or holding ``NaN``/``Infinity`` (not JSON; an older
+            mmrole wrote them into results.json: re-aggregating the run rewrites it).
     """
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     except ValueError as exc:
         raise DataError(f"not valid JSON: {exc}", file=str(path)) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(
+        f"{name} is not a JSON number (re-aggregate the run: rerun `mmrole judge` or `mmrole import`)"
+    )
 
 
 def read_run_info(run_dir: str | Path) -> dict[str, Any]:

@@ -240,6 +240,9 @@ class _Engine:
                     completion = await asyncio.wait_for(
                         self.backend.generate(request.messages, request.params), self.request_timeout
                     )
+                if not isinstance(getattr(completion, "text", None), str):
+                    # Never a success: a completion without text would be stored and served as an answer.
+                    raise BackendError(f"{type(self.backend).__name__} returned no text", retryable=True)
                 return Result(request.id, completion, None, attempts)
             except BackendError as exc:
                 error, retryable, retry_after = str(exc) or type(exc).__name__, exc.retryable, exc.retry_after

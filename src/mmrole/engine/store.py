@@ -5,7 +5,9 @@ moment it completes, so a job killed with ``kill -9`` resumes without losing or 
 it: WAL with ``synchronous=NORMAL`` makes each commit an append to the log (no fsync), which
 survives a process crash and costs tens of microseconds. Failures are rows with status
 ``failed`` and their error text: they are shown, never served as answers, and retried on rerun.
-A success never gets overwritten by a later failure.
+A success never gets overwritten by a later failure. A success always has text: a completion
+without any is refused when recorded, and a stored one is read back as a failure (so it is
+called again).
 """
 
 from __future__ import annotations
@@ -113,7 +115,13 @@ class Store:
     def record_success(
         self, key: str, request_id: str, spec: str, completion: Completion, attempts: int
     ) -> None:
-        """Commit a finished call (replacing an earlier failure of the same key)."""
+        """Commit a finished call (replacing an earlier failure of the same key).
+
+        Raises:
+            ValueError: The completion has no text (a backend bug; it is no success).
+        """
+        if not isinstance(completion.text, str):
+            raise ValueError(f"request {request_id}: a completion without text is not a success")
         self._db.execute(
             "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, 'ok', ?, NULL, ?, ?)",
             (
@@ -173,12 +181,15 @@ def completion_json(completion: Completion) -> str:
 
 def _stored(row: tuple) -> StoredResult:
     key, request_id, spec, status, completion, error, attempts = row
+    data = json.loads(completion) if completion else None
+    if status == "ok" and not (isinstance(data, dict) and isinstance(data.get("text"), str)):
+        status, data, error = "failed", None, "stored completion has no text"  # never served as an answer
     return StoredResult(
         key=key,
         request_id=request_id,
         spec=spec,
         status=status,
-        completion=Completion.from_dict(json.loads(completion)) if completion else None,
+        completion=Completion.from_dict(data) if data is not None else None,
         error=error,
         attempts=attempts,
     )

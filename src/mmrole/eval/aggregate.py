@@ -14,6 +14,7 @@ an empty MRPA answer, which MMRole leaves unreviewed).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,18 +55,24 @@ def combine(judgements: Sequence[Judgement]) -> float | None:
     """A sample's score on one metric from its judgements, or None when it has none usable.
 
     Every order that was asked must have at least one scored judgement, so ``--swap``
-    never silently degrades to a one-sided score.
+    never silently degrades to a one-sided score. A non-finite pair (an old or hand-made
+    reviews file) is no score, and neither is a non-finite ratio: NaN never counts.
     """
     orders = {j.order for j in judgements}
     pairs = [(j.order, j.mrpa_and_reference()) for j in judgements]
-    scored = [(order, pair) for order, pair in pairs if pair is not None]
+    scored = [
+        (order, pair)
+        for order, pair in pairs
+        if pair is not None and math.isfinite(pair[0]) and math.isfinite(pair[1])
+    ]
     if not scored or {order for order, _ in scored} != orders:
         return None
     mrpa = sum(pair[0] for _, pair in scored) / len(scored)
     reference = sum(pair[1] for _, pair in scored) / len(scored)
     if reference <= 0:
         return None
-    return mrpa / reference
+    value = mrpa / reference
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -143,7 +150,7 @@ def build_table(
 
 
 def _summary(mean: float, replicates: np.ndarray, level: float) -> dict[str, Any]:
-    if np.isnan(mean):
+    if not np.isfinite(mean):
         return {"mean": None, "ci": None}
     ci = stats.percentile_ci(replicates, level)
     return {"mean": float(mean), "ci": list(ci) if ci else None}

@@ -24,6 +24,7 @@ from mmrole.data.jsonio import iter_json_array
 from mmrole.data.qwen import sample_from_qwen, split_folder, split_from_path, type_from_name
 from mmrole.errors import DataError
 from mmrole.eval import results as run_results
+from mmrole.eval.parse import MMROLE_SCALE, usable_pair
 from mmrole.schema import METRICS, SPLITS, Sample
 
 #: The paper's names of the 11 MRPAs whose reviews MMRole released, by release folder name.
@@ -58,6 +59,8 @@ class ImportSummary:
         splits: Samples per split, in :data:`~mmrole.schema.SPLITS` order.
         unsplit_files: Files whose path names no split (no ``in-test``/``out-test`` folder)
             and no split was forced: their samples were imported as in-distribution.
+        n_invalid: Reviews whose released score is no usable pair (non-finite, off MMRole's
+            1-10 scale and not 0, or a reference score of 0): imported as failed, never averaged.
         judged: Whether the run has reviews (and so ``results.json``).
     """
 
@@ -68,6 +71,7 @@ class ImportSummary:
     n_reviews: int = 0
     splits: dict[str, int] = field(default_factory=dict)
     unsplit_files: list[Path] = field(default_factory=list)
+    n_invalid: int = 0
 
     @property
     def judged(self) -> bool:
@@ -146,12 +150,20 @@ def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[dict
             raise DataError(
                 "score must be a pair of numbers", file=str(file), record=sample_id, field=f"{where}.score"
             )
+        pair: tuple[float, float] | None = (float(score[0]), float(score[1]))
+        error = None
+        # The released judge wrote 0 sixteen times (for Yi-VL-6B) and MMRole's numbers count it: kept.
+        if not usable_pair(float(score[0]), float(score[1]), MMROLE_SCALE, zero_ok=True):
+            # A failed judgement naming the released value (as text: JSON has no Infinity).
+            error = f"invalid released score {score!r}: not two finite numbers 0 or 1-10 with B > 0"
+            pair = None
         lines.append(
             run_results.review_record(
                 sample_id=sample_id,
                 metric=metric,
                 text=str(review.get("review", "")),
-                score=(float(score[0]), float(score[1])),
+                score=pair,
+                error=error,
                 source="mmrole-release",
             )
         )
@@ -241,6 +253,7 @@ def import_released(
         n_reviews=len(reviews),
         splits={s: n for s, n in counts.items() if n},
         unsplit_files=[] if split else [f for f in files if split_from_path(f.parent) is None],
+        n_invalid=sum(1 for r in reviews if r["error"]),
     )
 
 

@@ -34,7 +34,7 @@ from mmrole.eval.judge_plan import (
     plan_tasks,
 )
 from mmrole.eval.logprob import expected_pair
-from mmrole.eval.parse import locate_scores
+from mmrole.eval.parse import locate_scores, usable_pair
 from mmrole.models.base import Backend, display_spec
 
 __all__ = [
@@ -88,14 +88,16 @@ def read_outcome(outcome: Outcome, completion: Any, options: JudgeOptions) -> bo
     prefill = options.prefill or ""
     text = prefill + completion.text
     outcome.text = text
-    found = locate_scores(text)
+    found = locate_scores(text, scale=options.scale)
     if found is None:
-        outcome.score, outcome.error = None, "no score pair in the judge's reply"
+        low, high = options.scale
+        outcome.score = None
+        outcome.error = f"no usable score pair in the judge's reply (scale {low:g}-{high:g})"
         return False
     outcome.sampled, outcome.score, outcome.error, outcome.scoring = found.pair, found.pair, None, "sampled"
     if options.scoring == "logprob":
         expected = expected_pair(completion.logprobs, text, found, prefix_chars=len(prefill))
-        if expected is not None and expected[1] > 0:
+        if expected is not None and usable_pair(*expected, options.scale):
             outcome.score, outcome.scoring = expected, "logprob"
         else:
             outcome.scoring = "sampled (no usable logprobs)"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmrole.errors import ConfigError, DataError
+from mmrole.eval.parse import MMROLE_SCALE, check_scale
 from mmrole.models.base import GenerationParams, Message
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
 from mmrole.schema import METRICS, Sample
@@ -43,6 +44,9 @@ class JudgeOptions:
         max_image_side: Downscale images so their longer side is at most this.
         prefill: Text the judge's reply is made to start with (an assistant message the
             backend continues), e.g. ``[Scores]: (`` for tiny judges; not MMRole's setting.
+        scale: The judge's ``(low, high)`` score scale (MMRole's: 1 to 10). A reply whose pair
+            is off it (or non-finite, or with a zero reference score) has no usable pair: it is
+            asked again with the format reminder, then recorded as failed.
     """
 
     metrics: tuple[str, ...] = METRICS
@@ -56,6 +60,7 @@ class JudgeOptions:
     missing_image: Literal["error", "omit"] = "error"
     max_image_side: int | None = None
     prefill: str | None = None
+    scale: tuple[float, float] = MMROLE_SCALE
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in METRICS]
@@ -69,6 +74,10 @@ class JudgeOptions:
             raise ConfigError("format retries must be >= 0")
         if self.missing_image not in ("error", "omit"):
             raise ConfigError("--missing-image must be 'error' or 'omit'")
+        try:
+            object.__setattr__(self, "scale", check_scale(self.scale))
+        except ValueError as err:
+            raise ConfigError(f"--scale: {err}") from None
         # Keep the metrics in the paper's order whatever order they were given in.
         object.__setattr__(self, "metrics", tuple(m for m in METRICS if m in self.metrics))
 
@@ -89,6 +98,7 @@ class JudgeOptions:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["metrics"] = list(self.metrics)
+        data["scale"] = list(self.scale)
         return data
 
 

@@ -66,7 +66,8 @@ def _metric_means(results: Results) -> list[float]:
 
 def _radial_limits(series: list[list[float]]) -> tuple[float, float]:
     """Radial axis limits: tight around the data (ratios sit near 1.0) but always showing 1.0."""
-    values = [v for values in series for v in values if not math.isnan(v)]
+    # Ratios far off (a hand-edited results.json) are clipped rather than overflowing the rounding.
+    values = [min(max(v, -1e6), 1e6) for values in series for v in values if math.isfinite(v)]
     if not values:
         return 0.0, 1.0
     low = max(0.0, math.floor(min(values) * 10) / 10 - 0.1)

@@ -46,7 +46,7 @@ class Stat(BaseModel):
 
     @property
     def has_mean(self) -> bool:
-        return self.mean is not None and not math.isnan(self.mean)
+        return self.mean is not None and math.isfinite(self.mean)
 
 
 class GroupResults(BaseModel):

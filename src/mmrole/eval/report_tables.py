@@ -36,8 +36,8 @@ class Table:
 
 
 def format_number(value: float | None) -> str:
-    """Three decimals, or a dash when there is no number (None or NaN)."""
-    if value is None or math.isnan(value):
+    """Three decimals, or a dash when there is no number (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
         return MISSING
     return f"{value:.3f}"
 
@@ -51,7 +51,7 @@ def stat_cell(stat: Stat | None, *, plus_minus: bool = False) -> Cell:
     if stat.ci is not None:
         lo, hi = stat.ci
         details.append(f"95% CI [{format_number(lo)}, {format_number(hi)}]")
-        if plus_minus and not (math.isnan(lo) or math.isnan(hi)):
+        if plus_minus and math.isfinite(lo) and math.isfinite(hi):
             text += f" ± {(hi - lo) / 2:.3f}"
     if stat.n is not None:
         details.append(f"n={stat.n}")

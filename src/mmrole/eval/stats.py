@@ -1,7 +1,7 @@
 """Seeded resampling statistics over a samples x metrics score matrix (numpy, no I/O).
 
 Scores are a float matrix with NaN where a sample has no score on a metric (failed or
-not judged). The statistic everywhere is MMRole's: each metric's mean over the samples
+not judged); any non-finite cell counts as no score. The statistic everywhere is MMRole's: each metric's mean over the samples
 that have a score on it, and the overall score as the mean of the metric means.
 Resampling is over samples (rows), so a sample's metrics move together.
 
@@ -24,7 +24,7 @@ _PERM_BLOCK = 1000
 
 def _weighted_means(weights: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Per-metric means of the rows under each weight vector: ``(k, n) x (n, m) -> (k, m)``, NaN if empty."""
-    present = ~np.isnan(scores)
+    present = np.isfinite(scores)
     totals = weights @ np.where(present, scores, 0.0)
     counts = weights @ present.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -32,7 +32,7 @@ def _weighted_means(weights: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def metric_means(scores: np.ndarray) -> np.ndarray:
-    """Each column's mean over its non-NaN rows (NaN for an empty column)."""
+    """Each column's mean over its finite rows (NaN for an empty column)."""
     scores = np.asarray(scores, dtype=float)
     return _weighted_means(np.ones((1, scores.shape[0])), scores)[0]
 
@@ -59,7 +59,7 @@ def bootstrap_metric_means(scores: np.ndarray, n_boot: int = N_BOOT, seed: int =
 def percentile_ci(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
     """The percentile interval of bootstrap replicates (NaN replicates ignored), or None if there are none."""
     values = np.asarray(replicates, dtype=float)
-    values = values[~np.isnan(values)]
+    values = values[np.isfinite(values)]
     if values.size == 0:
         return None
     tail = (1.0 - level) / 2.0 * 100.0
@@ -115,7 +115,7 @@ def paired_differences(
         raise ValueError("n_boot and n_perm must be at least 1")
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
-    both = ~np.isnan(a) & ~np.isnan(b)
+    both = np.isfinite(a) & np.isfinite(b)
     a = np.where(both, a, np.nan)
     b = np.where(both, b, np.nan)
     diffs = a - b

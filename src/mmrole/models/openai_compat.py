@@ -2,10 +2,11 @@
 
 ``generate`` goes through :mod:`mmrole.engine.http` (a lean keep-alive HTTP/1.1 client) for
 plain-HTTP servers, and through httpx for ``https://`` endpoints and proxied ones; ``stream``
-always through httpx. Images become base64
-data URLs, downscaled to ``max_image_side`` when set. Failures become :class:`BackendError`:
-retryable for 429, 408, 5xx, timeouts, dropped connections and unparsable bodies, not for
-other 4xx. The API key is sent in a header and scrubbed from every error text.
+always through httpx. Images become base64 data URLs, downscaled to ``max_image_side`` when
+set. Failures become :class:`BackendError`: retryable for 429, 408, 5xx, timeouts, dropped
+connections, unparsable bodies and 200s that carry no reply (no choices, or a null
+``content``: never an empty answer), not for other 4xx. The API key is sent in a header and
+scrubbed from every error text.
 
 A key written inside the URL (``http://user:KEY@host/v1``, ``http://KEY@host/v1``, ``...?api_key=KEY``,
 ``key=``, ``token=``) is taken off it (:mod:`mmrole.models.endpoint`) and sent like any other key,
@@ -265,18 +266,33 @@ class OpenAICompatBackend(Backend):
         return payload
 
     def _parse(self, content: bytes, url: str) -> Completion:
+        snippet = content[:200].decode("utf-8", "replace")
         try:
             data = json.loads(content)
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            snippet = content[:200].decode("utf-8", "replace")
+            choices = data.get("choices")
+        except (ValueError, AttributeError):
             raise BackendError(
                 self._scrub(f"unparsable response from {url}: {snippet!r}"), retryable=True
             ) from None
-        text = message.get("content") or ""
+        if not choices:  # missing, null or []: a 200 with no reply is an error, not an empty answer
+            raise BackendError(
+                self._scrub(f"HTTP 200 with no choices from {url}: {snippet!r}"), retryable=True
+            )
+        choice = choices[0] if isinstance(choices, list) else None
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise BackendError(self._scrub(f"unparsable response from {url}: {snippet!r}"), retryable=True)
+        text = message.get("content")
         if isinstance(text, list):  # some servers return content parts
-            text = "".join(part.get("text", "") for part in text if isinstance(part, dict))
+            text = "".join(str(part.get("text") or "") for part in text if isinstance(part, dict))
+        if not isinstance(text, str):  # null content: a refusal, a reasoning model out of tokens...
+            reason = choice.get("finish_reason")
+            refusal = message.get("refusal")
+            why = f"; refusal: {str(refusal)[:200]!r}" if refusal else ""
+            raise BackendError(
+                self._scrub(f"HTTP 200 with null message content from {url} (finish_reason {reason!r}{why})"),
+                retryable=True,
+            )
         usage = data.get("usage") or {}
         return Completion(
             text=text,

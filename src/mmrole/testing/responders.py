@@ -24,6 +24,20 @@ GARBAGE_BODIES = (
     b"\x00\xff not json",
     b"{}",
 )
+#: 200s that parse as a chat completion but carry no reply: a null ``content`` (a refusal, a
+#: reasoning model out of tokens, a broken proxy), an empty ``choices`` list, or none at all.
+EMPTY_BODIES = (
+    b'{"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null},'
+    b' "finish_reason": "stop"}]}',
+    b'{"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null,'
+    b' "refusal": "I cannot help with that."}, "finish_reason": "stop"}]}',
+    b'{"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null},'
+    b' "finish_reason": "length"}]}',
+    b'{"object": "chat.completion", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 0}}',
+    b'{"object": "chat.completion", "usage": {"prompt_tokens": 5, "completion_tokens": 0}}',
+)
+#: The faults answered with a 200 and one of these bodies, by fault name.
+BODY_FAULTS = {"garbage": GARBAGE_BODIES, "empty": EMPTY_BODIES}
 
 
 @dataclass
@@ -62,6 +76,7 @@ class Faults:
         hang: Never answers within ``hang_seconds`` (the client must time out), then closes.
         drop: Closes the connection without a response after the latency.
         garbage: 200 with a body that is not a chat completion.
+        empty: 200 with a chat completion that has no reply (:data:`EMPTY_BODIES`).
     """
 
     rate_limit: float = 0.0
@@ -71,9 +86,10 @@ class Faults:
     garbage: float = 0.0
     retry_after: float = 1.0
     hang_seconds: float = 30.0
+    empty: float = 0.0
 
     def total(self) -> float:
-        return self.rate_limit + self.server_error + self.hang + self.drop + self.garbage
+        return self.rate_limit + self.server_error + self.hang + self.drop + self.garbage + self.empty
 
 
 def echo_responder(messages: list[dict[str, Any]]) -> Reply:

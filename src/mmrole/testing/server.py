@@ -26,7 +26,7 @@ from http import HTTPStatus
 from typing import Any
 
 from mmrole.models.base import last_user_text
-from mmrole.testing.responders import GARBAGE_BODIES, Faults, InjectedError, Reply, Responder, echo_responder
+from mmrole.testing.responders import BODY_FAULTS, Faults, InjectedError, Reply, Responder, echo_responder
 
 __all__ = [
     "Faults",
@@ -56,7 +56,7 @@ class LocalOpenAIServer:
         port: 0 picks a free port.
 
     Counters (read them after the calls you are checking have returned):
-        received: chat requests received; ``outcomes``: a Counter of ok/429/500/hang/drop/garbage/...;
+        received: chat requests received; ``outcomes``: a Counter of ok/429/500/hang/drop/garbage/empty/...;
         ``by_prompt`` / ``served_by_prompt``: requests received / answered successfully, keyed by the
         last user message's text.
     """
@@ -243,9 +243,10 @@ class LocalOpenAIServer:
             if fault == "500":
                 self.outcomes["500"] += 1
                 return await _respond(writer, 500, _error("internal error (injected)"))
-            if fault == "garbage":
-                self.outcomes["garbage"] += 1
-                return await _respond_raw(writer, 200, self._rng.choice(GARBAGE_BODIES), "application/json")
+            if fault in BODY_FAULTS:  # a 200 whose body is no usable chat completion
+                self.outcomes[fault] += 1
+                body = self._rng.choice(BODY_FAULTS[fault])
+                return await _respond_raw(writer, 200, body, "application/json")
             try:
                 reply = self.responder(messages)
             except InjectedError as exc:
@@ -272,11 +273,12 @@ class LocalOpenAIServer:
         if f.total() <= 0:
             return None
         draw = self._rng.random()
-        for name, p in (("429", f.rate_limit), ("500", f.server_error), ("hang", f.hang), ("drop", f.drop)):
+        chances = {"429": f.rate_limit, "500": f.server_error, "hang": f.hang, "drop": f.drop}
+        for name, p in {**chances, "garbage": f.garbage, "empty": f.empty}.items():
             if draw < p:
                 return name
             draw -= p
-        return "garbage" if draw < f.garbage else None
+        return None
 
     def _draw_latency(self) -> float:
         if isinstance(self.latency, tuple):
@@ -371,10 +373,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument("--overflow", choices=("wait", "reject"), default="wait")
     parser.add_argument("--seed", type=int, default=0)
-    for name in ("rate-limit", "server-error", "hang", "drop", "garbage"):
+    for name in ("rate-limit", "server-error", "hang", "drop", "garbage", "empty"):
         parser.add_argument(f"--{name}", type=float, default=0.0, help=f"probability of {name} faults")
     args = parser.parse_args(argv)
-    faults = Faults(args.rate_limit, args.server_error, args.hang, args.drop, args.garbage)
+    faults = Faults(args.rate_limit, args.server_error, args.hang, args.drop, args.garbage, empty=args.empty)
 
     async def serve() -> None:
         server = LocalOpenAIServer(
