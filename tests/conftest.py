@@ -56,3 +56,42 @@ def outside_secret(tmp_path: Path) -> tuple[Path, bytes]:
     path.parent.mkdir()
     Image.new("RGB", (23, 17), (201, 7, 99)).save(path, pnginfo=info)
     return path, path.read_bytes()
+
+
+class MMRoleMain:
+    """The console script run in this process, through :func:`mmrole.cli.main`, so its errors
+    come out exactly as users see them."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys, self.monkeypatch = capsys, monkeypatch
+
+    def __call__(self, *args: object) -> tuple[int, str, str]:
+        """``mmrole ARGS`` -> (exit code, stdout, stderr)."""
+        import sys
+
+        from mmrole import cli
+
+        self.capsys.readouterr()  # drop what came before
+        self.monkeypatch.setattr(sys, "argv", ["mmrole", *map(str, args)])
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def refused(self, *args: object) -> str:
+        """The one error line of a command that must be refused (exit 2, no traceback)."""
+        code, _, err = self(*args)
+        assert code == 2, err
+        assert "Traceback" not in err, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), err
+        return lines[0]
+
+
+@pytest.fixture
+def run_mmrole(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> MMRoleMain:
+    """``run_mmrole(*args) -> (code, out, err)``; ``run_mmrole.refused(*args) -> error line``."""
+    return MMRoleMain(capsys, monkeypatch)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import errno
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from typer.testing import CliRunner
 from mmrole.cli import app
 from mmrole.data.paths import UnsafePathError
 from mmrole.engine.runfolder import read_jsonl, read_run_info
+from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
 
 runner = CliRunner()
@@ -312,3 +315,129 @@ def test_images_linking_out_of_the_image_folder_are_never_sent(tmp_path, outside
             assert judged.exception.record == "Iron_Man_comment_1"
     assert answered >= 2 and not any(secret in payload for payload in payloads)
     assert server.last_payload is None or secret not in json.dumps(server.last_payload)
+
+
+# -- bad input: one line, no traceback, nothing sent ----------------------------------------------
+@pytest.fixture(scope="module")
+def server():
+    with LocalOpenAIServer(lambda messages: "fine") as running:
+        yield running
+
+
+def _answer_args(server: LocalOpenAIServer, data: Path, run: Path, *extra: str) -> list[str]:
+    agent = f"openai:test-model@{server.base_url}"
+    return ["answer", "--agent", agent, "--data", str(data), "--run", str(run), "--no-progress", *extra]
+
+
+@pytest.mark.parametrize("cap", [[], ["--max-image-side", "20"]], ids=["as-is", "downscaled"])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in BAD_IMAGES])
+def test_a_bad_image_is_one_line_and_nothing_is_sent(tmp_path, server, run_mmrole, case, cap):
+    data = _samples(tmp_path, n=3)
+    (tmp_path / "images" / "im1.png").write_bytes(case.data())
+    before = server.received
+    line = run_mmrole.refused(*_answer_args(server, data, tmp_path / "run", *cap))
+    assert f"{tmp_path / 'images' / 'im1.png'}, record Iron_Man_comment_1, field 'image'" in line
+    assert case.error in line
+    assert server.received == before
+
+
+def _damaged_store(path: Path) -> None:
+    """A real store whose pages after the first are overwritten (a disk or copy gone wrong)."""
+    from mmrole.engine import Store
+    from mmrole.models.base import Completion, Usage
+
+    with Store(path) as store:
+        for i in range(50):
+            store.record_success(f"k{i}", f"s{i}", "m", Completion("x" * 400, "stop", Usage(1, 1)), 1)
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\x5a" * (len(data) - 4096)
+    path.write_bytes(bytes(data))
+
+
+STORES = {
+    "zero-byte": (lambda p: p.write_bytes(b""), "is an empty file (0 bytes), not an SQLite store"),
+    "garbage": (lambda p: p.write_bytes(b"not sqlite at all\n" * 300), "is not an SQLite database"),
+    "directory": (lambda p: p.mkdir(), "is a directory, not an SQLite store"),
+    "damaged": (_damaged_store, "is a damaged SQLite database"),
+}
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_bad_store_says_what_it_is_and_how_to_start_afresh(tmp_path, server, run_mmrole, kind):
+    data = _samples(tmp_path, n=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    make, what = STORES[kind]
+    make(run / "store.sqlite")
+    before = server.received
+    line = run_mmrole.refused(*_answer_args(server, data, run))
+    assert line == f"error: {run / 'store.sqlite'}: {what}" + line.split(what, 1)[1]
+    assert line.endswith("; move it away or delete it to start afresh")
+    assert server.received == before
+    if kind == "zero-byte":  # never silently turned into an empty cache
+        assert (run / "store.sqlite").stat().st_size == 0
+
+
+class _FullDiskFile:
+    """A file being written on a full disk: it exists, but every write fails with ENOSPC."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def write(self, _text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
+
+
+def _fill_the_disk_for(monkeypatch, name: str) -> None:
+    """Writing a file whose name starts with ``name`` fails as on a full disk."""
+    from mmrole.engine import store as store_module
+
+    if name == "store.sqlite":
+        # SQLite's own full-disk error: no page may be added to the run's store.
+        connect = store_module.Store._connect
+
+        def full(path):
+            db = connect(path)
+            if path.name == "store.sqlite":
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                db.execute(f"PRAGMA max_page_count={pages}")
+            return db
+
+        monkeypatch.setattr(store_module.Store, "_connect", staticmethod(full))
+        return
+    real_open = Path.open
+
+    def open_(self, mode="r", *args, **kwargs):
+        handle = real_open(self, mode, *args, **kwargs)
+        return _FullDiskFile(handle) if "w" in mode and self.name.startswith(name) else handle
+
+    monkeypatch.setattr(Path, "open", open_)
+
+
+@pytest.mark.parametrize("name", ["samples.jsonl", "run.json", "store.sqlite", "answers.jsonl"])
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatch, run_mmrole, name):
+    data = _samples(tmp_path, n=3)
+    run = tmp_path / "run"
+    with LocalOpenAIServer(lambda messages: "a long answer " * 2000) as server:
+        with monkeypatch.context() as patch:
+            _fill_the_disk_for(patch, name)
+            line = run_mmrole.refused(*_answer_args(server, data, run))
+        assert line == f"error: no space left on device writing {run / name}"
+        assert not list(run.glob("*.partial")) and not list(run.glob("*.new"))
+        # The run files come before any call; answers.jsonl is written from the store at the end.
+        calls = server.received
+        assert calls == {"samples.jsonl": 0, "run.json": 0}.get(name, 3)
+        # Space freed, the rerun finishes; answers stored before the disk filled are not asked again.
+        code, _, err = run_mmrole(*_answer_args(server, data, run))
+        assert code == 0, err
+        assert server.received == calls + (0 if name == "answers.jsonl" else 3)
+        assert len(read_jsonl(run / "answers.jsonl")) == 3

@@ -2,7 +2,8 @@
 
     MMRoleError
     ├── DataError        bad input data: names the file, the record and the field
-    └── ConfigError      a bad option, model spec or missing credential
+    ├── ConfigError      a bad option, model spec or missing credential
+    └── StorageError     a file that cannot be written: a full disk, no permission
     (models.base.BackendError: a model call failed, retryable or not)
 
 The CLI turns every MMRoleError into a one-line message and a non-zero exit,
@@ -10,6 +11,9 @@ never a traceback.
 """
 
 from __future__ import annotations
+
+import errno
+from pathlib import Path
 
 
 class MMRoleError(Exception):
@@ -33,3 +37,22 @@ class DataError(MMRoleError):
 
 class ConfigError(MMRoleError):
     """A bad option, model spec or missing credential."""
+
+
+class StorageError(MMRoleError):
+    """A file mmrole writes (a run file, the store) cannot be written: a full disk, no permission.
+
+    Attributes:
+        file: The file being written.
+    """
+
+    def __init__(self, message: str, *, file: str | Path):
+        self.file = str(file)
+        super().__init__(message)
+
+    @classmethod
+    def writing(cls, file: str | Path, err: OSError) -> StorageError:
+        """The error of an OSError raised while writing ``file``, said plainly."""
+        if err.errno == errno.ENOSPC:
+            return cls(f"no space left on device writing {file}", file=file)
+        return cls(f"cannot write {file}: {err.strerror or err}", file=file)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from mmrole.app.transcript import load_transcript
 from mmrole.cli import app
+from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import LocalOpenAIServer, last_user_text
 
 runner = CliRunner()
@@ -155,10 +156,15 @@ def test_resume_goes_on_from_a_transcript(tmp_path: Path) -> None:
 
 def test_user_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     answers = _answers(tmp_path, {})
+    bad = {case.name: case for case in BAD_IMAGES}
+    for name in ("vector.svg", "truncated.png"):
+        (tmp_path / name).write_bytes(bad[name].data())
     cases = [
         (["-c", "Nobody"], "no character named 'Nobody'"),
         (["-c", "Mira Vale", "--turns", "2"], "--turns (auto mode) needs --other"),
         (["-c", "Mira Vale", "--image", "nope.png"], "image file not found"),
+        (["-c", "Mira Vale", "--image", str(tmp_path / "vector.svg")], "an SVG (vector) image"),
+        (["-c", "Mira Vale", "--image", str(tmp_path / "truncated.png")], "corrupt image"),
         (["-c", "Mira Vale", "--tag", "my chat"], "tag 'my chat' must be"),
         ([], "--character is required"),
     ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 from mmrole.engine.runfolder import (
@@ -13,7 +16,7 @@ from mmrole.engine.runfolder import (
     write_json,
     write_jsonl,
 )
-from mmrole.errors import DataError
+from mmrole.errors import DataError, StorageError
 
 
 def test_jsonl_round_trip_is_atomic(tmp_path):
@@ -85,3 +88,32 @@ def test_run_info_shows_url_credentials_as_stars(tmp_path):
         and "sk-8" not in (tmp_path / "run.json").read_text()
     )
     assert without_secrets({"agent": "openai:m@http://h:8000/v1"}) == {"agent": "openai:m@http://h:8000/v1"}
+
+
+@pytest.mark.parametrize("writer", ["jsonl", "json", "run-info"])
+def test_a_full_disk_is_a_storage_error_naming_the_file_and_leaves_no_partial(tmp_path, monkeypatch, writer):
+    path = {"jsonl": tmp_path / "answers.jsonl", "json": tmp_path / "results.json"}.get(
+        writer, tmp_path / "run.json"
+    )
+    write_json(path, {"old": True})
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)  # the data is written, then the disk says it is full
+    with pytest.raises(StorageError, match=f"^no space left on device writing {path}$"):
+        if writer == "jsonl":
+            write_jsonl(path, [{"id": "new"}])
+        elif writer == "json":
+            write_json(path, {"new": True})
+        else:
+            update_run_info(tmp_path, {"agent": "openai:m"})
+    assert read_json(path) == {"old": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_other_write_errors_are_one_line_too(tmp_path):
+    (tmp_path / "answers.jsonl").mkdir()  # something in the way
+    with pytest.raises(StorageError, match=r"^cannot write .*answers\.jsonl: Is a directory$"):
+        write_jsonl(tmp_path / "answers.jsonl", [{"id": "a"}])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl"]

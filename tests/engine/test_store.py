@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from mmrole.engine import Store
+from mmrole.errors import DataError, StorageError
 from mmrole.models.base import Completion, TokenLogprob, Usage
 
 
@@ -94,3 +97,67 @@ def test_a_completion_without_text_is_never_a_success(tmp_path):
         )
         row = store.lookup(["k2"])["k2"]
         assert not row.ok and row.completion is None and "no text" in row.error
+
+
+def _scribbled(path):
+    """A store whose pages after the first were overwritten: it opens, and breaks on the first read."""
+    with Store(path) as store:
+        for i in range(40):
+            store.record_success(f"k{i}", f"s{i}", "spec", _completion("x" * 300), 1)
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda p: p.write_bytes(b""), "is an empty file (0 bytes), not an SQLite store"),
+        (
+            lambda p: p.write_bytes(bytes(range(256)) * 40),
+            "is not an SQLite database (file is not a database)",
+        ),
+        (lambda p: p.mkdir(), "is a directory, not an SQLite store"),
+        (_scribbled, "is a damaged SQLite database (database disk image is malformed)"),
+    ],
+    ids=["zero-byte", "garbage", "directory", "damaged"],
+)
+def test_what_is_not_a_store_is_refused_with_how_to_start_afresh(tmp_path, make, what):
+    path = tmp_path / "store.sqlite"
+    make(path)
+    with pytest.raises(DataError) as caught:
+        with Store(path) as store:
+            store.lookup([f"k{i}" for i in range(40)])  # the damaged one fails only when read
+    assert caught.value.file == str(path)
+    assert caught.value.reason == f"{what}; move it away or delete it to start afresh"
+    if "empty file" in what:
+        assert path.stat().st_size == 0  # refused, not turned into an empty cache
+
+
+def test_a_full_disk_while_recording_is_a_storage_error_and_keeps_the_store(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with Store(path) as store:
+        store.record_success("small", "s0", "spec", _completion(), 1)
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's own SQLITE_FULL from here on
+        with pytest.raises(StorageError, match=f"^no space left on device writing {path}$"):
+            store.record_success("big", "s1", "spec", _completion("y" * 50_000), 1)
+    with Store(path) as store:
+        assert set(store.lookup(["small", "big"])) == {"small"}
+
+
+def test_a_new_store_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    connect = Store._connect
+
+    def dies_while_creating(path):
+        db = connect(path)
+        db.execute("PRAGMA max_page_count=1")  # the schema cannot be written
+        return db
+
+    monkeypatch.setattr(Store, "_connect", staticmethod(dies_while_creating))
+    with pytest.raises(StorageError, match="no space left on device"):
+        Store(tmp_path / "run" / "store.sqlite")
+    assert list((tmp_path / "run").iterdir()) == []  # no store, no half-made one beside it
+    monkeypatch.undo()
+    with Store(tmp_path / "run" / "store.sqlite") as store:
+        assert store.counts() == {"ok": 0, "failed": 0}

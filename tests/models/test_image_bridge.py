@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,6 +17,7 @@ from mmrole.models.image_bridge import (
     load_image,
     text_of,
 )
+from mmrole.testing.bad_images import BAD_IMAGES
 
 
 def image_part(url: str, **extra) -> dict:
@@ -125,3 +128,15 @@ def test_text_of_joins_text_parts_only(blue_data_url):
         text_of([{"type": "text", "text": "a"}, image_part(blue_data_url), {"type": "text", "text": "b"}])
         == "a\n\nb"
     )
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in BAD_IMAGES])
+def test_bad_images_are_one_clear_non_retryable_error(tmp_path, case):
+    """What a local (hf:) model gets: a failed request with the reason, never a PIL traceback."""
+    path = tmp_path / case.name
+    path.write_bytes(case.data())
+    data_url = "data:image/png;base64," + base64.b64encode(case.data()).decode()
+    for url in (str(path), data_url):
+        with pytest.raises(BackendError, match="cannot read image") as caught:
+            load_image(url)
+        assert case.error in str(caught.value) and not caught.value.retryable

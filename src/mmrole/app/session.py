@@ -25,6 +25,7 @@ from mmrole.data.characters import file_stem
 from mmrole.data.convert import to_openai_messages
 from mmrole.data.dialogues import ID_MARKERS
 from mmrole.errors import MMRoleError
+from mmrole.imaging import check_image_file
 from mmrole.models.base import Backend, GenerationParams, Message, current_request_id
 from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
 from mmrole.schema import (
@@ -345,6 +346,7 @@ class ChatSession:
             path = Path(image).expanduser().resolve()
             if not path.is_file():
                 raise ConversationError(f"image file not found: {path}")
+            check_image_file(path)  # refused when picked, not at the first message
             self.image = path
         else:
             self.image = None

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
+from mmrole.imaging import check_image_file, image_errors, open_image
 from mmrole.prompts.mrpa import MRPA_SYSTEM
 from mmrole.schema import Sample
 
@@ -67,23 +68,34 @@ def resolve_image(sample: Sample, image_root: str | Path | None) -> Path:
     return path
 
 
-def encode_image(path: str | Path, max_side: int | None = None) -> tuple[bytes, str]:
+def encode_image(
+    path: str | Path, max_side: int | None = None, *, record: str | None = None
+) -> tuple[bytes, str]:
     """The bytes and MIME type of an image, downscaled so its longer side is at most ``max_side``.
 
-    Images that already fit are passed through unchanged (no re-encoding).
+    Images that already fit are passed through unchanged (no re-encoding), but always checked to
+    decode: a server would otherwise get bytes it cannot read.
+
+    Raises:
+        DataError: The file cannot be read, or is not a usable image (empty, SVG, corrupt,
+            over :data:`mmrole.imaging.MAX_IMAGE_PIXELS`); names the file and ``record``.
     """
     path = Path(path)
-    data = path.read_bytes()
+    where = {"file": str(path), "record": record, "field": "image"}
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read image: {exc.strerror or exc}", **where) from None
     mime = _MIME.get(path.suffix.lower(), "image/jpeg")
     if max_side is None:
+        check_image_file(path, **where)
         return data, mime
-    from PIL import Image as PILImage
-
-    with PILImage.open(io.BytesIO(data)) as image:
-        if max(image.size) <= max_side:
-            return data, mime
-        image = image.copy()
-        image.thumbnail((max_side, max_side))
+    image = open_image(data, decode=False, **where)
+    if max(image.size) <= max_side:
+        check_image_file(path, **where)
+        return data, mime
+    with image_errors(**where):
+        image.thumbnail((max_side, max_side))  # decodes (a JPEG at a reduced draft size)
         out = io.BytesIO()
         if image.mode in ("RGBA", "LA", "P"):
             image.save(out, format="PNG")
@@ -92,9 +104,9 @@ def encode_image(path: str | Path, max_side: int | None = None) -> tuple[bytes, 
         return out.getvalue(), "image/jpeg"
 
 
-def image_data_url(path: str | Path, max_side: int | None = None) -> str:
-    """A ``data:`` URL of an image file."""
-    data, mime = encode_image(path, max_side)
+def image_data_url(path: str | Path, max_side: int | None = None, *, record: str | None = None) -> str:
+    """A ``data:`` URL of an image file (see :func:`encode_image`)."""
+    data, mime = encode_image(path, max_side, record=record)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -122,7 +134,12 @@ def to_openai_messages(
         if missing_image != "omit":
             raise
     else:
-        content.append({"type": "image_url", "image_url": {"url": image_data_url(path, max_image_side)}})
+        content.append(
+            {
+                "type": "image_url",
+                "image_url": {"url": image_data_url(path, max_image_side, record=sample.id)},
+            }
+        )
     content.append({"type": "text", "text": sample.instruction})
     return [{"role": "system", "content": sample.system}, {"role": "user", "content": content}]
 
@@ -155,7 +172,8 @@ def write_vlmeval_tsv(samples: Iterable[Sample], image_root: str | Path | None, 
                 image_cell = str(first_row_of[sample.image])
             else:
                 first_row_of[sample.image] = index
-                image_cell = base64.b64encode(image_file.read_bytes()).decode("ascii")
+                data, _ = encode_image(image_file, record=sample.id)
+                image_cell = base64.b64encode(data).decode("ascii")
             writer.writerow(
                 {
                     "index": index,
@@ -186,7 +204,6 @@ def read_vlmeval_tsv(path: str | Path, image_dir: str | Path) -> Iterator[Sample
     Raises:
         DataError: A required column is missing or an image cell is not valid base64.
     """
-    from PIL import Image as PILImage
     from pydantic import ValidationError
 
     csv.field_size_limit(sys.maxsize)
@@ -214,8 +231,8 @@ def read_vlmeval_tsv(path: str | Path, image_dir: str | Path) -> Iterator[Sample
             images_by_index[index] = data
             name = row.get("image_path") or ""
             if not is_safe_relative(name):
-                with PILImage.open(io.BytesIO(data)) as image:
-                    suffix = (image.format or "png").lower().replace("jpeg", "jpg")
+                image = open_image(data, decode=False, file=str(path), record=record, field="image")
+                suffix = (image.format or "png").lower().replace("jpeg", "jpg")
                 name = f"{hashlib.sha1(data).hexdigest()[:16]}.{suffix}"
             # A folder of image_dir linking elsewhere must not receive the file.
             target = resolve_under(image_dir, name, file=str(path), record=record, field="image_path")

@@ -7,6 +7,7 @@ and a small buffer are in memory.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +18,13 @@ from mmrole.errors import DataError
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\r\n"
 CHUNK_CHARS = 1 << 20
+
+
+def not_utf8(err: UnicodeDecodeError, line: int, column: int | None = None) -> str:
+    """The message of a file that is not UTF-8 text (JSON must be), at a line (and byte column)."""
+    at = f"line {line}, byte {column}" if column is not None else f"line {line}"
+    byte = err.object[err.start : err.start + 1].hex()
+    return f"not UTF-8 text at {at} (byte 0x{byte}): save the file as UTF-8"
 
 
 def _position(err: json.JSONDecodeError) -> str:
@@ -31,11 +39,17 @@ def read_json(path: str | Path) -> Any:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise DataError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read: {err}", file=str(path)) from None
+    except OSError as err:
+        raise DataError(f"cannot read: {err.strerror or err}", file=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DataError(not_utf8(err, line, column), file=str(path)) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -46,20 +60,31 @@ class _Stream:
     """A text buffer over a file that remembers the line/column of what it has dropped."""
 
     def __init__(self, handle: Any, chunk_chars: int):
-        self.handle, self.chunk_chars = handle, chunk_chars
+        self.handle, self.chunk_chars = handle, chunk_chars  # a binary handle, decoded here
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.buf, self.pos, self.eof = "", 0, False
         self.dropped_lines, self.dropped_tail = 0, 0  # newlines dropped; chars after the last one
 
     def fill(self) -> bool:
-        """Read one more chunk; False at the end of the file."""
+        """Read one more chunk; False at the end of the file.
+
+        Raises:
+            UnicodeDecodeError: The chunk is not UTF-8 (see :meth:`line_of`).
+        """
         if self.eof:
             return False
-        chunk = self.handle.read(self.chunk_chars)
-        if not chunk:
+        raw = self.handle.read(self.chunk_chars)
+        chunk = self.decoder.decode(raw, final=not raw)
+        if not raw:
             self.eof = True
             return False
         self.buf += chunk
         return True
+
+    def line_of(self, err: UnicodeDecodeError) -> int:
+        """The line (from 1) of the byte a :meth:`fill` could not decode."""
+        before, _ = self.where(len(self.buf))
+        return before + err.object.count(b"\n", 0, err.start)
 
     def compact(self) -> None:
         """Drop what has been decoded, keeping the position bookkeeping."""
@@ -105,11 +130,11 @@ def iter_json_array(path: str | Path, *, chunk_chars: int = CHUNK_CHARS) -> Iter
         return DataError(f"malformed JSON at line {line}, column {column}: {what}", file=str(path))
 
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise DataError("file not found", file=str(path)) from None
     except OSError as err:
-        raise DataError(f"cannot read: {err}", file=str(path)) from None
+        raise DataError(f"cannot read: {err.strerror or err}", file=str(path)) from None
     with handle:
         stream = _Stream(handle, chunk_chars)
         try:
@@ -140,7 +165,7 @@ def iter_json_array(path: str | Path, *, chunk_chars: int = CHUNK_CHARS) -> Iter
             if stream.skip_whitespace() is not None:
                 raise fail(stream, stream.pos, "extra data after the array")
         except UnicodeDecodeError as err:
-            raise DataError(f"not UTF-8 text: {err}", file=str(path)) from None
+            raise DataError(not_utf8(err, stream.line_of(err)), file=str(path)) from None
 
 
 def _decode_one(stream: _Stream, fail: Any) -> Any:
@@ -181,16 +206,29 @@ def iter_jsonl_lines(lines: Iterable[str], file: str) -> Iterator[tuple[int, dic
         yield number, record
 
 
+def utf8_lines(handle: Iterable[bytes], file: str) -> Iterator[str]:
+    """The lines of a binary file as text.
+
+    Raises:
+        DataError: A line is not UTF-8 (names the file, the line and the byte).
+    """
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(not_utf8(err, number, err.start + 1), file=file) from None
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Stream ``(line number, object)`` pairs of a JSONL file (see :func:`iter_jsonl_lines`).
 
     Raises:
-        DataError: The file cannot be read, or a line is not a JSON object.
+        DataError: The file cannot be read, a line is not UTF-8, or a line is not a JSON object.
     """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as err:
         raise DataError(f"cannot read: {err.strerror or err}", file=str(path)) from None
     with handle:
-        yield from iter_jsonl_lines(handle, str(path))
+        yield from iter_jsonl_lines(utf8_lines(handle, str(path)), str(path))

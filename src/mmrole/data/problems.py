@@ -27,6 +27,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "unsafe-path": "a data file that is a symbolic link (or inside a linked folder) resolving outside the root",
     "unsafe-name": "a character name that cannot be a file name (a path separator, '..', NUL)",
     "missing-image": "an image file that does not exist",
+    "bad-image": "an image file that cannot be decoded (empty, SVG, corrupt or over the pixel limit)",
     "coco-images-absent": "COCO images are not part of the MMRole-Data release",
     "unknown-type": "a dialogue or sample type MMRole does not have",
 }

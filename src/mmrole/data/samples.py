@@ -13,7 +13,7 @@ from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.paths import UnsafePathError, check_within
 from mmrole.data.problems import Reporter
 from mmrole.data.qwen import load_qwen_samples
-from mmrole.errors import DataError
+from mmrole.errors import DataError, StorageError
 from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
 from mmrole.schema import DIALOGUE_TYPES, HUMAN_SPEAKER, SPLITS, Character, Dialogue, Sample
 
@@ -208,14 +208,26 @@ def read_samples_jsonl(path: str | Path) -> Iterator[Sample]:
 
 
 def write_samples_jsonl(samples: Iterable[Sample], path: str | Path) -> int:
-    """Write samples as JSONL (atomically: a temp file renamed at the end); returns how many."""
+    """Write samples as JSONL (atomically: a temp file renamed at the end); returns how many.
+
+    Raises:
+        StorageError: The disk is full or the folder cannot be written (no partial file is left).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     count = 0
-    with partial.open("w", encoding="utf-8") as handle:
-        for sample in samples:
-            handle.write(sample.model_dump_json() + "\n")
-            count += 1
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as handle:
+            for sample in samples:
+                handle.write(sample.model_dump_json() + "\n")
+                count += 1
+        partial.replace(path)
+    except OSError as err:
+        raise StorageError.writing(path, err) from None
+    finally:
+        try:
+            partial.unlink(missing_ok=True)  # a failed write (or a bad sample) leaves no partial file
+        except OSError:
+            pass
     return count

@@ -16,12 +16,13 @@ from typing import Any
 
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
-from mmrole.data.jsonio import iter_json_array
+from mmrole.data.jsonio import iter_json_array, not_utf8
 from mmrole.data.paths import UnsafePathError, check_within, is_safe_relative, resolve_under
 from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS, Problem, problem_from_error
 from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
 from mmrole.data.samples import image_root, is_data_root, resolve_source
 from mmrole.errors import DataError
+from mmrole.imaging import check_image_file
 from mmrole.schema import Character, Sample
 
 #: Problems kept per kind (counts are always exact): a broken 85k-sample file must not fill memory.
@@ -73,6 +74,7 @@ class _ImageChecker:
         self.report, self.root = report, root
         #: Per image path: whether the file exists, or why its path is unsafe.
         self.exists: dict[str, bool | str] = {}
+        self.undecodable: dict[str, str | None] = {}  # image -> why it cannot be decoded (None: fine)
         self.coco_users = 0
         self.coco_missing: set[str] = set()
 
@@ -97,12 +99,26 @@ class _ImageChecker:
             self.report.add(Problem("unsafe-image-path", found, file, record, "image"))
             return
         if found:
+            self._check_decodes(image, file, record)
             return
         if image.startswith(COCO_PREFIX):
             self.coco_users += 1
             self.coco_missing.add(image)
         else:
             self.report.add(Problem("missing-image", f"no file {self.root / image}", file, record, "image"))
+
+    def _check_decodes(self, image: str, file: str | None, record: str) -> None:
+        assert self.root is not None
+        if image not in self.undecodable:
+            try:
+                check_image_file(self.root / image)
+            except DataError as err:
+                self.undecodable[image] = err.reason
+            else:
+                self.undecodable[image] = None
+        reason = self.undecodable[image]
+        if reason is not None:
+            self.report.add(Problem("bad-image", f"{self.root / image}: {reason}", file, record, "image"))
 
     def summarize(self, users: str) -> None:
         if self.coco_users:
@@ -173,8 +189,13 @@ def _validate_root(root: Path, report: ValidationReport, images: _ImageChecker) 
 def _records(file: Path, report: ValidationReport) -> Iterator[tuple[str, Any]]:
     """(where, record) of a JSON array or JSONL file; malformed JSON becomes a problem."""
     if file.suffix == ".jsonl":
-        with file.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
+        with file.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    report.add(Problem("malformed-json", not_utf8(err, number, err.start + 1), str(file)))
+                    continue
                 if not line.strip():
                     continue
                 try:

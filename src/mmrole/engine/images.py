@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from mmrole.errors import DataError
+from mmrole.imaging import check_image, image_errors, open_image
 
 
 def is_remote(url: str) -> bool:
@@ -122,8 +123,13 @@ def to_data_url(url: str, max_side: int | None = None) -> str:
 def _file_data_url(path: str, mtime_ns: int, max_side: int | None) -> str:
     data = image_bytes(path)
     mime = mimetypes.guess_type(path)[0] or "image/jpeg"
-    if max_side is not None:
-        mime, data = downscale(data, max_side, mime)
+    try:
+        if max_side is not None:
+            mime, data = downscale(data, max_side, mime)
+        else:
+            check_image(data, field="image_url")  # sent as is: a server must get an image it can read
+    except DataError as err:
+        raise DataError(err.reason, file=path, field="image_url") from None
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -142,22 +148,19 @@ def downscale(data: bytes, max_side: int, mime: str = "image/jpeg") -> tuple[str
     Returns the input unchanged (same object) when it already fits.
 
     Raises:
-        DataError: the bytes are not an image PIL can read.
+        DataError: the bytes are not a usable image (see :func:`mmrole.imaging.open_image`).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        image = Image.open(io.BytesIO(data))
-        if max(image.size) <= max_side:
-            return mime, data
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"cannot decode image: {exc}", field="image_url") from exc
+    image = open_image(data, field="image_url")  # decoded in full: corrupt bytes fail here
+    if max(image.size) <= max_side:
+        return mime, data
     source_format = (image.format or "").upper()
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    if image.mode in ("RGBA", "LA", "P") or source_format == "PNG" or mime == "image/png":
-        image.save(out, format="PNG")
-        return "image/png", out.getvalue()
-    image.convert("RGB").save(out, format="JPEG", quality=90)
-    return "image/jpeg", out.getvalue()
+    with image_errors(field="image_url"):
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        if image.mode in ("RGBA", "LA", "P") or source_format == "PNG" or mime == "image/png":
+            image.save(out, format="PNG")
+            return "image/png", out.getvalue()
+        image.convert("RGB").save(out, format="JPEG", quality=90)
+        return "image/jpeg", out.getvalue()

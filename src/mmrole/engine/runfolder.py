@@ -1,9 +1,10 @@
 """Run folder files: JSON and JSONL written atomically, and ``run.json``.
 
 A file is written to ``NAME.partial``, flushed to disk, then renamed over ``NAME``: a crash
-leaves the old file or the new one, never half of one. JSON is strict both ways: ``NaN`` and
-``Infinity`` are not JSON, so writing one is an error (never a file other tools cannot read),
-and reading one is a DataError naming the file. ``run.json`` records what ran; each
+leaves the old file or the new one, never half of one; a failed write (a full disk) raises
+:class:`~mmrole.errors.StorageError` and removes the partial file. JSON is strict both ways:
+``NaN`` and ``Infinity`` are not JSON, so writing one is an error (never a file other tools cannot
+read), and reading one is a DataError naming the file. ``run.json`` records what ran; each
 command merges its own section in, and anything that looks like a secret is dropped first (options
 named like credentials; the credentials of URLs in any value show as ``***``).
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.data.jsonio import iter_jsonl
-from mmrole.errors import DataError
+from mmrole.errors import DataError, StorageError
 from mmrole.models.endpoint import redact_urls
 
 RUN_INFO = "run.json"
@@ -130,14 +131,24 @@ def without_secrets(data: Any) -> Any:
 
 
 def _atomic_write(path: Path, chunks: Iterable[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``NAME.partial``, flush it to disk, rename it over ``NAME``; never leave the partial.
+
+    Raises:
+        StorageError: The disk is full, or the folder cannot be written (one line naming the file).
+    """
     partial = path.with_name(path.name + ".partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(path)
+    except OSError as err:
+        raise StorageError.writing(path, err) from None
     finally:
-        partial.unlink(missing_ok=True)
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # the folder itself is gone or unwritable: the error above says so

@@ -8,20 +8,30 @@ survives a process crash and costs tens of microseconds. Failures are rows with 
 A success never gets overwritten by a later failure. A success always has text: a completion
 without any is refused when recorded, and a stored one is read back as a failure (so it is
 called again).
+
+A new store is built beside its place and renamed into it, so it is whole or absent. A
+``store.sqlite`` that is not one (garbage, a damaged file, a directory, or an empty file,
+which is never taken for an empty cache) is a :class:`~mmrole.errors.DataError` saying how to
+start afresh; a full disk is a :class:`~mmrole.errors.StorageError`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmrole.errors import DataError, StorageError
 from mmrole.models.base import Completion
 
 STORE_NAME = "store.sqlite"
+# SQLite's primary result codes (sqlite3 names them only from Python 3.11).
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 11, 13, 26
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -65,13 +75,81 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._refuse_what_is_not_a_store()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self._create()
+            with self._guard("opening"):
+                self._db = self._connect(self.path)
+                # Reading the schema reads the header and the first page: garbage fails here.
+                self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                self._db.executescript(_SCHEMA)
+        except OSError as err:
+            raise StorageError.writing(self.path, err) from None
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
         # Autocommit mode: every write below is its own committed transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _create(self) -> None:
+        """Make a new, empty store beside ``path`` and rename it into place.
+
+        SQLite writes nothing until the first statement, so a kill right after ``connect`` would
+        leave a zero-byte file, which is refused as damaged: the store appears whole or not at all.
+        """
+        fresh = self.path.with_name(f"{self.path.name}.{os.getpid()}.new")
+        try:
+            with self._guard("creating"):
+                db = self._connect(fresh)
+                try:
+                    db.executescript(_SCHEMA)
+                    db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                finally:
+                    db.close()  # checkpoints the WAL into the file and removes it
+            try:
+                os.link(fresh, self.path)  # never over a store another process just made
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not self.path.exists():
+                    fresh.replace(self.path)
+        finally:
+            for leftover in (fresh, *(fresh.with_name(fresh.name + end) for end in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+
+    def _refuse_what_is_not_a_store(self) -> None:
+        if self.path.is_dir():
+            raise self._damaged("is a directory, not an SQLite store")
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            # Never an empty cache: a store that lost its content is a crash or a full disk to look at.
+            raise self._damaged("is an empty file (0 bytes), not an SQLite store")
+
+    def _damaged(self, what: str) -> DataError:
+        return DataError(f"{what}; move it away or delete it to start afresh", file=str(self.path))
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """SQLite's errors as mmrole's: a full disk, a damaged file, a locked store."""
+        try:
+            yield
+        except sqlite3.DatabaseError as err:
+            # Python >= 3.11 gives the (extended) result code; older ones only the text.
+            code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+            text = str(err)
+            if code == _SQLITE_FULL or "disk is full" in text:
+                raise StorageError(f"no space left on device writing {self.path}", file=self.path) from None
+            if code == _SQLITE_NOTADB or "not a database" in text:
+                raise self._damaged(f"is not an SQLite database ({text})") from None
+            if code == _SQLITE_CORRUPT or "malformed" in text:
+                raise self._damaged(f"is a damaged SQLite database ({text})") from None
+            if isinstance(err, sqlite3.OperationalError):
+                raise StorageError(f"{doing} {self.path} failed: {text}", file=self.path) from None
+            raise
 
     @classmethod
     def in_run(cls, run_dir: str | Path) -> Store:
@@ -83,32 +161,37 @@ class Store:
         """The stored rows of these keys (missing keys are absent from the result)."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, StoredResult] = {}
-        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                "SELECT key, request_id, spec, status, completion, error, attempts FROM requests "
-                f"WHERE key IN ({marks})",
-                chunk,
-            )
-            for row in rows:
-                found[row[0]] = _stored(row)
+        with self._guard("reading"):
+            for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT key, request_id, spec, status, completion, error, attempts FROM requests "
+                    f"WHERE key IN ({marks})",
+                    chunk,
+                )
+                for row in rows:
+                    found[row[0]] = _stored(row)
         return found
 
     def rows(self, status: str | None = None) -> Iterator[StoredResult]:
         """Every row, or those with ``status`` ("ok" or "failed")."""
         query = "SELECT key, request_id, spec, status, completion, error, attempts FROM requests"
-        cursor = (
-            self._db.execute(query + " WHERE status = ?", (status,)) if status else self._db.execute(query)
-        )
-        for row in cursor:
-            yield _stored(row)
+        with self._guard("reading"):
+            cursor = (
+                self._db.execute(query + " WHERE status = ?", (status,))
+                if status
+                else self._db.execute(query)
+            )
+            for row in cursor:
+                yield _stored(row)
 
     def counts(self) -> dict[str, int]:
         """``{"ok": n, "failed": m}``."""
         counts = {"ok": 0, "failed": 0}
-        for status, n in self._db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status"):
-            counts[status] = n
+        with self._guard("reading"):
+            for status, n in self._db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status"):
+                counts[status] = n
         return counts
 
     # -- writes -----------------------------------------------------------------------------
@@ -119,33 +202,36 @@ class Store:
 
         Raises:
             ValueError: The completion has no text (a backend bug; it is no success).
+            StorageError: The disk is full (the call is not recorded; the rerun makes it again).
         """
         if not isinstance(completion.text, str):
             raise ValueError(f"request {request_id}: a completion without text is not a success")
-        self._db.execute(
-            "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, 'ok', ?, NULL, ?, ?)",
-            (
-                key,
-                request_id,
-                spec,
-                json.dumps(completion.to_dict(), ensure_ascii=False),
-                attempts,
-                time.time(),
-            ),
+        row = (
+            key,
+            request_id,
+            spec,
+            json.dumps(completion.to_dict(), ensure_ascii=False),
+            attempts,
+            time.time(),
         )
+        with self._guard("writing"):
+            self._db.execute("INSERT OR REPLACE INTO requests VALUES (?, ?, ?, 'ok', ?, NULL, ?, ?)", row)
 
     def record_failure(self, key: str, request_id: str, spec: str, error: str, attempts: int) -> None:
         """Commit a request that failed after its retry budget (never over a success)."""
-        self._db.execute(
-            "INSERT INTO requests VALUES (?, ?, ?, 'failed', NULL, ?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, "
-            "updated = excluded.updated, request_id = excluded.request_id WHERE requests.status = 'failed'",
-            (key, request_id, spec, error, attempts, time.time()),
-        )
+        with self._guard("writing"):
+            self._db.execute(
+                "INSERT INTO requests VALUES (?, ?, ?, 'failed', NULL, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, "
+                "updated = excluded.updated, request_id = excluded.request_id "
+                "WHERE requests.status = 'failed'",
+                (key, request_id, spec, error, attempts, time.time()),
+            )
 
     def forget_failures(self) -> int:
         """Delete the failed rows (they are retried on rerun anyway); returns how many."""
-        return self._db.execute("DELETE FROM requests WHERE status = 'failed'").rowcount
+        with self._guard("writing"):
+            return self._db.execute("DELETE FROM requests WHERE status = 'failed'").rowcount
 
     def close(self) -> None:
         self._db.close()

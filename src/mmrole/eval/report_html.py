@@ -73,15 +73,19 @@ class Thumbnails:
         return reasons[0]
 
     def _encode(self, path: Path) -> int | str:
-        from PIL import Image, UnidentifiedImageError
+        from mmrole.imaging import image_errors, open_image
 
         try:
-            with Image.open(path) as img:
+            data = path.read_bytes()
+            with image_errors(file=str(path)):
+                img = open_image(data, decode=False, file=str(path))
                 img.thumbnail((self.max_px, self.max_px))
                 buffer = io.BytesIO()
                 img.convert("RGB").save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
-        except (OSError, UnidentifiedImageError) as err:
-            return f"image unreadable: {path} ({err})"
+        except OSError as err:
+            return f"image unreadable: {path} ({err.strerror or err})"
+        except DataError as err:
+            return f"image unreadable: {path} ({err.reason})"
         self.urls.append("data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
         return len(self.urls) - 1
 

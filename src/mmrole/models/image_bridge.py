@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from mmrole.errors import DataError
 from mmrole.models.base import BackendError, Message
 
 if TYPE_CHECKING:
@@ -98,24 +98,25 @@ def load_image(url: str) -> PILImage.Image:
     Raises:
         BackendError: (not retryable) when the image cannot be read; the message names it.
     """
-    from PIL import Image, UnidentifiedImageError
+    from mmrole.imaging import open_image
 
     if url.startswith(("http://", "https://")):
         raise BackendError(
             f"local models take images as data: URLs or file paths, not web URLs ({url[:80]})",
             retryable=False,
         )
+    shown = url[:60] + "..." if url.startswith("data:") else url
     try:
         if url.startswith("data:"):
             header, _, payload = url.partition(",")
             raw = base64.b64decode(payload) if header.endswith(";base64") else unquote(payload).encode()
-            image = Image.open(io.BytesIO(raw))
         else:
-            image = Image.open(_local_path(url))
-        image.load()
-    except (OSError, UnidentifiedImageError, binascii.Error, ValueError) as exc:
-        shown = url[:60] + "..." if url.startswith("data:") else url
-        raise BackendError(f"cannot read image {shown}: {exc}", retryable=False) from exc
+            raw = _local_path(url).read_bytes()
+        image = open_image(raw)
+    except (OSError, binascii.Error, ValueError) as exc:
+        raise BackendError(f"cannot read image {shown}: {exc}", retryable=False) from None
+    except DataError as err:  # empty, SVG, corrupt or too large: the same for every retry
+        raise BackendError(f"cannot read image {shown}: {err.reason}", retryable=False) from None
     return image.convert("RGB")
 
 

@@ -29,7 +29,10 @@ def required(help: str) -> Any:
 class TrainConfig:
     """What every ``mmrole train`` method needs: the model, the data, the run folder and the optimiser."""
 
-    model: str = required("Model to start from: a Hugging Face model id or a local folder.")
+    model: str = required(
+        "Model to start from: a Hugging Face model id, a local folder, or demo (the offline "
+        "SmolLM2-135M demo model, text-only: images are left out)."
+    )
     data: str = required("Training data (see the method's help for the formats it reads).")
     output_dir: str = required(
         "Run folder: checkpoints, logs and the final model (loadable as hf:OUTPUT_DIR)."

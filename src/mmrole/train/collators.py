@@ -26,7 +26,7 @@ from mmrole.errors import DataError
 from mmrole.train.formatting import (
     align_to_expanded,
     assistant_spans,
-    drop_images,
+    text_only,
     token_mask_from_offsets,
 )
 
@@ -41,17 +41,19 @@ def load_image(path: str | Path, *, record: str | None = None) -> Any:
     """Open an image as RGB.
 
     Raises:
-        DataError: The file is missing or not an image, naming the example.
+        DataError: The file is missing or not a usable image (empty, SVG, corrupt, too large),
+            naming the example.
     """
-    from PIL import Image, UnidentifiedImageError
+    from mmrole.imaging import open_image
 
+    where = {"file": str(path), "record": record, "field": "images"}
     try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise DataError("image not found", file=str(path), record=record, field="images") from None
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"cannot read image: {err}", file=str(path), record=record, field="images") from None
+        raise DataError("image not found", **where) from None
+    except OSError as err:
+        raise DataError(f"cannot read image: {err.strerror or err}", **where) from None
+    return open_image(data, **where).convert("RGB")
 
 
 def _messages(example: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,7 +101,7 @@ class ChatCollator:
         for example in examples:
             messages = _messages(example)
             if not self.is_vision:
-                messages = drop_images(messages)
+                messages = text_only(messages)
             try:
                 spans = assistant_spans(self.render, messages)
             except ValueError as err:

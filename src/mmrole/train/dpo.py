@@ -21,6 +21,7 @@ from mmrole.train.common import (
     train_and_save,
     trainer_arguments,
     weights_checkpoint,
+    with_model_folder,
 )
 from mmrole.train.dpo_config import DPOConfig
 from mmrole.train.examples import Example, load_examples
@@ -106,6 +107,7 @@ def train_dpo(config: DPOConfig, *, on_trainer: Any = None) -> TrainResult:
 
     from mmrole.train.collators import VisionPreferenceCollator
 
+    config = with_model_folder(config)
     resume_from = checkpoint_to_resume(config)
     examples = read_dpo_data(config)
     args = trainer_arguments(

@@ -150,6 +150,15 @@ def drop_images(messages: list[Message]) -> list[Message]:
     ]
 
 
+def text_only(messages: list[Message]) -> list[Message]:
+    """The messages with string contents and no image parts.
+
+    Text-only models' chat templates (SmolLM2's, Llama's...) concatenate ``content`` as a
+    string: a list of parts would fail inside the template.
+    """
+    return [{**m, "content": message_text(m)} for m in messages]
+
+
 def assistant_spans(render: Render, messages: list[Message]) -> list[tuple[int, int]]:
     """Character spans of the assistant turns in ``render(messages, False)``.
 

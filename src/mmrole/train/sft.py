@@ -25,6 +25,7 @@ from mmrole.train.common import (
     train_and_save,
     trainer_arguments,
     weights_checkpoint,
+    with_model_folder,
 )
 from mmrole.train.examples import Example, load_examples, sft_examples, to_dataset
 from mmrole.train.sft_config import SFTConfig
@@ -98,6 +99,7 @@ def train_sft(
         DataError: Bad training data or a missing image (before any training).
         ConfigError: Bad options, or a run folder holding checkpoints without ``--resume``.
     """
+    config = with_model_folder(config)
     resume_from = checkpoint_to_resume(config)
     if examples is None:
         examples = read_sft_data(config)
