@@ -75,8 +75,8 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._refuse_what_is_not_a_store()
         try:
+            self._refuse_what_is_not_a_store()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
                 self._create()
