@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from data_roots import build_root_with_test_split
+
 # No test may reach the network for weights or datasets.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,3 +58,16 @@ def outside_secret(tmp_path: Path) -> tuple[Path, bytes]:
     path.parent.mkdir()
     Image.new("RGB", (23, 17), (201, 7, 99)).save(path, pnginfo=info)
     return path, path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def small_root_with_test_split(
+    tmp_path_factory: pytest.TempPathFactory, mmrole_data_root: Path, in_test_root: Path
+) -> Path:
+    """Iron Man's in-distribution dialogues, every out-of-distribution one, and MMRole's In-Test files."""
+    return build_root_with_test_split(
+        tmp_path_factory.mktemp("small-root") / "MMRole-Data",
+        mmrole_data_root,
+        in_test_root,
+        ("*/*/Iron_Man_*.json", "out-of-distribution/*.json"),
+    )
