@@ -208,14 +208,13 @@ def read_samples_jsonl(path: str | Path) -> Iterator[Sample]:
 
 
 def write_samples_jsonl(samples: Iterable[Sample], path: str | Path) -> int:
-    """Write samples as JSONL (atomically: a temp file renamed at the end); returns how many."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    """Write samples as JSONL (atomically: a temp file renamed at the end, removed on a failure);
+    returns how many."""
+    from mmrole.data.output import atomic_output
+
     count = 0
-    with partial.open("w", encoding="utf-8") as handle:
+    with atomic_output(path) as handle:
         for sample in samples:
             handle.write(sample.model_dump_json() + "\n")
             count += 1
-    partial.replace(path)
     return count
