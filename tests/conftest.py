@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from data_roots import build_root_with_test_split
+
 # No test may reach the network for weights or datasets.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,3 +97,16 @@ class MMRoleMain:
 def run_mmrole(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> MMRoleMain:
     """``run_mmrole(*args) -> (code, out, err)``; ``run_mmrole.refused(*args) -> error line``."""
     return MMRoleMain(capsys, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def small_root_with_test_split(
+    tmp_path_factory: pytest.TempPathFactory, mmrole_data_root: Path, in_test_root: Path
+) -> Path:
+    """Iron Man's in-distribution dialogues, every out-of-distribution one, and MMRole's In-Test files."""
+    return build_root_with_test_split(
+        tmp_path_factory.mktemp("small-root") / "MMRole-Data",
+        mmrole_data_root,
+        in_test_root,
+        ("*/*/Iron_Man_*.json", "out-of-distribution/*.json"),
+    )

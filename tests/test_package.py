@@ -43,9 +43,10 @@ def test_public_names_match_all():
 
 
 def test_console_script_version():
-    result = subprocess.run([sys.executable, "-m", "mmrole.cli", "version"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == mmrole.__version__
+    for argv in (["version"], ["--version"]):
+        result = subprocess.run([sys.executable, "-m", "mmrole.cli", *argv], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == mmrole.__version__
 
 
 def test_exit_codes_and_errors_are_clean(capsys):
@@ -77,3 +78,24 @@ def test_exit_codes_and_errors_are_clean(capsys):
     err = capsys.readouterr().err
     assert "x.json, record r1, field 'image': missing" in err
     assert "Traceback" not in err
+
+
+def _make_dry_run(target: str) -> str:
+    """The commands ``make TARGET`` would run on a fresh checkout (``make -n`` runs none of them)."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        ["make", "-n", "-C", str(repo), target, "VENV=/nonexistent/mmrole-venv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_make_demo_needs_no_root_and_no_system_packages():
+    demo = _make_dry_run("demo")
+    assert "pip install" in demo and "mmrole eval --agent demo" in demo
+    assert "apt-get" not in demo and "sudo" not in demo and "chromium" not in demo
+    assert "activate" in demo  # it says how to run mmrole next
+    assert "apt-get" in _make_dry_run("test")  # the HTML report's browser test still gets Chromium

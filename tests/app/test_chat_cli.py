@@ -176,3 +176,80 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2, (extra, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+class _Writes:
+    """A terminal that records each write the console makes."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_a_local_model_reply_is_shown_as_it_streams(tmp_path: Path, demo_data) -> None:
+    """The demo model's path (HFBackend): the terminal prints the reply piece by piece, not at the end."""
+    import asyncio
+
+    from rich.console import Console
+
+    from mmrole.app.session import ChatSession
+    from mmrole.app.terminal import TerminalChat
+    from mmrole.models.base import GenerationParams
+    from mmrole.models.hf import HFBackend
+    from mmrole.testing.tiny_models import build_tiny_causal_lm
+
+    backend = HFBackend(build_tiny_causal_lm(tmp_path / "lm"), spec="demo")
+    role = demo_data.character("Mira Vale")
+    image = demo_data.images_of(role, limit=1)[0]
+    session = ChatSession(
+        role,
+        backend,
+        image,
+        image_root=demo_data.image_root,
+        params=GenerationParams(max_tokens=12, temperature=0),
+    )
+    screen = _Writes()
+    lines = iter(["Would you sail today?\n", ""])
+    terminal = TerminalChat(
+        session, demo_data, Console(file=screen, width=200), read_line=lambda: next(lines)
+    )
+    asyncio.run(terminal.run())
+    reply = session.turns[-1].text
+    start = next(i for i, w in enumerate(screen.writes) if w.startswith("Mira Vale:"))
+    pieces = []
+    for write in screen.writes[start + 1 :]:
+        if write == "\n":
+            break
+        pieces.append(write)
+    assert len(pieces) > 3 and "".join(pieces).strip() == reply
+
+
+def test_chat_with_the_demo_model_defaults_to_a_short_reply(monkeypatch) -> None:
+    from app_helpers import StreamingScriptedBackend
+
+    from mmrole.models.demo import CHAT_MAX_TOKENS
+
+    asked: list[int] = []
+
+    class Recording(StreamingScriptedBackend):
+        async def stream(self, messages, params):
+            asked.append(params.max_tokens)
+            async for piece in super().stream(messages, params):
+                yield piece
+
+    monkeypatch.setattr("mmrole.models.load_backend", lambda spec, **_: Recording(["Ahoy there."], spec=spec))
+    for extra, expected in (([], CHAT_MAX_TOKENS), (["--max-tokens", "300"], 300)):
+        result = runner.invoke(app, ["chat", "--agent", "demo", "-c", "Mira Vale", *extra], input="Hello!\n")
+        assert result.exit_code == 0, result.output
+        assert "Mira Vale: Ahoy there." in result.output
+        assert asked.pop() == expected
+    assert CHAT_MAX_TOKENS <= 128  # seconds, not minutes, on a laptop CPU

@@ -150,6 +150,7 @@ def test_images_linking_out_of_the_root_are_never_embedded(
             partial(to_openai_messages, sample, root, max_image_side=8),
             partial(to_vlmeval_messages, sample, root),
             partial(write_vlmeval_tsv, [sample], root, tmp_path / "one.tsv"),
+            partial(write_vlmeval_tsv, [sample], root, tmp_path / "one.tsv", missing_image="omit"),
         )
         for convert in conversions:
             with pytest.raises(UnsafePathError, match="resolves outside") as caught:
@@ -177,3 +178,24 @@ def test_tsv_images_are_never_written_through_a_link(
         list(read_vlmeval_tsv(tsv, images))
     assert (caught.value.record, caught.value.field) == (demo_samples[0].id, "image_path")
     assert [p.name for p in outside.iterdir()] == ["secret.png"]
+
+
+def test_vlmeval_tsv_with_a_missing_image_leaves_no_file_or_omits_the_sample(tmp_path: Path, demo_samples):
+    tsv = tmp_path / "MMRole_demo.tsv"
+    gone = demo_samples[3].model_copy(update={"image": "COCO/train2017/000000000001.jpg"})
+    samples = [*demo_samples[:3], gone, *demo_samples[4:]]
+    with pytest.raises(DataError, match="--missing-image omit") as info:
+        write_vlmeval_tsv(samples, image_root("demo"), tsv)
+    assert info.value.record == gone.id
+    assert list(tmp_path.iterdir()) == []  # no half-written TSV, no .partial
+
+    assert write_vlmeval_tsv(samples, image_root("demo"), tsv, missing_image="omit") == len(samples) - 1
+    back = list(read_vlmeval_tsv(tsv, tmp_path / "images"))
+    assert [s.id for s in back] == [s.id for s in samples if s is not gone]  # image links still right
+    assert all((tmp_path / "images" / s.image).is_file() for s in back)
+
+
+def test_a_missing_image_error_suggests_omitting_it(tmp_path: Path, demo_samples):
+    missing = demo_samples[0].model_copy(update={"image": "nowhere.png"})
+    with pytest.raises(DataError, match=r"image file not found: .*nowhere.png \(pass --missing-image omit"):
+        to_openai_messages(missing, tmp_path)

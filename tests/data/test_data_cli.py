@@ -99,9 +99,36 @@ def test_convert_and_demo_commands(tmp_path: Path):
 
     copy = tmp_path / "my-data"
     assert runner.invoke(app, ["data", "demo", str(copy)]).exit_code == 0
-    assert len(list(load_samples(copy))) == 16 and image_root(copy) == copy / "images"
+    assert len(list(load_samples(copy))) == 19 and image_root(copy) == copy / "images"
     refused = runner.invoke(app, ["data", "demo", str(copy)])
     assert refused.exit_code != 0 and "not empty" in str(refused.exception)
+
+
+def test_convert_with_a_missing_image_writes_nothing_or_leaves_it_out(tmp_path: Path):
+    copy = tmp_path / "my-data"
+    assert runner.invoke(app, ["data", "demo", str(copy)]).exit_code == 0
+    first = next(load_samples(copy))
+    (copy / "images" / first.image).unlink()
+    without = {s.id for s in load_samples(copy) if s.image == first.image}
+    for to in ("vlmeval-tsv", "openai"):
+        out = tmp_path / to / "converted"
+        failed = runner.invoke(app, ["data", "convert", str(copy), "--to", to, "-o", str(out)])
+        assert failed.exit_code != 0 and "--missing-image omit" in str(failed.exception)
+        assert not out.parent.exists() or list(out.parent.iterdir()) == []  # no partial file
+
+        result = runner.invoke(
+            app, ["data", "convert", str(copy), "--to", to, "-o", str(out), "--missing-image", "omit"]
+        )
+        assert result.exit_code == 0, result.output
+        assert list(out.parent.iterdir()) == [out]
+    from mmrole.data.convert import read_vlmeval_tsv
+
+    rows = list(read_vlmeval_tsv(tmp_path / "vlmeval-tsv" / "converted", tmp_path / "images"))
+    assert len(rows) == 19 - len(without) and not {s.id for s in rows} & without
+    records = [json.loads(line) for line in (tmp_path / "openai" / "converted").read_text().splitlines()]
+    textual = {r["id"] for r in records if all(p["type"] == "text" for p in r["messages"][1]["content"])}
+    assert len(records) == 19 and textual == without
+    assert f"{len(without)} samples written without their image" in result.output
 
 
 def test_console_script_turns_data_errors_into_one_line(tmp_path: Path):

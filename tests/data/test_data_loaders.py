@@ -82,7 +82,7 @@ def test_load_samples_sources(tmp_path: Path, in_test_root: Path):
     assert image_root("demo") == demo_root() / "images"
     assert all((image_root("demo") / s.image).is_file() for s in demo)
     # A data root builds every character turn; a test folder or file loads its records.
-    assert len(list(load_samples(demo_root()))) == 16
+    assert len(list(load_samples(demo_root()))) == 19
     split_folder = demo_root() / "data" / "test" / "out-of-distribution"
     assert {s.split for s in load_samples(split_folder)} == {"out-of-distribution"}
     assert image_root(split_folder) == demo_root() / "images"
@@ -134,9 +134,11 @@ def test_qwen_records_with_image_tags_and_missing_fields(tmp_path: Path):
 
 def test_demo_train_split_loads_as_conversation_records():
     records = list(iter_conversation_records(demo_root() / "data" / "train" / "train_demo.json"))
-    test_ids = {s.id for s in load_samples("demo")}
+    test_dialogues = {s.id.rpartition("_")[0] for s in load_samples("demo")}
     built = {s.id for s in build_samples(demo_root()) if s.split == "in-distribution"}
-    assert {r["id"] for r in records} == built - test_ids
+    # Every in-distribution turn of a dialogue with no test sample: no test dialogue is trained on.
+    assert {r["id"] for r in records} == {i for i in built if i.rpartition("_")[0] not in test_dialogues}
+    assert len(records) == 6
     assert all(r["conversations"][1]["from"] == "assistant" for r in records)
 
 

@@ -118,3 +118,47 @@ def test_eval_answers_judges_and_reports_then_judge_rerun_is_free(tmp_path: Path
         assert server.received == calls and "0 calls" in output
         _ok(["report", str(run), "--out", str(tmp_path / "rep")])
         assert (tmp_path / "rep" / "report.md").is_file()
+
+
+def test_eval_images_option_serves_the_answering_and_the_judging(tmp_path: Path) -> None:
+    import shutil
+
+    from mmrole.data import image_root, load_samples, write_samples_jsonl
+
+    samples = list(load_samples("demo"))[:2]
+    data = tmp_path / "data" / "samples.jsonl"
+    write_samples_jsonl(samples, data)  # no images beside it: they are in another folder
+    pictures = tmp_path / "pictures"
+    for sample in samples:
+        (pictures / sample.image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(image_root("demo") / sample.image, pictures / sample.image)
+
+    agent_images: list[bool] = []
+
+    def respond(messages: list[dict]) -> str:
+        has_image = any(p.get("type") == "image_url" for p in messages[-1]["content"])
+        if messages[0]["content"] != JUDGE_SYSTEM:
+            agent_images.append(has_image)
+            return "Ahoy!"
+        return "Fine. [Scores]: (6, 8)" if has_image else "no image to judge"
+
+    with LocalOpenAIServer(respond) as server:
+        spec = f"openai:m@{server.base_url}"
+        args = [
+            "eval",
+            "--agent",
+            spec,
+            "--judge",
+            spec,
+            "--data",
+            str(data),
+            "--no-progress",
+            "--n-boot",
+            "10",
+        ]
+        missing = runner.invoke(app, [*args, "--run", str(tmp_path / "without")])
+        assert missing.exit_code != 0 and "--missing-image omit" in str(missing.exception)
+        _ok([*args, "--run", str(tmp_path / "run"), "--images", str(pictures), "--metrics", "Fluency"])
+    assert agent_images == [True, True]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["n_samples"] == 2 and results["n_failed"] == 0

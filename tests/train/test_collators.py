@@ -15,7 +15,9 @@ FAMILIES = ("qwen2vl", "llava", "idefics3", "causal_lm")
 
 @pytest.fixture(scope="module")
 def examples(data_dir):
-    return load_examples(str(data_dir / "train.json"), sft_examples)
+    return load_examples(
+        str(data_dir / "train.json"), lambda source, guard: sft_examples(source, guard=guard)
+    )
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -16,7 +16,7 @@ from mmrole.train.formatting import message_text
 
 
 def read(data, **options):
-    return load_examples(str(data), lambda source: sft_examples(source), **options)
+    return load_examples(str(data), lambda source, guard: sft_examples(source, guard=guard), **options)
 
 
 def test_samples_jsonl_trains_each_reference_with_images_beside_it(tmp_path, data_dir):
@@ -41,7 +41,7 @@ def test_samples_jsonl_trains_each_reference_with_images_beside_it(tmp_path, dat
 
 def test_demo_and_folders_of_qwen_files(tmp_path, data_dir):
     demo = read("demo")
-    assert len(demo) == 7 and all(len(e["images"]) == 1 for e in demo)
+    assert len(demo) == 6 and all(len(e["images"]) == 1 for e in demo)
     folder = tmp_path / "train"
     folder.mkdir()
     shutil.copy(data_dir / "train.json", folder / "a.json")

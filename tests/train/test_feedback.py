@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from mmrole.cli import app
 from mmrole.data import load_samples
+from mmrole.data.holdout import training_samples
 from mmrole.prompts.judge import JUDGE_SYSTEM
 from mmrole.testing.server import LocalOpenAIServer, last_user_text
 from mmrole.train.feedback import generate_feedback_sync
@@ -23,7 +24,7 @@ TWO_METRICS = parse_weights("Fluency=1, response accuracy=1")
 
 def _script(sample_id: str, draw: int) -> str:
     """Draw k says 'sparkle' k times (the keyword judge scores it 1 + 2k), padded to varied lengths."""
-    pad = (7 * draw + len(sample_id)) % 5 + 1
+    pad = (7 * draw + len(sample_id) + 3) % 5 + 1
     return " ".join(["Ahoy!"] + ["sparkle"] * draw + ["ok"] * pad)
 
 
@@ -224,7 +225,7 @@ def test_feedback_cli_reports_bad_weights_in_one_line(tmp_path: Path) -> None:
     assert "unknown metric 'Charm'" in str(result.exception) + result.output
 
 
-def test_samples_of_the_demo_set_are_the_prompts(tmp_path: Path) -> None:
+def test_the_demo_sets_training_split_gives_the_prompts(tmp_path: Path) -> None:
     with LocalOpenAIServer(keyword_judge()) as server:
         generate_feedback_sync(
             ScriptedPolicy(_script),
@@ -236,7 +237,8 @@ def test_samples_of_the_demo_set_are_the_prompts(tmp_path: Path) -> None:
     written = [
         json.loads(line)["id"] for line in (tmp_path / "fb" / "samples.jsonl").read_text().splitlines()
     ]
-    assert written == [s.id for s in list(load_samples("demo"))[1:3]]
+    assert written == [s.id for s in training_samples("demo")[0][1:3]]
+    assert not set(written) & {s.id for s in load_samples("demo")}  # "demo" as a test set
 
 
 def test_a_missing_image_names_the_sample_unless_omitted(tmp_path: Path) -> None:

@@ -25,12 +25,35 @@ class MissingImage(str, Enum):
     omit = "omit"
 
 
+INCLUDE_TEST = typer.Option(
+    False,
+    "--include-test",
+    help="Keep test samples (the data root's data/test/, --test-data) and the other turns of their dialogues "
+    "(left out by default; warned about).",
+)
+INCLUDE_OOD = typer.Option(
+    False, "--include-ood", help="Keep out-of-distribution characters' samples (left out by default)."
+)
+TEST_DATA = typer.Option(
+    None,
+    "--test-data",
+    help="More test sets to hold out (comma-separated), besides the data root's data/test/.",
+)
+
+
+def _sources(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
 def feedback_command(
     policy: str = typer.Option(
         ..., "--policy", help="The model sampling responses: hf:PATH, openai:MODEL[@URL]..."
     ),
     data: str = typer.Option(
-        ..., "--data", help="Prompts: a samples .jsonl, MMRole test folder or file, data root, or 'demo'."
+        ...,
+        "--data",
+        help="Prompts: a data root, a samples .jsonl, a Qwen-VL file or folder, or 'demo' (its training split); "
+        "test samples and out-of-distribution characters are left out.",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output folder (pairs.jsonl, candidates.jsonl...); rerunning resumes."
@@ -70,6 +93,9 @@ def feedback_command(
     pair_seed: int = typer.Option(0, help="Seed of the random choice of pairs."),
     limit: int | None = typer.Option(None, min=1, help="Use only N prompts."),
     offset: int = typer.Option(0, min=0, help="Skip the first N prompts."),
+    include_test: bool = INCLUDE_TEST,
+    include_ood: bool = INCLUDE_OOD,
+    test_data: str | None = TEST_DATA,
     images: Path | None = typer.Option(None, help="Image folder (default: found from --data)."),
     missing_image: MissingImage = typer.Option(
         MissingImage.error, help="A missing image stops the run (error) or is left out (omit)."
@@ -106,6 +132,9 @@ def feedback_command(
         pair_seed=pair_seed,
         limit=limit,
         offset=offset,
+        include_test=include_test,
+        include_ood=include_ood,
+        test_data=_sources(test_data),
         missing_image=missing_image.value,
         max_image_side=max_image_side,  # type: ignore[arg-type]
         concurrency=concurrency,
@@ -137,7 +166,11 @@ def align_command(
         ..., "--out", help="The align folder (rerun to continue; finished iterations are kept)."
     ),
     iterations: int = typer.Option(3, min=1, help="Iterations to run in all."),
-    eval_data: str | None = typer.Option(None, help="Test set of the evaluations (default: --data)."),
+    eval_data: str | None = typer.Option(
+        None,
+        help="Test set of the evaluations, held out of the prompts (default: the data root's data/test/; "
+        "'demo' for --data demo).",
+    ),
     eval_limit: int | None = typer.Option(None, min=1, help="Evaluate on the first N test samples only."),
     eval_max_tokens: int = typer.Option(512, min=1, help="Longest evaluated answer, in tokens."),
     eval_metrics: str | None = typer.Option(
@@ -165,6 +198,9 @@ def align_command(
     min_gap: float = typer.Option(1.0, min=0.0, help="Smallest score difference of a kept pair."),
     max_pairs: int = typer.Option(2, min=1, help="Pairs per prompt at most."),
     balance_length: bool = typer.Option(True, help="Length-balance the pairs."),
+    include_test: bool = INCLUDE_TEST,
+    include_ood: bool = INCLUDE_OOD,
+    test_data: str | None = TEST_DATA,
     judge_max_tokens: int = typer.Option(512, min=1, help="Judge reply length cap."),
     missing_image: MissingImage = typer.Option(
         MissingImage.error, help="A missing image stops the run or is left out."
@@ -202,6 +238,9 @@ def align_command(
         min_gap=min_gap,
         max_pairs=max_pairs,
         balance_length=balance_length,
+        include_test=include_test,
+        include_ood=include_ood,
+        test_data=_sources(test_data),
         missing_image=missing_image.value,
         max_image_side=max_image_side,
         concurrency=concurrency,  # type: ignore[arg-type]

@@ -50,7 +50,11 @@ def chat_command(
         "chat",
         help="Source tag in dialogue ids (Mira_Vale_human-role-dialogue_TAG_0): unique per chat to pool them.",
     ),
-    max_tokens: int = typer.Option(512, min=1, help="Longest reply, in tokens."),
+    max_tokens: int | None = typer.Option(
+        None,
+        min=1,
+        help="Longest reply, in tokens (default 512; 96 for the demo model, which runs on the CPU).",
+    ),
     temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature (0: greedy)."),
     top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Nucleus sampling mass."),
     seed: int | None = typer.Option(None, help="Sampling seed, for models that take one."),
@@ -58,7 +62,7 @@ def chat_command(
         None, min=16, help="Downscale images whose longer side exceeds this many pixels."
     ),
 ) -> None:
-    """Chat with a character in the terminal (one message per line; piped input works).
+    """Chat with a character in the terminal (one message per line; piped input works); replies stream in.
 
     The model gets MMRole's MRPA prompt (profile, image information, history) at every turn.
     Commands: /image PATH, /start, /new, /save [FILE], /help, /quit.
@@ -73,7 +77,10 @@ def chat_command(
     from mmrole.app.transcript import load_transcript
     from mmrole.errors import ConfigError
     from mmrole.models import load_backend
+    from mmrole.models.demo import CHAT_MAX_TOKENS
 
+    if max_tokens is None:  # the demo model replies in seconds on a CPU, not minutes
+        max_tokens = CHAT_MAX_TOKENS if agent == "demo" else 512
     chat_data = ChatData.open(data)
     backend = load_backend(agent)
     other_backend = load_backend(other_agent) if other_agent else None

@@ -177,39 +177,64 @@ def stats_command(
         console.print(table)
 
 
+class MissingImage(str, Enum):
+    error = "error"
+    omit = "omit"
+
+
 @data_app.command("convert")
 def convert_command(
     source: str = SourceArg,
-    out: Path = typer.Option(..., "--out", "-o", help="The file to write."),
+    out: Path = typer.Option(..., "--out", "-o", help="The file to write (all or nothing: no partial file)."),
     to: Format = typer.Option(Format.vlmeval_tsv, "--to", help="Output format."),
     max_image_side: int = typer.Option(None, help="openai: downscale images to this longer side."),
+    missing_image: MissingImage = typer.Option(
+        MissingImage.error,
+        "--missing-image",
+        help="A missing image file stops the conversion (error) or is left out (omit): vlmeval-tsv leaves "
+        "the sample out, openai sends its text alone. jsonl and qwen carry image paths only.",
+    ),
 ) -> None:
     """Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL."""
     from mmrole.data import image_root, load_samples, sample_to_qwen, write_samples_jsonl
     from mmrole.data.convert import to_openai_messages, write_vlmeval_tsv
+    from mmrole.data.output import atomic_output
 
     samples = load_samples(source)
     root = image_root(source)
+    read = 0
+
+    def counted():
+        nonlocal read
+        for sample in samples:
+            read += 1
+            yield sample
+
+    without_image = 0
     if to is Format.vlmeval_tsv:
-        count = write_vlmeval_tsv(samples, root, out)
+        count = write_vlmeval_tsv(counted(), root, out, missing_image=missing_image.value)
+        without_image = read - count
     elif to is Format.jsonl:
         count = write_samples_jsonl(samples, out)
+    elif to is Format.qwen:
+        records = [sample_to_qwen(sample) for sample in samples]
+        with atomic_output(out) as handle:
+            json.dump(records, handle, ensure_ascii=False, indent=2)
+        count = len(records)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8") as handle:
-            if to is Format.qwen:
-                records = [sample_to_qwen(sample) for sample in samples]
-                json.dump(records, handle, ensure_ascii=False, indent=2)
-                count = len(records)
-            else:
-                count = 0
-                for sample in samples:
-                    messages = to_openai_messages(sample, root, max_image_side=max_image_side)
-                    handle.write(
-                        json.dumps({"id": sample.id, "messages": messages}, ensure_ascii=False) + "\n"
-                    )
-                    count += 1
+        count = 0
+        with atomic_output(out) as handle:
+            for sample in samples:
+                messages = to_openai_messages(
+                    sample, root, max_image_side=max_image_side, missing_image=missing_image.value
+                )
+                without_image += not any(p.get("type") == "image_url" for p in messages[-1]["content"])
+                handle.write(json.dumps({"id": sample.id, "messages": messages}, ensure_ascii=False) + "\n")
+                count += 1
     typer.echo(f"wrote {count:,} samples to {out}")
+    if without_image:
+        what = "left out" if to is Format.vlmeval_tsv else "written without their image"
+        typer.secho(f"{without_image:,} samples {what}: image file not found", fg="yellow", err=True)
 
 
 @data_app.command("demo")

@@ -206,6 +206,7 @@ def eval_command(
     prefill: str | None = PREFILL,
     scale: str | None = SCALE,
     missing_image: MissingImage | None = MISSING,
+    images: Path | None = IMAGES,
     max_image_side: int | None = MAX_SIDE,
     concurrency: int = CONCURRENCY,
     max_retries: int = MAX_RETRIES,
@@ -253,6 +254,7 @@ def eval_command(
         seed=seed,
         max_retries=max_retries,
         rpm=rpm,
+        image_root=images,  # the answering and the judging both read the images from there
     )
     typer.echo(summary.answer.line())
     _print_results(summary.judge.results, demo=summary.demo, title=f"MMRole-Eval: {run}")

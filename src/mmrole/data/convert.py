@@ -30,6 +30,10 @@ _MIME = {
     ".gif": "image/gif",
     ".webp": "image/webp",
 }
+#: What a missing-image error suggests (every command that sends or embeds images takes the option).
+MISSING_IMAGE_HINT = (
+    " (pass --missing-image omit to go on without it, or point the command at the image folder)"
+)
 #: Extra columns that make a TSV convertible back to samples.
 TSV_COLUMNS = (
     "index",
@@ -130,9 +134,11 @@ def to_openai_messages(
         path = resolve_image(sample, image_root)
     except UnsafePathError:
         raise  # never silently dropped, even with missing_image="omit": a bad path, not an absent file
-    except DataError:
+    except DataError as err:
         if missing_image != "omit":
-            raise
+            raise DataError(
+                f"{err.reason}{MISSING_IMAGE_HINT}", file=err.file, record=err.record, field=err.field
+            ) from None
     else:
         content.append(
             {
@@ -152,22 +158,50 @@ def to_vlmeval_messages(sample: Sample, image_root: str | Path | None) -> list[d
     ]
 
 
-def write_vlmeval_tsv(samples: Iterable[Sample], image_root: str | Path | None, path: str | Path) -> int:
+def write_vlmeval_tsv(
+    samples: Iterable[Sample],
+    image_root: str | Path | None,
+    path: str | Path,
+    *,
+    missing_image: MissingImage = "error",
+) -> int:
     """Write samples as a VLMEvalKit TSV (index, base64 image, question, answer, and MMRole columns).
+
+    The file is written all or nothing (a failure leaves no file behind).
+
+    Args:
+        samples: The samples.
+        image_root: The folder ``sample.image`` is relative to.
+        path: The TSV file.
+        missing_image: ``"error"`` stops at a missing image file; ``"omit"`` leaves that sample
+            out (a VLMEvalKit row needs its image).
 
     Returns:
         How many rows were written.
+
+    Raises:
+        DataError: A missing image with ``missing_image="error"``, or an image path escaping the root.
     """
+    from mmrole.data.output import atomic_output
+
     csv.field_size_limit(sys.maxsize)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     first_row_of: dict[str, int] = {}
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_output(path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=TSV_COLUMNS, delimiter="\t")
         writer.writeheader()
-        for index, sample in enumerate(samples):
-            image_file = resolve_image(sample, image_root)
+        for sample in samples:
+            try:
+                image_file = resolve_image(sample, image_root)
+            except UnsafePathError:
+                raise  # a path out of the image root is never just left out
+            except DataError as err:
+                if missing_image == "omit":
+                    continue
+                raise DataError(
+                    f"{err.reason}{MISSING_IMAGE_HINT}", record=err.record, field=err.field
+                ) from None
+            index = count
             if sample.image in first_row_of:
                 image_cell = str(first_row_of[sample.image])
             else:

@@ -2,7 +2,7 @@
 
 Four original characters (one hypothetical, one Chinese, one out-of-distribution), six simple
 PIL drawings, dialogues of all three types, a test split of eight samples and a small train
-split. ``src/mmrole/demo_data`` holds its output; ``python -m mmrole.data.demo`` rewrites it.
+split (the in-distribution turns of the dialogues with no test sample). ``src/mmrole/demo_data`` holds its output; ``python -m mmrole.data.demo`` rewrites it.
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
     Raises:
         ConfigError: ``target`` is not empty and ``overwrite`` is False.
     """
+    from mmrole.data.holdout import dialogue_id
     from mmrole.data.qwen import sample_to_qwen
     from mmrole.data.samples import build_samples
 
@@ -149,10 +150,12 @@ def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
 
     tests: dict[tuple[str, str], list[dict[str, Any]]] = {}
     train: list[dict[str, Any]] = []
+    # Training never sees a test dialogue: its other turns hold the test answer in their history.
+    test_dialogues = {dialogue_id(sample_id) for sample_id in content.TEST_IDS}
     for sample in build_samples(target):
         if sample.id in content.TEST_IDS:
             tests.setdefault((sample.split, sample.type), []).append(sample_to_qwen(sample))
-        elif sample.split == "in-distribution":
+        elif sample.split == "in-distribution" and dialogue_id(sample.id) not in test_dialogues:
             train.append(sample_to_qwen(sample))
     for (split, dialogue_type), records in sorted(tests.items()):
         _write_json(target / "data" / "test" / split / f"{dialogue_type}_test.json", records)

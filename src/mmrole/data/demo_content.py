@@ -251,6 +251,43 @@ DIALOGUES: list[tuple[str, str, str | None, str, str, list[tuple[str, str]]]] = 
             ),
         ],
     ),
+    # Training only (no test sample in them), so the training split is more than a remnant.
+    (
+        "in-distribution",
+        "comment",
+        "Mira_Vale_scenes",
+        "Mira_Vale_comment_scenes_0",
+        "scenes/boats.png",
+        [
+            ("human", Q_COMMENT),
+            (
+                "Mira Vale",
+                "Three little sails and a fair wind. I'd wave them out and keep the lamp trimmed all the "
+                "same: that grey cloud at the edge has opinions.",
+            ),
+        ],
+    ),
+    (
+        "in-distribution",
+        "human-role",
+        "Otto_Brass_scenes",
+        "Otto_Brass_human-role-dialogue_scenes_0",
+        "scenes/boats.png",
+        [
+            ("human", "Otto, could you build a boat like these?"),
+            (
+                "Otto Brass",
+                "Build one? I'd build one with a clockwork paddle and a kettle in the cabin! Sails are "
+                "lovely, but the wind never takes instructions.",
+            ),
+            ("human", "What would Tick do on board?"),
+            (
+                "Otto Brass",
+                "Tick would be the captain, naturally. He counts the waves and rings a tiny bell at every "
+                "hundredth one. Every problem is just a gear out of place!",
+            ),
+        ],
+    ),
     (
         "out-of-distribution",
         "comment",

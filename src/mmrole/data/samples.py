@@ -208,26 +208,17 @@ def read_samples_jsonl(path: str | Path) -> Iterator[Sample]:
 
 
 def write_samples_jsonl(samples: Iterable[Sample], path: str | Path) -> int:
-    """Write samples as JSONL (atomically: a temp file renamed at the end); returns how many.
+    """Write samples as JSONL (atomically: a temp file renamed at the end, removed on a failure);
+    returns how many.
 
     Raises:
         StorageError: The disk is full or the folder cannot be written (no partial file is left).
     """
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
+    from mmrole.data.output import atomic_output
+
     count = 0
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("w", encoding="utf-8") as handle:
-            for sample in samples:
-                handle.write(sample.model_dump_json() + "\n")
-                count += 1
-        partial.replace(path)
-    except OSError as err:
-        raise StorageError.writing(path, err) from None
-    finally:
-        try:
-            partial.unlink(missing_ok=True)  # a failed write (or a bad sample) leaves no partial file
-        except OSError:
-            pass
+    with atomic_output(path) as handle:
+        for sample in samples:
+            handle.write(sample.model_dump_json() + "\n")
+            count += 1
     return count

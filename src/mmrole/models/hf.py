@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,14 +247,26 @@ class HFBackend(Backend):
 
     # -- generating -------------------------------------------------------------------------------
 
-    async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+    async def _prepared(self, messages: list[Message], params: GenerationParams) -> _Request:
         try:
-            request = await asyncio.to_thread(self._prepare, messages, params)
+            return await asyncio.to_thread(self._prepare, messages, params)
         except BackendError:
             raise
         except Exception as exc:  # malformed messages, or a chat template that rejects them
             raise BackendError(f"{self.spec}: cannot build the prompt: {type(exc).__name__}: {exc}") from exc
-        return await self._batcher.submit(request)
+
+    async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        return await self._batcher.submit(await self._prepared(messages, params))
+
+    async def stream(self, messages: list[Message], params: GenerationParams) -> AsyncIterator[str]:
+        """The reply as it is generated (:mod:`mmrole.models.hf_stream`); one piece with stop strings or logprobs."""
+        if params.stop or params.logprobs:
+            yield (await self.generate(messages, params)).text
+            return
+        from mmrole.models.hf_stream import stream_reply
+
+        async for piece in stream_reply(self, await self._prepared(messages, params)):
+            yield piece
 
     def _run_batch(self, requests: list[_Request]) -> list[Completion | Exception]:
         """Answer a batch; if the batch fails, answer one by one so a bad request fails alone."""

@@ -52,7 +52,9 @@ class MicroBatcher(Generic[Item]):
         self.max_batch_size = max_batch_size
         self.wait_s = wait_s
         self.batch_sizes: list[int] = []  # sizes of the batches run, for tests and diagnostics
-        self._lock = threading.Lock()  # one batch at a time, even across event loops
+        #: Held while a batch runs (one at a time, even across event loops); hold it to run anything
+        #: else on the same model (HFBackend.stream does).
+        self.lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Any]]] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -118,7 +120,7 @@ class MicroBatcher(Generic[Item]):
         return [*groups.values(), *alone]
 
     def _run_locked(self, items: list[Item]) -> Sequence[Any]:
-        with self._lock:
+        with self.lock:
             return self.run_batch(items)
 
     async def _work(self) -> None:

@@ -112,8 +112,9 @@ def overall(results: dict[str, Any] | None) -> float | None:
 
 
 def feedback_options(config: AlignConfig, iteration: int, n_prompts: int) -> Any:
-    """Iteration ``iteration``'s feedback options: its slice of prompts and its sampling seed."""
-    options = config.feedback
+    """Iteration ``iteration``'s feedback options: its slice of prompts and its sampling seed (the
+    evaluations' test set held out of the prompts)."""
+    options = config.feedback_holdout()
     changes: dict[str, Any] = {"progress": config.progress}
     if config.prompts_per_iteration is not None:
         changes["offset"] = ((iteration - 1) * config.prompts_per_iteration) % n_prompts
@@ -271,13 +272,13 @@ def align(config: AlignConfig, *, say: Callable[[str], None] | None = None) -> d
         ConfigError: Bad options, or the folder belongs to another experiment.
         DataError: Bad prompts or test data.
     """
-    from mmrole.engine.answer import load_test_samples
+    from mmrole.train.feedback import prompt_slice
 
     say = say or _say
     out = Path(config.output_dir)
     if not Path(config.model).is_dir():
         raise ConfigError(f"--model: {config.model} is not a local model folder (align trains it with DPO)")
-    n_prompts = len(load_test_samples(config.data))
+    n_prompts = len(prompt_slice(config.data, 0, None, config.feedback_holdout().holdout())[0])
     _check_folder(config)
     say(f"evaluating the starting model {config.model}")
     base_results = evaluate_model(Path(config.model), out / "base" / "eval", config)

@@ -42,7 +42,8 @@ class AlignConfig:
             claim splitter/checker) and evaluates every model.
         output_dir: The align folder: ``base/``, ``iter_N/{feedback,model,eval}``, ``summary.md``/``.json``.
         iterations: Iterations to run (a finished iteration is never redone; raise it to go on).
-        eval_data: The test set models are evaluated on (default: ``data``).
+        eval_data: The test set models are evaluated on, held out of the prompts. Default: the
+            test set of ``data`` (``demo``'s, or its data root's ``data/test``); never ``data`` itself.
         eval_limit: Evaluate on the first N test samples only.
         eval_max_tokens: Longest evaluated answer, in tokens (greedy decoding).
         eval_metrics: MMRole-Eval metrics of the evaluation (default: all eight).
@@ -86,10 +87,31 @@ class AlignConfig:
         reserved = {"model", "data", "output_dir", "resume"} & set(self.dpo)
         if reserved:
             raise ConfigError(f"--dpo-args: {', '.join(sorted(reserved))} is set by mmrole align itself")
+        _ = self.test_data  # no test set is an error now, not after the first iteration
 
     @property
     def test_data(self) -> str:
-        return self.eval_data or self.data
+        """The evaluations' test set: ``eval_data``, else the test set that goes with ``data``.
+
+        Raises:
+            ConfigError: No ``eval_data`` and ``data`` has no test set of its own.
+        """
+        from mmrole.data.holdout import default_test_set
+
+        found = self.eval_data or default_test_set(self.data)
+        if found is None:
+            raise ConfigError(
+                f"--eval-data is required: {self.data} has no data/test/ to evaluate on, and the models are "
+                "never evaluated on their own training prompts"
+            )
+        return found
+
+    def feedback_holdout(self) -> FeedbackOptions:
+        """The feedback options with the evaluations' test set held out of the prompts too."""
+        from dataclasses import replace
+
+        tests = tuple(dict.fromkeys((*self.feedback.test_data, self.test_data)))
+        return replace(self.feedback, test_data=tests)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -63,7 +63,7 @@ def read_dpo_data(config: DPOConfig) -> list[Example]:
 
     return load_examples(
         config.data,
-        preference_examples,
+        lambda source, _guard: preference_examples(source),
         image_root_of=image_root_of,
         missing_images=config.missing_images,
         max_samples=config.max_samples,

@@ -7,6 +7,9 @@ Sources for SFT (several may be given, comma-separated):
 * a samples JSONL, or an MMRole-Data root: each sample trains its reference answer;
 * ``demo``: the bundled demo set's training file.
 
+Test samples, the other turns of their dialogues and out-of-distribution characters are left out
+(counted and reported) by :class:`mmrole.data.holdout.TrainingSource`, unless asked for.
+
 Image paths are made absolute against ``--image-root`` or the folder the data engineer's
 :func:`mmrole.data.image_root` finds for the source, and checked up front, so a missing image
 stops the run before training starts, naming the example.
@@ -19,10 +22,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrole.errors import ConfigError, DataError
 from mmrole.train.formatting import conversation_example, drop_images, prompt_completion_example
+
+if TYPE_CHECKING:
+    from mmrole.data.holdout import TrainingSource
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +46,9 @@ def split_sources(data: str) -> list[str]:
 
 
 def _demo_train_file() -> Path:
-    from mmrole.data import demo_root
+    from mmrole.data.holdout import demo_train_file
 
-    return demo_root() / "data" / "train" / "train_demo.json"
+    return demo_train_file()
 
 
 def _is_conversation_file(path: Path) -> bool:
@@ -79,21 +85,26 @@ def source_image_root(source: str, explicit: str | None) -> Path | None:
     return path if path.is_dir() else path.parent
 
 
-def sft_examples(source: str, *, default_system: str | None = None) -> Iterator[Example]:
-    """The examples of one SFT source (image paths still relative)."""
+def sft_examples(
+    source: str, *, default_system: str | None = None, guard: TrainingSource | None = None
+) -> Iterator[Example]:
+    """The examples of one SFT source (image paths still relative), held-out ones left out by ``guard``."""
     files = conversation_files(source)
     if files is not None:
-        from mmrole.data.qwen import iter_conversation_records, split_image_tag
+        from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
 
         for file in files:
+            split = split_from_path(file.parent)
             for record in iter_conversation_records(file):
-                yield conversation_example(
-                    record, file=file, default_system=default_system, split_image_tag=split_image_tag
-                )
+                if guard is None or guard.keep_record(record, split=split):
+                    yield conversation_example(
+                        record, file=file, default_system=default_system, split_image_tag=split_image_tag
+                    )
         return
     from mmrole.data import load_samples
 
-    for sample in load_samples(source):
+    samples = guard.samples() if guard is not None else load_samples(source)
+    for sample in samples:
         if not sample.reference.strip():
             raise DataError(
                 "no reference answer to train on", file=source, record=sample.id, field="reference"
@@ -167,39 +178,50 @@ def _absolute(path: str, root: Path | None, record: str, source: str) -> Path:
 
 def load_examples(
     data: str,
-    read: Callable[[str], Iterable[Example]],
+    read: Callable[[str, TrainingSource | None], Iterable[Example]],
     *,
     image_root: str | None = None,
     image_root_of: Callable[[str], Path | None] | None = None,
     missing_images: str = "error",
     max_samples: int | None = None,
+    guard_of: Callable[[str], TrainingSource] | None = None,
 ) -> list[Example]:
     """Read every source with ``read``, resolve images, stop at ``max_samples``.
 
     Args:
         data: Comma-separated sources.
-        read: Reads one source's examples.
+        read: Reads one source's examples, leaving out what its guard holds out (None without
+            ``guard_of``).
         image_root: ``--image-root`` (else found per source).
         image_root_of: Finds a source's image root (default :func:`source_image_root`).
         missing_images: See :func:`resolve_images`.
         max_samples: Keep only the first N examples.
+        guard_of: The :class:`mmrole.data.holdout.TrainingSource` of a source: what training leaves
+            out of it; what was left out is reported per source.
 
     Raises:
         DataError: Bad data, a missing image, or no example at all.
     """
     examples: list[Example] = []
-    for source in split_sources(data):
+    left_out: list[str] = []
+    sources = split_sources(data)
+    for source in sources:
         root = image_root_of(source) if image_root_of else source_image_root(source, image_root)
-        found = read(source)
+        guard = guard_of(source) if guard_of is not None else None
+        found = read(source, guard)
         if max_samples is not None:
             found = islice(found, max(0, max_samples - len(examples)))
         batch = resolve_images(found, root, missing=missing_images, source=source)
         examples.extend(batch)
+        if guard is not None:
+            guard.report()
+            if guard.summary():
+                left_out.append(f"{source}: {guard.summary()}" if len(sources) > 1 else guard.summary())
         if max_samples is not None and len(examples) >= max_samples:
             break
     examples = examples[:max_samples] if max_samples is not None else examples
     if not examples:
-        raise DataError("no training examples", file=data)
+        raise DataError("no training examples" + "".join(f" ({line})" for line in left_out), file=data)
     counts: dict[str, int] = {}
     for example in examples:  # error messages name examples by id: keep ids unique
         counts[example["id"]] = counts.get(example["id"], 0) + 1

@@ -24,7 +24,7 @@ import asyncio
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrole.errors import ConfigError, DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
@@ -32,6 +32,9 @@ from mmrole.schema import Sample
 from mmrole.train.feedback_config import FeedbackOptions
 from mmrole.train.feedback_judge import response_id
 from mmrole.train.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
+
+if TYPE_CHECKING:
+    from mmrole.data.holdout import HoldoutOptions, TrainingSource
 
 PAIRS_FILE, CANDIDATES_FILE, SUMMARY_FILE = "pairs.jsonl", "candidates.jsonl", "feedback.json"
 
@@ -83,18 +86,33 @@ class FeedbackSummary:
         return data
 
 
-def prompt_slice(data: str | Path, offset: int, limit: int | None) -> list[Sample]:
-    """Samples ``offset .. offset+limit`` of a data source (unique ids).
+def prompt_slice(
+    data: str | Path, offset: int, limit: int | None, holdout: HoldoutOptions | None = None
+) -> tuple[list[Sample], TrainingSource]:
+    """Samples ``offset .. offset+limit`` of a data source that training may use (unique ids).
+
+    Test samples, their dialogues and out-of-distribution characters are left out as ``holdout``
+    says (:class:`mmrole.data.holdout.TrainingSource`, which also counts them).
 
     Raises:
-        DataError: The slice is empty.
+        DataError: The slice is empty, or two samples share an id.
     """
-    from mmrole.engine.answer import load_test_samples
+    from mmrole.data.holdout import HoldoutOptions
 
-    samples = load_test_samples(data, None if limit is None else offset + limit)[offset:]
-    if not samples:
-        raise DataError(f"no prompts at offset {offset}", file=str(data))
-    return samples
+    guard = (holdout or HoldoutOptions()).guard(data)
+    samples: list[Sample] = []
+    seen: set[str] = set()
+    # The whole source is read, so the counts of what was left out are the source's, not the slice's.
+    for sample in guard.samples():
+        if sample.id in seen:
+            raise DataError("duplicate sample id", file=str(data), record=sample.id, field="id")
+        seen.add(sample.id)
+        if limit is None or len(samples) < offset + limit:
+            samples.append(sample)
+    if not samples[offset:]:
+        left_out = f" ({guard.summary()})" if guard.summary() else ""
+        raise DataError(f"no prompts at offset {offset}{left_out}", file=str(data))
+    return samples[offset:], guard
 
 
 def sampling_requests(samples: list[Sample], image_root: Path | None, options: FeedbackOptions) -> list[Any]:
@@ -225,7 +243,9 @@ async def generate_feedback(
         policy: The model being aligned (a spec such as ``hf:PATH``, or a Backend).
         judge: The MMRole-Eval judge (``mmrole-eval`` scorer); with the ``claims`` scorer, the
             default claim splitter and checker.
-        data: The prompts: a samples JSONL, an MMRole test folder or file, a data root, or ``demo``.
+        data: The prompts: a samples JSONL, a Qwen-VL file or folder, a data root, or ``demo`` (the demo
+            set's training split); test samples and out-of-distribution characters are left out
+            unless ``options`` says otherwise.
         out_dir: The feedback folder (created; rerunning resumes from its stores).
         options: Sampling, scoring and pairing options.
         image_root: Where the samples' images are (default: found from ``data``).
@@ -249,7 +269,8 @@ async def generate_feedback(
         raise ConfigError("the claims scorer needs a splitter and a checker model (or --judge for both)")
     out_dir = Path(out_dir)
     root = Path(image_root) if image_root is not None else find_image_root(data)
-    samples = prompt_slice(data, options.offset, options.limit)
+    samples, guard = prompt_slice(data, options.offset, options.limit, options.holdout())
+    guard.report()
     images = {s.id: _image_of(s, root, options) for s in samples}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_samples_jsonl(samples, out_dir / "samples.jsonl")
@@ -263,7 +284,12 @@ async def generate_feedback(
             "kind": "feedback",
             "policy": display_spec(policy_backend),
             "judge": judge_spec,
-            "data": {"source": str(data), "image_root": str(root) if root else None},
+            "data": {
+                "source": str(data),
+                "image_root": str(root) if root else None,
+                "held_out": dict(guard.excluded),
+                "held_out_kept": dict(guard.included),
+            },
             "feedback": {"options": options.to_dict(), "started": started},
         },
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mmrole.errors import ConfigError
 from mmrole.schema import METRICS
+
+if TYPE_CHECKING:
+    from mmrole.data.holdout import HoldoutOptions
 
 Scorer = Literal["mmrole-eval", "claims"]
 Reward = Literal["score", "ratio"]
@@ -83,6 +86,10 @@ class FeedbackOptions:
         pair_seed: Seed of the random choice of pairs.
         limit: Use only the first N prompts.
         offset: Skip the first N prompts (iterations of ``mmrole align`` take successive slices).
+        include_test: Keep test samples (the data root's ``data/test``, ``test_data``) and the other
+            turns of their dialogues among the prompts (left out by default; warned about).
+        include_ood: Keep out-of-distribution characters' samples among the prompts.
+        test_data: More test sets whose samples are held out of the prompts.
         missing_image: ``error`` stops on a missing image; ``omit`` sends the text alone.
         max_image_side: Downscale images whose longer side exceeds this many pixels.
         concurrency: Model calls in flight at most.
@@ -109,6 +116,9 @@ class FeedbackOptions:
     pair_seed: int = 0
     limit: int | None = None
     offset: int = 0
+    include_test: bool = False
+    include_ood: bool = False
+    test_data: tuple[str, ...] = ()
     missing_image: Literal["error", "omit"] = "error"
     max_image_side: int | None = None
     concurrency: int = 32
@@ -139,5 +149,13 @@ class FeedbackOptions:
         """The metrics judged (positive weight), in the paper's order."""
         return tuple(m for m in METRICS if self.weights.get(m, 0) > 0)
 
+    def holdout(self) -> HoldoutOptions:
+        """What the prompts leave out (see :mod:`mmrole.data.holdout`)."""
+        from mmrole.data.holdout import HoldoutOptions
+
+        return HoldoutOptions(self.include_test, self.include_ood, tuple(self.test_data))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["test_data"] = list(self.test_data)
+        return data

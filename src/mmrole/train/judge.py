@@ -19,12 +19,16 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmrole.errors import DataError
 from mmrole.train.common import TrainResult
 from mmrole.train.examples import Example, conversation_files, load_examples, source_image_root
 from mmrole.train.formatting import conversation_example, message_text, prompt_completion_example
 from mmrole.train.judge_config import JudgeTrainConfig
+
+if TYPE_CHECKING:
+    from mmrole.data.holdout import HoldoutOptions, TrainingSource
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +58,40 @@ def _wanted_metrics(metrics: str | None) -> set[str] | None:
     return wanted
 
 
+def run_data_source(run_dir: str | Path) -> str | None:
+    """The data source a run's samples came from (run.json), when it still exists."""
+    from mmrole.eval.results import read_run_info
+
+    data = read_run_info(Path(run_dir)).get("data")
+    source = data.get("source") if isinstance(data, dict) else data
+    if isinstance(source, list):  # an import: the released files, side by side
+        source = source[0] if source else None
+    if source == "demo" or (isinstance(source, str) and source and Path(source).expanduser().exists()):
+        return source
+    return None
+
+
+def run_guard(run_dir: str | Path, options: HoldoutOptions) -> TrainingSource:
+    """What judge training leaves out of a run: the test samples of the data source it answered."""
+    source = run_data_source(run_dir)
+    if source is None:
+        logger.warning(
+            "%s: warning: the run's data source is not found, so its test samples cannot be recognised "
+            "(only out-of-distribution ones are left out); name the test set with --test-data",
+            run_dir,
+        )
+    return options.guard(source if source is not None else run_dir)
+
+
 def run_folder_examples(
-    run_dir: str | Path, *, system: str, metrics: set[str] | None = None, require_score: bool = True
+    run_dir: str | Path,
+    *,
+    system: str,
+    metrics: set[str] | None = None,
+    require_score: bool = True,
+    guard: TrainingSource | None = None,
 ) -> Iterator[Example]:
-    """The judge trajectories of an ``mmrole judge`` run folder.
+    """The judge trajectories of an ``mmrole judge`` run folder (of the samples ``guard`` keeps).
 
     Raises:
         DataError: A review names a sample or answer the run does not have.
@@ -67,12 +101,16 @@ def run_folder_examples(
     from mmrole.prompts.judge import judge_user_text
 
     run_dir = Path(run_dir)
-    samples = {sample.id: sample for sample in read_samples(run_dir)}
+    all_samples = read_samples(run_dir)
+    samples = {s.id: s for s in all_samples if guard is None or guard.keep_sample(s)}
+    held_out = {s.id for s in all_samples} - set(samples)
     answers = read_answers(run_dir)
     reviews_file = str(run_dir / "reviews.jsonl")
     left_out = 0
     for review in read_reviews(run_dir):
         sample_id, metric, text = review.get("sample_id"), review.get("metric"), review.get("text")
+        if str(sample_id) in held_out:  # counted by the guard
+            continue
         if review.get("error") or not isinstance(text, str) or not text.strip():
             left_out += 1
             continue
@@ -114,14 +152,22 @@ def run_folder_examples(
 
 
 def rm_data_examples(
-    source: str, *, system: str, metrics: set[str] | None = None, require_score: bool = True
+    source: str,
+    *,
+    system: str,
+    metrics: set[str] | None = None,
+    require_score: bool = True,
+    guard: TrainingSource | None = None,
 ) -> Iterator[Example]:
-    """The judge trajectories of MMRole's RM_data files (Qwen-VL format)."""
-    from mmrole.data.qwen import iter_conversation_records, split_image_tag
+    """The judge trajectories of MMRole's RM_data files (Qwen-VL format), the records ``guard`` keeps."""
+    from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
     from mmrole.eval.parse import locate_scores
 
     for file in conversation_files(source) or []:
+        split = split_from_path(file.parent)
         for record in iter_conversation_records(file):
+            if guard is not None and not guard.keep_record(record, split=split):
+                continue
             example = conversation_example(
                 record, file=file, default_system=system, split_image_tag=split_image_tag
             )
@@ -142,9 +188,13 @@ def judge_examples(config: JudgeTrainConfig) -> list[Example]:
     system = config.default_system or JUDGE_SYSTEM
     metrics = _wanted_metrics(config.metrics)
 
-    def read(source: str) -> Iterator[Example]:
+    def read(source: str, guard: TrainingSource | None) -> Iterator[Example]:
         reader = run_folder_examples if is_run_folder(source) else rm_data_examples
-        return reader(source, system=system, metrics=metrics, require_score=config.require_score)
+        return reader(source, system=system, metrics=metrics, require_score=config.require_score, guard=guard)
+
+    def guard_of(source: str) -> TrainingSource:
+        holdout = config.holdout_options()
+        return run_guard(source, holdout) if is_run_folder(source) else holdout.guard(source)
 
     def image_root_of(source: str) -> Path | None:
         if config.image_root or not is_run_folder(source):
@@ -159,6 +209,7 @@ def judge_examples(config: JudgeTrainConfig) -> list[Example]:
         image_root_of=image_root_of,
         missing_images=config.missing_images,
         max_samples=config.max_samples,
+        guard_of=guard_of,
     )
 
 

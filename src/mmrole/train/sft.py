@@ -34,13 +34,14 @@ logger = logging.getLogger(__name__)
 
 
 def read_sft_data(config: SFTConfig) -> list[Example]:
-    """The training examples of ``config.data`` (images resolved and checked)."""
+    """The training examples of ``config.data`` (images resolved and checked, held-out samples left out)."""
     return load_examples(
         config.data,
-        lambda source: sft_examples(source, default_system=config.default_system),
+        lambda source, guard: sft_examples(source, default_system=config.default_system, guard=guard),
         image_root=config.image_root,
         missing_images=config.missing_images,
         max_samples=config.max_samples,
+        guard_of=config.holdout_options().guard,
     )
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmrole.train.base_config import TrainConfig, option, required
+
+if TYPE_CHECKING:
+    from mmrole.data.holdout import HoldoutOptions
 
 
 @dataclass
@@ -28,3 +31,23 @@ class SFTConfig(TrainConfig):
     default_system: str | None = option(
         None, "System text for examples that have none (MMRole's records carry their own)."
     )
+    include_test: bool = option(
+        False,
+        "Keep the test samples (the data root's data/test/ and --test-data) and the other turns of their "
+        "dialogues in the training data (left out by default; warned about).",
+    )
+    include_ood: bool = option(
+        False,
+        "Keep out-of-distribution characters' samples (left out by default: MMRole holds them out for the Out-Test).",
+    )
+    test_data: str | None = option(
+        None,
+        "More test sets to hold out of training (comma-separated), besides the data root's data/test/.",
+    )
+
+    def holdout_options(self) -> HoldoutOptions:
+        """What training leaves out of each source (see :mod:`mmrole.data.holdout`)."""
+        from mmrole.data.holdout import HoldoutOptions
+
+        tests = tuple(part.strip() for part in (self.test_data or "").split(",") if part.strip())
+        return HoldoutOptions(self.include_test, self.include_ood, tests)
