@@ -13,7 +13,7 @@ from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.paths import UnsafePathError, check_within
 from mmrole.data.problems import Reporter
 from mmrole.data.qwen import load_qwen_samples
-from mmrole.errors import DataError, StorageError
+from mmrole.errors import DataError
 from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
 from mmrole.schema import DIALOGUE_TYPES, HUMAN_SPEAKER, SPLITS, Character, Dialogue, Sample
 
