@@ -65,6 +65,13 @@ RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per 
 N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+OVERWRITE = typer.Option(
+    False,
+    "--overwrite",
+    help="Start afresh when the run folder was judged (or answered) with another model, other data or "
+    "other options, instead of refusing; drops the files that depended on it. Calls cached in the run's "
+    "store are reused.",
+)
 
 
 def _judge_options(judge: str, **given: Any) -> Any:
@@ -137,9 +144,12 @@ def judge_command(
     n_boot: int = N_BOOT,
     seed: int = SEED,
     progress: bool = PROGRESS,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl and
-    results.json. Defaults reproduce MMRole; rerunning answers from the run's store."""
+    results.json (and rewrites the run's reports, if it has some). Defaults reproduce MMRole; rerunning
+    answers from the run's store. A run judged by another judge or with other options is refused (exit 2)
+    unless --overwrite."""
     from mmrole.eval.judge import judge_run_sync
     from mmrole.eval.pipeline import is_demo
 
@@ -166,6 +176,7 @@ def judge_command(
         progress=progress,
         n_boot=n_boot,
         seed=seed,
+        overwrite=overwrite,
         max_retries=max_retries,
         rpm=rpm,
     )
@@ -213,9 +224,11 @@ def eval_command(
     n_boot: int = N_BOOT,
     seed: int = SEED,
     progress: bool = PROGRESS,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
-    report.md/.csv/.html are written into the run folder."""
+    report.md/.csv/.html are written into the run folder. A run folder holding a run made with another
+    agent, judge, data or options is refused (exit 2) unless --overwrite."""
     from mmrole.eval.pipeline import evaluate_sync
     from mmrole.models.base import GenerationParams
 
@@ -251,6 +264,7 @@ def eval_command(
         progress=progress,
         n_boot=n_boot,
         seed=seed,
+        overwrite=overwrite,
         max_retries=max_retries,
         rpm=rpm,
     )

@@ -89,7 +89,7 @@ def prompt_slice(data: str | Path, offset: int, limit: int | None) -> list[Sampl
     Raises:
         DataError: The slice is empty.
     """
-    from mmrole.engine.answer import load_test_samples
+    from mmrole.eval.answer import load_test_samples
 
     samples = load_test_samples(data, None if limit is None else offset + limit)[offset:]
     if not samples:
@@ -239,8 +239,9 @@ async def generate_feedback(
     from mmrole.data import image_root as find_image_root
     from mmrole.data import write_samples_jsonl
     from mmrole.engine import Store, run_requests
-    from mmrole.engine.runfolder import update_run_info, write_json, write_jsonl
+    from mmrole.files import write_json, write_jsonl
     from mmrole.models.registry import load_backend
+    from mmrole.runs import update_run_info
 
     options = options or FeedbackOptions()
     if options.scorer == "mmrole-eval" and judge is None:
