@@ -7,6 +7,7 @@ protocol that keeps the files consistent).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ class RunFiles:
         stage = info.get(JUDGING)
         if not isinstance(stage, dict):
             raise DataError("not judged yet: run `mmrole judge` first", file=str(self.path))
-        if stage.get("answers") != info[ANSWER]["files"].get(ANSWERS):
+        if stage.get("answers") != info[ANSWER].get("judged"):
             raise DataError(
                 "the reviews are of other answers (the run was answered again since): rerun `mmrole judge`",
                 file=str(self.path),
@@ -180,7 +181,7 @@ class RunFiles:
             pid = self.holder()
             reason = (
                 f"{what} is in progress (pid {pid})"
-                if pid
+                if pid and pid != os.getpid()
                 else f"{what} did not finish (killed or interrupted), so its files may lag the store; "
                 f"rerun `{command}` with the same options to finish it"
             )
@@ -196,6 +197,32 @@ class RunFiles:
                     file=str(self.file(name)),
                 )
 
+    def _judged_digest(self) -> str | None:
+        """The digest of what judging judges: the samples and each answer (not its call metadata,
+        which changes when a rerun serves the same answer from the store)."""
+        import hashlib
+        import json
+
+        from mmrole.data.jsonio import iter_jsonl
+
+        if not self.file(ANSWERS).exists():
+            return None
+        answered = [(r.get("id"), r.get("answer"), r.get("error")) for _, r in iter_jsonl(self.file(ANSWERS))]
+        text = json.dumps([files.file_digest(self.file(SAMPLES)), answered], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def reports_current(self) -> bool:
+        """Whether the folder holds reports of its current results."""
+        info = self.info()
+        if is_legacy(info) or not isinstance(info.get("reports"), dict) or not info["reports"].get("files"):
+            return False
+        try:
+            self._check_judging(info)
+            self._check_reports(info)
+        except DataError:
+            return False
+        return True
+
     def _reports_record(self) -> dict[str, Any]:
         written = {p.name: files.file_digest(p) for p in self.report_paths().values() if p.exists()}
         return {"results": files.file_digest(self.file(RESULTS)), "files": written}
@@ -210,6 +237,7 @@ class RunFiles:
         if self.holds_run():
             adopted[ANSWER] = {
                 **old_answer,
+                "judged": self._judged_digest(),
                 "inputs": StageInputs(spec_text(info.get("agent"))).to_dict(),
                 "state": DONE,
                 "files": {SAMPLES: digest(self.file(SAMPLES)), ANSWERS: digest(self.file(ANSWERS))},
@@ -219,7 +247,7 @@ class RunFiles:
                 "inputs": StageInputs(
                     spec_text(info.get("judge")), info.get("judge_options") or {}
                 ).to_dict(),
-                "answers": digest(self.file(ANSWERS)),
+                "answers": self._judged_digest(),
                 "state": DONE,
                 "files": {REVIEWS: digest(self.file(REVIEWS)), RESULTS: digest(self.file(RESULTS))},
             }

@@ -76,6 +76,10 @@ __all__ = [
 ]
 
 
+#: run.json's top-level summary of what ran (the stage records hold the detail).
+_SUMMARY_KEYS = ("name", "agent", "data", "judge", "judge_options")
+
+
 class RunFolder(RunFiles):
     """Typed readers and writers of one run folder (see the module docstring).
 
@@ -139,10 +143,13 @@ class RunFolder(RunFiles):
             SAMPLES: files.file_digest(self.file(SAMPLES)),
             ANSWERS: files.file_digest(self.file(ANSWERS)),
         }
+        judged = self._judged_digest()
         judging = info.get(JUDGING)
-        if isinstance(judging, dict) and judging.get("answers") != digests[ANSWERS]:
+        if isinstance(judging, dict) and judging.get("answers") != judged:
             self._drop_judging(info)
-        info[ANSWER].update(state=DONE, finished=now(), counts=dict(counts or {}), files=digests)
+        info[ANSWER].update(
+            state=DONE, finished=now(), counts=dict(counts or {}), files=digests, judged=judged
+        )
         self._write_info(info)
 
     def begin_judging(
@@ -166,7 +173,7 @@ class RunFolder(RunFiles):
             self._drop_judging(info)
         info[JUDGING] = {
             "inputs": inputs.to_dict(),
-            "answers": info[ANSWER]["files"][ANSWERS],
+            "answers": info[ANSWER]["judged"],
             "state": RUNNING,
             "started": now(),
             "options": dict(options or {}),
@@ -315,8 +322,15 @@ class RunFolder(RunFiles):
 
         stamp = now()
         info = without_secrets(info)
-        info.setdefault("created", stamp)
-        info.update(updated=stamp, mmrole_version=__version__)
+        # What ran first, then each stage's record, then the stamps: run.json reads top down.
+        first = [k for k in (*_SUMMARY_KEYS, ANSWER, JUDGING, "reports") if k in info]
+        stamps = {"created": info.get("created", stamp), "updated": stamp, "mmrole_version": __version__}
+        info = {
+            **{k: info[k] for k in first},
+            **{k: v for k, v in info.items() if k not in first and k not in stamps and k != "layout"},
+            **stamps,
+            **({"layout": info["layout"]} if "layout" in info else {}),
+        }
         self.path.mkdir(parents=True, exist_ok=True)
         files.write_json(self.file(RUN_INFO), info)
         return info

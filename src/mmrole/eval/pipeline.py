@@ -137,7 +137,9 @@ async def evaluate(
         finally:
             if shared is not None:
                 await shared.aclose()
-        if report:
+        if report and folder.reports_current():  # judging rewrote the folder's reports
+            reports = folder.report_paths()
+        elif report:
             from mmrole.eval.report import write_reports
 
             reports = write_reports([Path(run_dir)])
