@@ -229,3 +229,16 @@ def test_a_live_process_holds_the_folder_and_a_dead_one_does_not(servers, tmp_pa
         with RunFolder(run).lock():  # re-entrant within one process (eval answers, then judges)
             pass
     assert _answer(servers["agent-a"], "agent-a", data, run).exit_code == 0
+
+
+def test_the_engine_knows_nothing_of_run_folders_or_mmrole_data() -> None:
+    import ast
+
+    import mmrole.engine
+
+    lower = ("mmrole.data", "mmrole.eval", "mmrole.runs", "mmrole.run_", "mmrole.train")
+    for source in Path(mmrole.engine.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            assert not [n for n in names if n.startswith(lower)], f"{source.name} imports {names}"

@@ -7,6 +7,8 @@ protocol that keeps the files consistent).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -200,9 +202,6 @@ class RunFiles:
     def _judged_digest(self) -> str | None:
         """The digest of what judging judges: the samples and each answer (not its call metadata,
         which changes when a rerun serves the same answer from the store)."""
-        import hashlib
-        import json
-
         from mmrole.data.jsonio import iter_jsonl
 
         if not self.file(ANSWERS).exists():

@@ -1,6 +1,6 @@
 """The run folder's names and records: file names, the stage records of run.json, line types.
 
-Pure data and helpers, no I/O; :mod:`mmrole.runs` (``RunFolder``) reads and writes them.
+Plain data and helpers; :mod:`mmrole.runs` (``RunFolder``) reads and writes the files.
 """
 
 from __future__ import annotations
