@@ -149,6 +149,22 @@ def test_rejudging_with_another_judge_refuses_then_overwrite_judges_afresh(serve
     assert leaderboard([run])[0].judge == j2
 
 
+def test_eval_refuses_another_agent_too_and_overwrite_redoes_answers_judgements_and_reports(
+    servers, judged
+) -> None:
+    data, run = judged
+    b, j1 = _spec(servers, "agent-b"), _spec(servers, "judge-1")
+    args = ["eval", "--agent", b, "--judge", j1, "--data", str(data), "--run", str(run), "--n-boot", "20"]
+    refused = _cli(*args)
+    assert isinstance(refused.exception, ConfigError) and f"not {b}; use --overwrite" in str(
+        refused.exception
+    )
+    assert servers["agent-b"].received == 0
+    done = _cli(*args, "--overwrite")
+    assert done.exit_code == 0, done.output
+    assert_consistent(run, agent_spec=b, judge_spec=j1, mrpa_score=6, reports=True)
+
+
 def test_a_killed_rerun_of_answer_leaves_answers_that_judge_refuses(servers, tmp_path, monkeypatch) -> None:
     data, run = write_samples(tmp_path / "data"), tmp_path / "run"
     server = servers["agent-a"]
