@@ -17,12 +17,19 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mmrole.cli import app
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.paths import UnsafePathError
-from mmrole.engine.runfolder import read_jsonl, read_run_info
+from mmrole.runs import read_run_info
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
 
 runner = CliRunner()
+
+
+def read_jsonl(path):
+    return [record for _, record in iter_jsonl(path)]
+
+
 SECRET = "sk-mmrole-test-SECRET-4f9a2c"
 
 

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mmrole.cli import app
-from mmrole.engine.runfolder import read_run_info
 from mmrole.prompts.judge import JUDGE_SYSTEM
+from mmrole.runs import read_run_info
 from mmrole.testing.server import LocalOpenAIServer
 
 runner = CliRunner()

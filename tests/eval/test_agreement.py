@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from mmrole.cli import app
 from mmrole.errors import DataError
 from mmrole.eval.agreement import judge_agreement
 from mmrole.eval.importer import import_released
+from mmrole.eval.results import write_run
+from mmrole.runs import RunFolder, StageInputs
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +33,26 @@ def _reviews(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "reviews.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def _perturbed_copy(run: Path, to: Path, change) -> Path:
-    """A copy of the run whose reviews are rewritten by ``change(index, review) -> review``."""
-    shutil.copytree(run, to)
-    reviews = [change(i, dict(r)) for i, r in enumerate(_reviews(run))]
-    (to / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews), encoding="utf-8")
-    (to / "results.json").unlink()
+def _perturbed_copy(
+    run: Path, to: Path, change, rename=lambda sample_id: sample_id, judged: bool = True
+) -> Path:
+    """A copy of the run whose reviews are rewritten by ``change(index, review) -> review``, as
+    another judge would have written them (``rename`` renames the samples)."""
+    source = RunFolder(run)
+    info = source.info()
+    samples = [s.model_copy(update={"id": rename(s.id)}) for s in source.samples()]
+    answers = [{**a, "id": rename(a["id"])} for a in source.answers().values()]
+    reviews = [change(i, {**r, "sample_id": rename(r["sample_id"])}) for i, r in enumerate(source.reviews())]
+    write_run(
+        RunFolder(to),
+        samples,
+        answers,
+        inputs=StageInputs(info["agent"]),
+        summary={"name": info["name"], "agent": info["agent"]},
+        reviews=reviews if judged else None,
+        judge_inputs=StageInputs("perturbed judge"),
+        judge_summary={"judge": "perturbed judge"},
+    )
     return to
 
 
@@ -170,24 +185,13 @@ def test_cli_table_and_json(released_run: Path, tmp_path: Path) -> None:
 
 
 def test_errors_name_the_folder(released_run: Path, tmp_path: Path) -> None:
-    unjudged = tmp_path / "unjudged"
-    shutil.copytree(released_run, unjudged)
-    (unjudged / "reviews.jsonl").unlink()
-    with pytest.raises(DataError, match="no reviews.jsonl") as err:
+    unjudged = _perturbed_copy(released_run, tmp_path / "unjudged", lambda i, r: r, judged=False)
+    with pytest.raises(DataError, match="not judged yet") as err:
         judge_agreement(unjudged, released_run)
     assert str(unjudged) in str(err.value)
 
-    def rename(_index: int, review: dict) -> dict:
-        review["sample_id"] = "other-" + review["sample_id"]
-        return review
-
-    elsewhere = _perturbed_copy(released_run, tmp_path / "elsewhere", rename)
-    (elsewhere / "samples.jsonl").write_text(
-        "".join(
-            json.dumps({**json.loads(line), "id": "other-" + json.loads(line)["id"]}) + "\n"
-            for line in (released_run / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-        ),
-        encoding="utf-8",
+    elsewhere = _perturbed_copy(
+        released_run, tmp_path / "elsewhere", lambda i, r: r, rename=lambda sample_id: "other-" + sample_id
     )
     with pytest.raises(DataError, match="share no sample"):
         judge_agreement(elsewhere, released_run)

@@ -10,7 +10,7 @@ import pytest
 
 from mmrole.errors import DataError
 from mmrole.eval.importer import PUBLISHED_NAMES, import_published, import_released
-from mmrole.eval.results import read_answers, read_reviews, read_samples
+from mmrole.runs import RunFolder
 from mmrole.schema import METRICS
 
 TYPES = ("comment", "human-role", "inter-role")
@@ -75,9 +75,9 @@ def test_answers_file_imports_as_a_run_ready_to_judge(in_test_root: Path, tmp_pa
     answers_file.write_text(json.dumps(records, ensure_ascii=False))
     summary = import_released(answers_file, name="Yi-VL-6B", run_dir=tmp_path / "run")
     assert not summary.judged and not (tmp_path / "run" / "results.json").exists()
-    samples = read_samples(tmp_path / "run")
-    answers = read_answers(tmp_path / "run")
-    assert len(samples) == 72 and read_reviews(tmp_path / "run") == []
+    folder = RunFolder(tmp_path / "run")
+    samples, answers = folder.samples(), folder.answers()
+    assert len(samples) == 72 and not folder.is_judged()
     first = records[0]
     assert samples[0].id == first["id"] and samples[0].instruction == first["conversations"][0]["value"]
     assert samples[0].reference == first["conversations"][1]["value"]
@@ -165,7 +165,7 @@ def test_invalid_released_scores_are_flagged_counted_and_not_averaged(
     assert (fluency["n"], fluency["n_failed"]) == (1, len(invalid))
     assert fluency["mean"] == 0.0  # only the (0, 10) pair is averaged
     assert results["n_failed"] == len(invalid)
-    flagged = [r for r in read_reviews(tmp_path / "run") if r["error"]]
+    flagged = [r for r in RunFolder(tmp_path / "run").reviews() if r["error"]]
     assert len(flagged) == len(invalid) and all(r["score"] is None for r in flagged)
     assert all(r["error"].startswith("invalid released score") for r in flagged)
     _strict_json("[" + ",".join((tmp_path / "run" / "reviews.jsonl").read_text().splitlines()) + "]")

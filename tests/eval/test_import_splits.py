@@ -21,7 +21,7 @@ from mmrole.data.qwen import split_folder, split_from_path
 from mmrole.errors import DataError
 from mmrole.eval.importer import import_published, import_released
 from mmrole.eval.leaderboard import leaderboard, to_csv, to_markdown
-from mmrole.eval.results import read_samples
+from mmrole.runs import RunFolder
 from mmrole.schema import METRICS
 
 TYPES = ("comment", "human-role", "inter-role")
@@ -126,7 +126,7 @@ def test_the_repository_eval_folder_imports_each_model_with_both_splits(
         assert summary.judged and summary.unsplit_files == []
         # the reviews folders win over the answers folders of the same split
         assert all(f.parent.parent.name.endswith("_reviews") for f in summary.files)
-        splits = {s.id: s.split for s in read_samples(summary.run_dir)}
+        splits = {s.id: s.split for s in RunFolder(summary.run_dir).samples()}
         assert all(splits[i] == OUT for i in splits if i.endswith("_ood"))
         assert sum(1 for v in splits.values() if v == IN) == 216
 

@@ -63,7 +63,9 @@ def test_swap_cancels_position_bias_and_repeats_are_distinct_calls(small_run: tu
 
         before = server.received
         options = JudgeOptions(missing_image="omit", swap=True, repeats=2)
-        summary = judge_run_sync(run, judge, options, progress=False, n_boot=20)
+        with pytest.raises(ConfigError, match="judged with swap=False, repeats=1, not swap=True, repeats=2"):
+            judge_run_sync(run, judge, options, progress=False, n_boot=20)
+        summary = judge_run_sync(run, judge, options, progress=False, n_boot=20, overwrite=True)
         # The AB order of repeat 0 is cached from the first run; the other three judgements are new calls.
         assert server.received - before == N * 8 * 3 == summary.n_calls
         # Both sides get the +2 half the time: (6 + 1) / (8 + 1).

@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from mmrole.cli import app
-from mmrole.engine.runfolder import update_run_info
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.compare import compare_runs
 from mmrole.eval.compare import to_markdown as to_markdown_comparison
 from mmrole.eval.importer import PUBLISHED_NAMES, RELEASED_JUDGE, import_published, import_released
 from mmrole.eval.leaderboard import leaderboard, like_for_like, to_csv, to_markdown, write_leaderboard
 from mmrole.eval.report import write_reports
+from mmrole.runs import update_run_info
 from mmrole.schema import METRICS
 
 

@@ -8,8 +8,9 @@ import pytest
 from train_helpers import ask, smoke
 
 from mmrole.errors import DataError
-from mmrole.eval.results import review_record, write_run_files
+from mmrole.eval.results import review_record, write_run
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text
+from mmrole.runs import RunFolder, StageInputs
 from mmrole.schema import Sample
 from mmrole.train import JudgeTrainConfig, train_judge
 from mmrole.train.formatting import message_text
@@ -42,12 +43,14 @@ def run_dir(tmp_path, data_dir):
         review_record(sample_id=SAMPLE.id, metric="Coherency", text="", score=None, error="timeout"),
         review_record(sample_id=SAMPLE.id, metric="Coherency", text="no scores here", score=None),
     ]
-    write_run_files(
-        folder,
-        info={"data": {"source": "x", "image_root": str(data_dir / "images")}},
-        samples=[SAMPLE],
-        answers=[{"id": SAMPLE.id, "answer": ANSWER, "error": None, "meta": {}}],
+    write_run(
+        RunFolder(folder),
+        [SAMPLE],
+        [{"id": SAMPLE.id, "answer": ANSWER, "error": None, "meta": {}}],
+        inputs=StageInputs("openai:agent"),
+        summary={"data": {"source": "x", "image_root": str(data_dir / "images")}},
         reviews=reviews,
+        judge_inputs=StageInputs("openai:judge"),
     )
     return folder
 

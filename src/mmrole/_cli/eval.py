@@ -13,58 +13,31 @@ from typing import Any
 import typer
 
 from mmrole._cli import console as make_console
-
-
-class Scoring(str, Enum):
-    sampled = "sampled"
-    logprob = "logprob"
-
-
-class MissingImage(str, Enum):
-    error = "error"
-    omit = "omit"
-
-
-# -- options shared by `judge` and `eval` ---------------------------------------------------------
-JUDGE = typer.Option(..., "--judge", help="Judge model: openai:MODEL[@URL], hf:PATH, replay:FILE or demo.")
-RUN = typer.Option(..., "--run", help="The run folder.")
-METRICS = typer.Option(
-    None, "--metrics", help="Comma-separated metrics to judge (default: all 8), e.g. 'Fluency,Coherency'."
+from mmrole._cli.eval_options import (
+    CONCURRENCY,
+    FORMAT_RETRIES,
+    IMAGES,
+    JUDGE,
+    JUDGE_MAX_TOKENS,
+    MAX_RETRIES,
+    MAX_SIDE,
+    METRICS,
+    MISSING,
+    N_BOOT,
+    OVERWRITE,
+    PREFILL,
+    PROGRESS,
+    REPEATS,
+    RPM,
+    RUN,
+    SCALE,
+    SCORING,
+    SEED,
+    SWAP,
+    TEMPERATURE,
+    MissingImage,
+    Scoring,
 )
-SWAP = typer.Option(False, "--swap", help="Also judge with the answers swapped and combine both orders.")
-REPEATS = typer.Option(1, "--repeats", min=1, help="Judge each pair N times (distinct draws) and average.")
-SCORING = typer.Option(
-    None, "--scoring", help="sampled: the written scores (MMRole). logprob: the expected score over 1..10."
-)
-JUDGE_MAX_TOKENS = typer.Option(None, "--judge-max-tokens", min=1, help="Judge reply cap (default 512).")
-TEMPERATURE = typer.Option(None, "--judge-temperature", min=0.0, help="Judge temperature (default 0).")
-FORMAT_RETRIES = typer.Option(
-    None,
-    "--format-retries",
-    min=0,
-    help="Re-asks, with a format reminder, of replies without scores (default 2).",
-)
-PREFILL = typer.Option(
-    None,
-    "--prefill",
-    help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges).",
-)
-SCALE = typer.Option(
-    None,
-    "--scale",
-    help="The judge's score scale LOW-HIGH (default 1-10, MMRole's); a pair off it is asked again, then failed.",
-)
-MISSING = typer.Option(
-    None, "--missing-image", help="An absent image file stops judging (error) or is judged without it (omit)."
-)
-IMAGES = typer.Option(None, "--images", help="Folder the samples' image paths are relative to.")
-MAX_SIDE = typer.Option(None, "--max-image-side", min=16, help="Downscale images to this longer side.")
-CONCURRENCY = typer.Option(32, "--concurrency", min=1, help="Calls in flight at most.")
-MAX_RETRIES = typer.Option(5, "--max-retries", min=0, help="Retries per request on 429, 5xx, timeouts.")
-RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per minute.")
-N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
-SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
-PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 
 
 def _judge_options(judge: str, **given: Any) -> Any:
@@ -137,9 +110,12 @@ def judge_command(
     n_boot: int = N_BOOT,
     seed: int = SEED,
     progress: bool = PROGRESS,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl and
-    results.json. Defaults reproduce MMRole; rerunning answers from the run's store."""
+    results.json (and rewrites the run's reports, if it has some). Defaults reproduce MMRole; rerunning
+    answers from the run's store. A run judged by another judge or with other options is refused (exit 2)
+    unless --overwrite."""
     from mmrole.eval.judge import judge_run_sync
     from mmrole.eval.pipeline import is_demo
 
@@ -166,6 +142,7 @@ def judge_command(
         progress=progress,
         n_boot=n_boot,
         seed=seed,
+        overwrite=overwrite,
         max_retries=max_retries,
         rpm=rpm,
     )
@@ -214,9 +191,11 @@ def eval_command(
     n_boot: int = N_BOOT,
     seed: int = SEED,
     progress: bool = PROGRESS,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
-    report.md/.csv/.html are written into the run folder."""
+    report.md/.csv/.html are written into the run folder. A run folder holding a run made with another
+    agent, judge, data or options is refused (exit 2) unless --overwrite."""
     from mmrole.eval.pipeline import evaluate_sync
     from mmrole.models.base import GenerationParams
 
@@ -252,6 +231,7 @@ def eval_command(
         progress=progress,
         n_boot=n_boot,
         seed=seed,
+        overwrite=overwrite,
         max_retries=max_retries,
         rpm=rpm,
         image_root=images,  # the answering and the judging both read the images from there

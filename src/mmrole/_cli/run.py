@@ -43,12 +43,18 @@ def answer_command(
     ),
     rpm: float | None = typer.Option(None, min=0.1, help="At most this many requests per minute."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    overwrite: bool = typer.Option(
+        False,
+        help="Start answering afresh when the run folder was answered with another agent, other data or "
+        "other options (drops its reviews, results and reports); calls cached in its store are reused.",
+    ),
 ) -> None:
     """Answer every sample of a test set into the run folder (samples.jsonl, answers.jsonl, run.json).
 
-    Exits 1 when some samples failed after their retries (their errors are in answers.jsonl).
+    Exits 1 when some samples failed after their retries (their errors are in answers.jsonl), 2 on bad
+    input, a run folder answered with other inputs (see --overwrite) or one in use by another process.
     """
-    from mmrole.engine.answer import answer_dataset_sync
+    from mmrole.eval.answer import answer_dataset_sync
     from mmrole.models.base import GenerationParams
 
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
@@ -66,6 +72,7 @@ def answer_command(
         max_retries=max_retries,
         rpm=rpm,
         progress=progress,
+        overwrite=overwrite,
     )
     typer.echo(summary.line())
     if summary.failed:

@@ -17,7 +17,7 @@ from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run, judge_run_s
 from mmrole.eval.leaderboard import leaderboard, write_leaderboard
 from mmrole.eval.parse import ScorePair, locate_scores, parse_scores
 from mmrole.eval.pipeline import evaluate, evaluate_sync
-from mmrole.eval.results import load_table, write_results
+from mmrole.eval.results import current_results, load_table, results_of
 
 __all__ = [
     "PUBLISHED_NAMES",
@@ -31,6 +31,7 @@ __all__ = [
     "build_table",
     "combine",
     "compare_runs",
+    "current_results",
     "evaluate",
     "evaluate_sync",
     "import_published",
@@ -41,6 +42,6 @@ __all__ = [
     "load_table",
     "locate_scores",
     "parse_scores",
+    "results_of",
     "write_leaderboard",
-    "write_results",
 ]

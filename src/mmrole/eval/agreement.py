@@ -10,7 +10,7 @@ pooled, on the (sample, metric) cells both judges scored:
   the reference is better, or that they tie (the sign of a - b, i.e. of ratio - 1);
 * each run's parse rate: the share of its judge replies that held a usable score pair.
 
-Pure numpy arithmetic on top of :mod:`mmrole.eval.results`' readers.
+Pure numpy arithmetic on top of :class:`mmrole.runs.RunFolder`'s readers.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from mmrole.errors import DataError
 from mmrole.eval import results as run_results
+from mmrole.runs import RunFolder
 from mmrole.schema import METRICS
 
 #: What MMRole reports for its MMRole-Eval reward model against GPT-4 (for the table's caption).
@@ -91,14 +92,14 @@ def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str,
     run_dir, reference_dir = Path(run_dir), Path(reference_dir)
     tables, rates, names = [], [], []
     for folder in (run_dir, reference_dir):
-        reviews = run_results.read_reviews(folder)
+        reviews = RunFolder(folder).reviews()
         if not reviews:
             raise DataError(
                 "no reviews.jsonl: judge the run first (mmrole judge) or import reviews", file=str(folder)
             )
         tables.append(run_results.load_table(folder))
         rates.append(parse_rates(reviews))
-        names.append(run_results.read_run_info(folder).get("name") or folder.resolve().name)
+        names.append(RunFolder(folder).name())
     run_table, reference_table = tables
     metrics = [m for m in run_table.metrics if m in reference_table.metrics]
     run_rows, reference_rows = run_table.rows_by_id(), reference_table.rows_by_id()
@@ -110,8 +111,8 @@ def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str,
         )
     # Judges are only comparable on the same answers: count the samples where the MRPA answers differ.
     run_answers, reference_answers = (
-        run_results.read_answers(run_dir),
-        run_results.read_answers(reference_dir),
+        RunFolder(run_dir).answers(),
+        RunFolder(reference_dir).answers(),
     )
     differing = sum(
         (run_answers.get(s) or {}).get("answer") != (reference_answers.get(s) or {}).get("answer")

@@ -18,7 +18,9 @@ import numpy as np
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval import stats
 from mmrole.eval.provenance import provenance_warnings
-from mmrole.eval.results import load_table, read_provenance, read_run_info, write_json, write_text
+from mmrole.eval.results import load_table, read_provenance
+from mmrole.files import write_json, write_text
+from mmrole.runs import RunFolder
 from mmrole.schema import DIMENSIONS, METRICS
 
 
@@ -66,7 +68,7 @@ class Comparison:
 
 
 def _name(run_dir: Path) -> str:
-    return str(read_run_info(run_dir).get("name") or run_dir.resolve().name)
+    return RunFolder(run_dir).name()
 
 
 def compare_runs(

@@ -25,6 +25,7 @@ from mmrole.data.qwen import sample_from_qwen, split_folder, split_from_path, ty
 from mmrole.errors import DataError
 from mmrole.eval import results as run_results
 from mmrole.eval.parse import MMROLE_SCALE, usable_pair
+from mmrole.runs import AnswerRecord, ReviewRecord, RunFolder, StageInputs
 from mmrole.schema import METRICS, SPLITS, Sample
 
 #: The paper's names of the 11 MRPAs whose reviews MMRole released, by release folder name.
@@ -127,7 +128,7 @@ def _answer_of(record: dict[str, Any], file: Path, sample_id: str) -> str:
     return answer
 
 
-def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[dict[str, Any]]:
+def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[ReviewRecord]:
     reviews = record.get("rm_review")
     if reviews is None:
         return []
@@ -172,7 +173,7 @@ def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[dict
 
 def read_released(
     files: Iterable[Path], *, split: str | None = None
-) -> tuple[list[Sample], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[Sample], list[AnswerRecord], list[ReviewRecord]]:
     """Samples, answers records and review records of released files.
 
     Args:
@@ -181,8 +182,8 @@ def read_released(
             (or in/out-of-distribution) says, else in-distribution.
     """
     samples: list[Sample] = []
-    answers: list[dict[str, Any]] = []
-    reviews: list[dict[str, Any]] = []
+    answers: list[AnswerRecord] = []
+    reviews: list[ReviewRecord] = []
     seen: set[str] = set()
     for file in files:
         file_split = split or split_from_path(file.parent)
@@ -227,23 +228,30 @@ def import_released(
     """
     files = list(path) if isinstance(path, (list, tuple)) else released_files(path)  # type: ignore[arg-type]
     run_dir = Path(run_dir)
-    if (run_dir / run_results.SAMPLES_FILE).exists() and not overwrite:
-        raise DataError("already holds a run (use --overwrite to replace it)", file=str(run_dir))
-    samples, answers, reviews = read_released(files, split=split)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    info: dict[str, Any] = {
-        "name": name,
-        "agent": f"imported:{name}",
-        "data": {"source": [str(f) for f in files], "image_root": str(image_root) if image_root else None},
-        "imported_from": [str(f) for f in files],
-    }
-    info["judge"] = RELEASED_JUDGE if reviews else None
-    run_results.write_run_files(run_dir, info=info, samples=samples, answers=answers, reviews=reviews or None)
-    if reviews:
-        run_results.write_results(run_dir)
-    else:  # an overwritten judged run must not keep the old judgements
-        for stale in (run_results.REVIEWS_FILE, run_results.RESULTS_FILE):
-            (run_dir / stale).unlink(missing_ok=True)
+    folder = RunFolder(run_dir)
+    with folder.lock():
+        if folder.holds_run() and not overwrite:
+            raise DataError("already holds a run (use --overwrite to replace it)", file=str(run_dir))
+        samples, answers, reviews = read_released(files, split=split)
+        sources = [str(f) for f in files]
+        info: dict[str, Any] = {
+            "name": name,
+            "agent": f"imported:{name}",
+            "data": {"source": sources, "image_root": str(image_root) if image_root else None},
+            "imported_from": sources,
+        }
+        # Always afresh: an overwritten judged run must not keep the old judgements.
+        run_results.write_run(
+            folder,
+            samples,
+            answers,
+            inputs=StageInputs(info["agent"], data=sources),
+            summary=info,
+            overwrite=True,
+            reviews=reviews or None,
+            judge_inputs=StageInputs(RELEASED_JUDGE),
+            judge_summary={"judge": RELEASED_JUDGE},
+        )
     counts = {s: sum(1 for sample in samples if sample.split == s) for s in SPLITS}
     return ImportSummary(
         run_dir=run_dir,

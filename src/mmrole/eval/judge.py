@@ -7,7 +7,10 @@ answer) with Model B (the reference), and replies ``..., [Scores]: (a, b)``.
 Requests go through :func:`mmrole.engine.run_requests` with the run's ``store.sqlite``,
 so judging inherits the engine's guarantees: transport faults are retried, failures are
 recorded (never cached as successes), a rerun answers from the store and makes no calls,
-and a killed run resumes without repeating finished calls.
+and a killed run resumes without repeating finished calls. ``reviews.jsonl``, ``results.json``
+and the folder's reports are rewritten from the store on every run and committed together
+(:class:`mmrole.runs.RunFolder`); a folder judged by another judge or with other options is
+refused unless ``overwrite`` starts the judging afresh.
 
 A reply without a usable score pair is asked again, up to ``format_retries`` times, as a
 *new* request whose user text ends with a format reminder (different messages, so a
@@ -21,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmrole.errors import DataError
 from mmrole.eval import results as run_results
 from mmrole.eval.judge_plan import (
     ORDERS_DEFAULT,
@@ -36,6 +38,7 @@ from mmrole.eval.judge_plan import (
 from mmrole.eval.logprob import expected_pair
 from mmrole.eval.parse import locate_scores, usable_pair
 from mmrole.models.base import Backend, display_spec
+from mmrole.runs import ReviewRecord, RunFolder, StageInputs
 
 __all__ = [
     "ORDERS_DEFAULT",
@@ -67,7 +70,7 @@ class Outcome:
     error: str | None = None
     cached: bool = True
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> ReviewRecord:
         extra: dict[str, Any] = {"attempts": self.attempts, "scoring": self.scoring}
         if self.sampled is not None and self.sampled != self.score:
             extra["sampled_score"] = list(self.sampled)
@@ -141,9 +144,11 @@ async def judge_run(
     progress: bool = True,
     n_boot: int = 1000,
     seed: int = 0,
+    overwrite: bool = False,
     **engine_options: Any,
 ) -> JudgeSummary:
-    """Judge every answered sample of a run; write ``reviews.jsonl`` and ``results.json``.
+    """Judge every answered sample of a run; write ``reviews.jsonl``, ``results.json`` (and the
+    folder's reports, when it has some).
 
     Args:
         run_dir: A run folder with ``samples.jsonl`` and ``answers.jsonl``.
@@ -154,20 +159,52 @@ async def judge_run(
         progress: Show progress bars.
         n_boot: Bootstrap replicates of the confidence intervals.
         seed: Bootstrap seed.
+        overwrite: Judge afresh when the folder was judged by another judge or with other
+            options (otherwise that is refused); drops its reviews, results and reports.
         **engine_options: Passed to :func:`mmrole.engine.run_requests` (``max_retries``, ``rpm``...).
+
+    Raises:
+        DataError: Not a run folder, or its answering did not finish (its answers may lag the store).
+        ConfigError: The folder was judged with other inputs (and ``overwrite`` is not set), or
+            another process is using it.
     """
+    folder = RunFolder(run_dir)
+    with folder.lock():
+        summary = await _judge_folder(
+            folder,
+            judge,
+            options or JudgeOptions(),
+            image_root=image_root,
+            concurrency=concurrency,
+            progress=progress,
+            n_boot=n_boot,
+            seed=seed,
+            overwrite=overwrite,
+            engine_options=engine_options,
+        )
+    return summary
+
+
+async def _judge_folder(
+    folder: RunFolder,
+    judge: Backend | str,
+    options: JudgeOptions,
+    *,
+    image_root: str | Path | None,
+    concurrency: int,
+    progress: bool,
+    n_boot: int,
+    seed: int,
+    overwrite: bool,
+    engine_options: dict[str, Any],
+) -> JudgeSummary:
     from mmrole.engine import Request, Store, run_requests
     from mmrole.models.registry import load_backend
 
-    options = options or JudgeOptions()
-    run_dir = Path(run_dir)
-    samples = run_results.read_samples(run_dir)
-    if not (run_dir / run_results.ANSWERS_FILE).exists():
-        raise DataError("no answers.jsonl: run `mmrole answer` (or `mmrole import`) first", file=str(run_dir))
-    answers = run_results.read_answers(run_dir)
-    info = run_results.read_run_info(run_dir)
+    samples = folder.samples()
+    answers = folder.answers()
     if image_root is None:
-        image_root = run_results.run_image_root(run_dir, info)
+        image_root = folder.image_root()
     tasks, unjudged = plan_tasks(samples, answers, options)
     images: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
@@ -177,9 +214,16 @@ async def judge_run(
     owned = isinstance(judge, str)
     backend = load_backend(judge)
     outcomes = {task.key: Outcome(task) for task in tasks}
-    summary = JudgeSummary(run_dir=run_dir, n_tasks=len(tasks), n_unjudged=len(unjudged))
+    summary = JudgeSummary(run_dir=folder.path, n_tasks=len(tasks), n_unjudged=len(unjudged))
     try:
-        with Store.in_run(run_dir) as store:
+        judge_spec = display_spec(backend)
+        folder.begin_judging(
+            StageInputs(judge_spec, options.to_dict()),
+            overwrite=overwrite,
+            summary={"judge": judge_spec, "judge_options": options.to_dict()},
+            options={"image_root": str(image_root) if image_root else None, "concurrency": concurrency},
+        )
+        with Store(folder.store_path) as store:
             pending = list(tasks)
             for attempt in range(options.format_retries + 1):
                 if not pending:
@@ -226,13 +270,22 @@ async def judge_run(
     summary.n_logprob_fallbacks = sum(
         1 for r in records if str(r.get("scoring", "")).startswith("sampled (no")
     )
-    judge_spec = display_spec(backend)
-    run_results.write_run_files(
-        run_dir,
-        info={"judge": judge_spec, "judge_options": options.to_dict()},
-        reviews=records,
-    )
-    summary.results = run_results.write_results(run_dir, n_boot=n_boot, seed=seed)
+    info = folder.info()
+    results = run_results.results_of(samples, records, info, name=folder.name(info), n_boot=n_boot, seed=seed)
+    counts = {
+        "tasks": summary.n_tasks,
+        "scored": summary.n_scored,
+        "failed": summary.n_failed,
+        "unjudged": summary.n_unjudged,
+        "calls": summary.n_calls,
+    }
+
+    def write_reports(info: dict[str, Any], written: dict[str, Any], paths: dict[str, Path]) -> None:
+        from mmrole.eval.report import write_run_reports
+
+        write_run_reports(folder, info, samples, answers, records, written, paths)
+
+    summary.results = folder.finish_judging(records, results, counts=counts, write_reports=write_reports)
     return summary
 
 

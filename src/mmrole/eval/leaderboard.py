@@ -14,16 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmrole.errors import ConfigError, DataError
+from mmrole.errors import ConfigError
 from mmrole.eval.provenance import provenance_warnings
-from mmrole.eval.results import (
-    RESULTS_FILE,
-    read_json,
-    read_provenance,
-    read_reviews,
-    write_results,
-    write_text,
-)
+from mmrole.eval.results import current_results, read_provenance
+from mmrole.files import write_text
 from mmrole.schema import DIMENSIONS, METRICS, SPLIT_NAMES, SPLITS
 
 
@@ -51,18 +45,13 @@ def _spec(value: Any) -> str:
 
 
 def load_results(run_dir: str | Path) -> dict[str, Any]:
-    """A run's results.json, aggregating its reviews first when the file is absent.
+    """A judged run's results (see :func:`mmrole.eval.results.current_results`).
 
     Raises:
-        DataError: The run has no reviews (not judged yet).
+        DataError: The run is not judged, its judging did not finish, or its files are not
+            those its run.json records (a stale score is never shown).
     """
-    run_dir = Path(run_dir)
-    path = run_dir / RESULTS_FILE
-    if path.exists():
-        return read_json(path)
-    if (run_dir / "samples.jsonl").exists() and read_reviews(run_dir):
-        return write_results(run_dir)
-    raise DataError("no results.json and no reviews: judge the run first (mmrole judge)", file=str(run_dir))
+    return current_results(run_dir)
 
 
 def entry_of(run_dir: str | Path) -> Entry:

@@ -71,6 +71,7 @@ async def evaluate(
     n_boot: int = 1000,
     seed: int = 0,
     report: bool = True,
+    overwrite: bool = False,
     **engine_options: Any,
 ) -> EvalSummary:
     """Answer ``data`` with ``agent``, judge the answers with ``judge``, write the reports.
@@ -81,13 +82,20 @@ async def evaluate(
         data: What :func:`mmrole.data.load_samples` takes (``demo``, a test folder...).
         run_dir: The run folder; rerunning resumes from its store.
         judge_options: How to judge (default: MMRole's, or the demo preset for the demo judge).
-        answer_options: Passed to :func:`mmrole.engine.answer.answer_dataset` (``limit``,
+        answer_options: Passed to :func:`mmrole.eval.answer.answer_dataset` (``limit``,
             ``params``, ``missing_image``...); a demo agent's answers are capped at
             :data:`DEMO_ANSWER_MAX_TOKENS` tokens unless ``params`` is given.
         report: Write report.md/.csv/.html into the run folder at the end.
+        overwrite: Start answering and judging afresh when the folder holds a run made with
+            another agent, judge, data or options (otherwise that is refused).
+
+    Raises:
+        ConfigError: The folder holds a run made with other inputs (and ``overwrite`` is not
+            set), or another process is using it.
     """
-    from mmrole.engine.answer import answer_dataset
+    from mmrole.eval.answer import answer_dataset
     from mmrole.models.base import GenerationParams
+    from mmrole.runs import RunFolder
 
     answer_options = dict(answer_options or {})
     if is_demo(agent) and "params" not in answer_options:
@@ -96,39 +104,45 @@ async def evaluate(
         judge_options = judge_options_for(judge, {})
     if judge_options.missing_image == "error" and answer_options.get("missing_image") == "omit":
         judge_options = replace(judge_options, missing_image="omit")  # consistent with the answering
-    shared = None
-    if isinstance(agent, str) and agent == judge:
-        from mmrole.models.registry import load_backend
-
-        shared = agent = judge = load_backend(agent)  # one model in memory for both roles
-    try:
-        answered = await answer_dataset(
-            agent,
-            data,
-            run_dir,
-            concurrency=concurrency,
-            progress=progress,
-            **answer_options,
-            **engine_options,
-        )
-        judged = await judge_run(
-            run_dir,
-            judge,
-            judge_options,
-            concurrency=concurrency,
-            progress=progress,
-            n_boot=n_boot,
-            seed=seed,
-            **engine_options,
-        )
-    finally:
-        if shared is not None:
-            await shared.aclose()
+    folder = RunFolder(run_dir)
     reports: dict[str, Path] = {}
-    if report:
-        from mmrole.eval.report import write_reports
+    with folder.lock():  # held from the answers to the reports; a second process stops at once
+        shared = None
+        if isinstance(agent, str) and agent == judge:
+            from mmrole.models.registry import load_backend
 
-        reports = write_reports([Path(run_dir)])
+            shared = agent = judge = load_backend(agent)  # one model in memory for both roles
+        try:
+            answered = await answer_dataset(
+                agent,
+                data,
+                run_dir,
+                concurrency=concurrency,
+                progress=progress,
+                overwrite=overwrite,
+                **answer_options,
+                **engine_options,
+            )
+            judged = await judge_run(
+                run_dir,
+                judge,
+                judge_options,
+                concurrency=concurrency,
+                progress=progress,
+                n_boot=n_boot,
+                seed=seed,
+                overwrite=overwrite,
+                **engine_options,
+            )
+        finally:
+            if shared is not None:
+                await shared.aclose()
+        if report and folder.reports_current():  # judging rewrote the folder's reports
+            reports = folder.report_paths()
+        elif report:
+            from mmrole.eval.report import write_reports
+
+            reports = write_reports([Path(run_dir)])
     return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))
 
 

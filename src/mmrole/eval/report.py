@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from mmrole import files
 from mmrole.errors import ConfigError
 from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
-from mmrole.eval.report_data import RunData, load_run
+from mmrole.eval.report_data import RunData, load_run, run_data
 from mmrole.eval.report_tables import (
     CSV_COLUMNS,
     Table,
@@ -28,11 +30,17 @@ from mmrole.eval.report_tables import (
     like_for_like_warnings,
     summary_table,
 )
+from mmrole.runs import REPORT_FILES, RunFolder
+from mmrole.schema import Sample
 
-__all__ = ["REPORT_FILES", "render_csv", "render_markdown", "render_radar", "write_reports"]
-
-#: What :func:`write_reports` writes, by the keys of the dict it returns.
-REPORT_FILES = {"markdown": "report.md", "csv": "report.csv", "html": "report.html", "radar": "radar.png"}
+__all__ = [
+    "REPORT_FILES",
+    "render_csv",
+    "render_markdown",
+    "render_radar",
+    "write_reports",
+    "write_run_reports",
+]
 
 
 def _md_cell(text: str) -> str:
@@ -107,18 +115,14 @@ def _unique_names(runs: Sequence[RunData]) -> None:
         run.info.name = name
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # A crash mid-write leaves the previous report, never half a file.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None) -> dict[str, Path]:
     """Write ``report.md``, ``report.csv``, ``report.html`` and ``radar.png`` for one or several runs.
 
+    A report written into a run's own folder is recorded in its run.json: judging the run
+    again rewrites it with the new results, so it is never left stale.
+
     Args:
-        run_dirs: Evaluated run folders (each with a ``results.json``), in the order to show them.
+        run_dirs: Judged run folders, in the order to show them.
         out_dir: Where to write. Defaults to the run folder when there is a single run;
             required for several.
 
@@ -126,11 +130,10 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
         The paths written, keyed ``markdown``, ``csv``, ``html`` and ``radar``.
 
     Raises:
-        ConfigError: No run folder, or several without ``out_dir``.
-        DataError: A run folder is missing, has no ``results.json``, or holds a malformed record.
+        ConfigError: No run folder, several without ``out_dir``, or the run folder is in use.
+        DataError: A run folder is missing, is not judged, holds a malformed record, or holds
+            files that are not those its run.json records.
     """
-    from mmrole.eval.report_html import render_html
-
     if not run_dirs:
         raise ConfigError("report: give at least one run folder")
     if out_dir is None:
@@ -138,16 +141,45 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
             raise ConfigError("report: several runs need an output folder (--out) for the combined report")
         out_dir = run_dirs[0]
     out_dir = Path(out_dir)
+    if len(run_dirs) == 1 and _same_folder(out_dir, Path(run_dirs[0])):
+        folder = RunFolder(out_dir)
+        with folder.lock():
+            folder.begin_reports()
+            paths = _render([load_run(out_dir)], folder.report_paths())
+            folder.finish_reports()
+        return paths
     runs = [load_run(Path(run_dir)) for run_dir in run_dirs]
-    _unique_names(runs)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return _render(runs, {key: out_dir / name for key, name in REPORT_FILES.items()})
 
-    paths = {key: out_dir / name for key, name in REPORT_FILES.items()}
+
+def write_run_reports(
+    folder: RunFolder,
+    info: dict[str, Any],
+    samples: Sequence[Sample],
+    answers: Mapping[str, Mapping[str, Any]],
+    reviews: Sequence[Mapping[str, Any]],
+    results: Mapping[str, Any],
+    paths: Mapping[str, Path],
+) -> dict[str, Path]:
+    """Write one run's reports from its records (judging rewrites a folder's reports before it commits)."""
+    return _render([run_data(folder, info, samples, answers, reviews, results)], paths)
+
+
+def _render(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
+    from mmrole.eval.report_html import render_html
+
+    _unique_names(runs)
     figure = radar_figure({run.name: run.results for run in runs})
+    # Each file is replaced atomically: a crash leaves the previous report, never half a file.
     save_figure(figure, paths["radar"])
-    _write_atomic(paths["markdown"], render_markdown(runs, radar_file=REPORT_FILES["radar"]))
-    _write_atomic(paths["csv"], render_csv(runs))
+    files.write_text(paths["markdown"], render_markdown(runs, radar_file=paths["radar"].name))
+    files.write_text(paths["csv"], render_csv(runs))
     names = ", ".join(run.name for run in runs) if len(runs) <= 3 else f"{len(runs)} runs"
-    title = f"MMRole-Eval report: {names}"
-    _write_atomic(paths["html"], render_html(runs, figure_svg(figure), title=title))
-    return paths
+    files.write_text(
+        paths["html"], render_html(runs, figure_svg(figure), title=f"MMRole-Eval report: {names}")
+    )
+    return dict(paths)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)

@@ -135,10 +135,19 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     """Write a figure; the format follows the suffix. Dates are left out so reruns give the same file."""
     import matplotlib
 
+    from mmrole import files
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
     with matplotlib.rc_context(_SAVE_RC):
-        fig.savefig(path, metadata=_METADATA.get(path.suffix.lower()), bbox_inches="tight", pad_inches=0.15)
+        fig.savefig(
+            buffer,
+            format=path.suffix.lower().lstrip(".") or "png",
+            metadata=_METADATA.get(path.suffix.lower()),
+            bbox_inches="tight",
+            pad_inches=0.15,
+        )
+    files.write_bytes(path, buffer.getvalue())  # atomically: a crash never leaves half an image
     return path
 
 

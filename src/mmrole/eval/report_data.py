@@ -8,13 +8,15 @@ without them still gets its tables, only the per-sample browser is empty).
 Readers are tolerant of missing optional sections (no ``by_split``, a metric without a
 CI) because runs come from several versions of the aggregation, and strict about
 malformed content: a bad record raises :class:`~mmrole.errors.DataError` naming the
-file, the record and the field. File access goes through :mod:`mmrole.eval.results`,
-the evaluation's own run-folder I/O; this module adds typed views for the report.
+file, the record and the field. File access goes through :class:`mmrole.runs.RunFolder`,
+which refuses files that are not the ones run.json records; this module adds typed views
+for the report.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,8 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mmrole.errors import DataError
-from mmrole.eval import results as run_files
-from mmrole.eval.results import ANSWERS_FILE, RESULTS_FILE, REVIEWS_FILE, RUN_FILE, SAMPLES_FILE
+from mmrole.runs import ANSWERS, RESULTS, REVIEWS, RUN_INFO, RunFolder
 from mmrole.schema import Review, Sample
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -122,69 +123,66 @@ def _spec_text(value: Any) -> str:
     return str(value)
 
 
-def read_run_info(run_dir: Path) -> RunInfo:
-    """Read ``run.json``; a run folder without one is named after the folder."""
-    raw = run_files.read_run_info(run_dir)
+def run_info(folder: RunFolder, raw: dict[str, Any]) -> RunInfo:
+    """What a report shows of ``run.json``; a run folder without one is named after the folder."""
     if not isinstance(raw, dict):
-        raise DataError("expected a JSON object", file=str(run_dir / RUN_FILE))
+        raise DataError("expected a JSON object", file=str(folder.file(RUN_INFO)))
     return RunInfo(
-        name=str(raw.get("name") or run_dir.resolve().name),
+        name=folder.name(raw),
         agent=_spec_text(raw.get("agent")),
         judge=_spec_text(raw.get("judge")),
         # The same folder judging used, so the report shows the images the judge saw.
-        image_root=run_files.run_image_root(run_dir, raw),
+        image_root=folder.image_root(raw),
         raw=raw,
     )
 
 
-def read_results(run_dir: Path) -> Results:
-    """Read ``results.json``.
-
-    Raises:
-        DataError: The file is missing (the run was never aggregated) or malformed.
-    """
-    path = run_dir / RESULTS_FILE
-    if not path.exists():
-        raise DataError("results.json not found: evaluate the run first (mmrole eval)", file=str(path))
-    return _validate(Results, run_files.read_json(path), path, record=None)
-
-
-def read_answers(run_dir: Path) -> dict[str, Answer]:
-    """Read ``answers.jsonl`` keyed by sample id (empty when the file is absent)."""
-    path = run_dir / ANSWERS_FILE
-    answers = (
-        _validate(Answer, obj, path, record=_record(obj)) for obj in run_files.read_answers(run_dir).values()
+def run_data(
+    folder: RunFolder,
+    info: dict[str, Any],
+    samples: Sequence[Sample],
+    answers: Mapping[str, Mapping[str, Any]],
+    reviews: Iterable[Mapping[str, Any]],
+    results: Mapping[str, Any],
+) -> RunData:
+    """A report's view of a run from its records (what judging holds in memory before it commits)."""
+    answers_file, reviews_file = folder.file(ANSWERS), folder.file(REVIEWS)
+    typed_answers = (_validate(Answer, obj, answers_file, record=_record(obj)) for obj in answers.values())
+    grouped: dict[str, list[Review]] = {}
+    for obj in reviews:
+        review = _validate(Review, obj, reviews_file, record=_record(obj))
+        grouped.setdefault(review.sample_id, []).append(review)
+    return RunData(
+        path=folder.path,
+        info=run_info(folder, info),
+        results=_validate(Results, results, folder.file(RESULTS), record=None),
+        samples=list(samples),
+        answers={answer.id: answer for answer in typed_answers},
+        reviews=grouped,
     )
-    return {answer.id: answer for answer in answers}
-
-
-def read_reviews(run_dir: Path) -> dict[str, list[Review]]:
-    """Read ``reviews.jsonl`` grouped by sample id, in file order (empty when absent)."""
-    path = run_dir / REVIEWS_FILE
-    reviews: dict[str, list[Review]] = {}
-    for obj in run_files.read_reviews(run_dir):
-        review = _validate(Review, obj, path, record=_record(obj))
-        reviews.setdefault(review.sample_id, []).append(review)
-    return reviews
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    """Read one run folder for a report.
+    """Read one judged run folder for a report.
 
     Raises:
-        DataError: The folder does not exist, has no ``results.json``, or a file is malformed.
+        DataError: The folder does not exist, is not judged, a file is malformed or is not
+            the one run.json records.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError("run folder not found", file=str(run_dir))
-    return RunData(
-        path=run_dir,
-        info=read_run_info(run_dir),
-        results=read_results(run_dir),
-        # A run without samples still gets its tables; only the browser is empty.
-        samples=run_files.read_samples(run_dir) if (run_dir / SAMPLES_FILE).exists() else [],
-        answers=read_answers(run_dir),
-        reviews=read_reviews(run_dir),
+    folder = RunFolder(run_dir)
+    results = folder.results()
+    # A run without samples (a bare results.json) still gets its tables; only the browser is empty.
+    judged = folder.holds_run()
+    return run_data(
+        folder,
+        folder.info(),
+        folder.samples() if judged else [],
+        folder.answers() if judged else {},
+        folder.reviews() if judged else [],
+        results,
     )
 
 

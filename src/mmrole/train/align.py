@@ -30,8 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mmrole.engine.runfolder import read_json, read_run_info, update_run_info, write_json
-from mmrole.errors import ConfigError
+from mmrole.errors import ConfigError, DataError
+from mmrole.files import read_json, write_json
+from mmrole.runs import RunFolder
 from mmrole.train.align_config import AlignConfig
 from mmrole.train.align_summary import write_summary
 
@@ -62,14 +63,17 @@ def _free_memory() -> None:
 
 def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict[str, Any]:
     """MMRole-Eval results of a model (greedy answers, then the judge); reused when already done."""
-    from mmrole.engine.answer import answer_dataset
-    from mmrole.eval import results as run_results
+    from mmrole.eval.answer import answer_dataset
     from mmrole.eval.judge import JudgeOptions, judge_run
     from mmrole.models.base import GenerationParams
 
-    done = read_run_info(eval_dir).get("align_eval") if eval_dir.is_dir() else None
-    if done and done.get("model") == str(model_dir) and (eval_dir / run_results.RESULTS_FILE).exists():
-        return read_json(eval_dir / run_results.RESULTS_FILE)
+    folder = RunFolder(eval_dir)
+    done = folder.info().get("align_eval") if eval_dir.is_dir() else None
+    if done and done.get("model") == str(model_dir):
+        try:
+            return folder.results()
+        except DataError:
+            pass  # interrupted or stale: evaluate again (finished calls come from the store)
     fb = config.feedback
     params = GenerationParams(max_tokens=config.eval_max_tokens, temperature=0.0)
     asyncio.run(
@@ -102,7 +106,7 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
             max_retries=fb.max_retries,
         )
     )
-    update_run_info(eval_dir, {"align_eval": {"model": str(model_dir)}})
+    folder.update_info({"align_eval": {"model": str(model_dir)}})
     return summary.results
 
 

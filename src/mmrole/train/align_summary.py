@@ -90,7 +90,7 @@ def summary_table(summary: dict[str, Any]) -> Any:
 
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
     """Write ``summary.json`` and ``summary.md`` atomically."""
-    from mmrole.engine.runfolder import write_json
+    from mmrole.files import write_json
 
     write_json(out_dir / SUMMARY_JSON, summary)
     partial = out_dir / (SUMMARY_MD + ".partial")

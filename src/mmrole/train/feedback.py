@@ -259,8 +259,9 @@ async def generate_feedback(
     from mmrole.data import image_root as find_image_root
     from mmrole.data import write_samples_jsonl
     from mmrole.engine import Store, run_requests
-    from mmrole.engine.runfolder import update_run_info, write_json, write_jsonl
+    from mmrole.files import write_json, write_jsonl
     from mmrole.models.registry import load_backend
+    from mmrole.runs import update_run_info
 
     options = options or FeedbackOptions()
     if options.scorer == "mmrole-eval" and judge is None:

@@ -100,6 +100,7 @@ async def judge_rewards(
     """
     from mmrole.eval import results as run_results
     from mmrole.eval.judge import JudgeOptions, judge_run
+    from mmrole.runs import RunFolder, StageInputs
 
     run_dir = out_dir / JUDGE_DIR
     pseudo = [sample.model_copy(update={"id": rid}) for rid, (sample, _) in responses.items()]
@@ -109,7 +110,11 @@ async def judge_rewards(
         "agent": "feedback-policy",
         "data": {"source": str(out_dir), "image_root": str(image_root) if image_root else None},
     }
-    run_results.write_run_files(run_dir, info=info, samples=pseudo, answers=answers)
+    folder = RunFolder(run_dir)
+    # The policy's responses are this run's answers: new ones drop the judgements of the old.
+    run_results.write_run(
+        folder, pseudo, answers, inputs=StageInputs(info["agent"], data=str(out_dir)), summary=info
+    )
     judge_options = JudgeOptions(
         metrics=options.metrics,
         swap=options.swap,
@@ -129,7 +134,7 @@ async def judge_rewards(
         n_boot=200,
         max_retries=options.max_retries,
     )
-    rewards = rewards_from_reviews(run_results.read_reviews(run_dir), options)
+    rewards = rewards_from_reviews(folder.reviews(), options)
     for rid in responses:
         rewards.setdefault(rid, {"reward": None, "metrics": {}})
     return rewards, summary.results

@@ -97,17 +97,17 @@ def run_folder_examples(
         DataError: A review names a sample or answer the run does not have.
     """
     from mmrole.eval.parse import locate_scores
-    from mmrole.eval.results import read_answers, read_reviews, read_samples
     from mmrole.prompts.judge import judge_user_text
+    from mmrole.runs import REVIEWS, RunFolder
 
-    run_dir = Path(run_dir)
-    all_samples = read_samples(run_dir)
+    folder = RunFolder(run_dir)
+    all_samples = folder.samples()
     samples = {s.id: s for s in all_samples if guard is None or guard.keep_sample(s)}
     held_out = {s.id for s in all_samples} - set(samples)
-    answers = read_answers(run_dir)
-    reviews_file = str(run_dir / "reviews.jsonl")
+    answers = folder.answers()
+    reviews_file = str(folder.file(REVIEWS))
     left_out = 0
-    for review in read_reviews(run_dir):
+    for review in folder.reviews():
         sample_id, metric, text = review.get("sample_id"), review.get("metric"), review.get("text")
         if str(sample_id) in held_out:  # counted by the guard
             continue
@@ -199,9 +199,9 @@ def judge_examples(config: JudgeTrainConfig) -> list[Example]:
     def image_root_of(source: str) -> Path | None:
         if config.image_root or not is_run_folder(source):
             return source_image_root(source, config.image_root)
-        from mmrole.eval.results import run_image_root
+        from mmrole.runs import RunFolder
 
-        return run_image_root(Path(source)) or Path(source)
+        return RunFolder(source).image_root() or Path(source)
 
     return load_examples(
         config.data,

@@ -1,24 +1,25 @@
 """The MRPA answers a test set: samples -> chat requests -> engine -> ``answers.jsonl``.
 
-What ``mmrole answer`` (and the answer half of ``mmrole eval``) runs. The run folder gets
-``samples.jsonl``, ``answers.jsonl`` (``{"id", "answer", "error", "meta"}`` per sample, in
-sample order), ``run.json`` and the engine's ``store.sqlite``; rerunning the same command
-makes no call for samples already answered.
+What ``mmrole answer`` (and the answer half of ``mmrole eval``) runs. The run folder
+(:class:`mmrole.runs.RunFolder`) gets ``samples.jsonl``, ``answers.jsonl`` (``{"id", "answer",
+"error", "meta"}`` per sample, in sample order, rebuilt from the store on every run), ``run.json``
+and the engine's ``store.sqlite``; rerunning the same command makes no call for samples already
+answered. A folder answered with another agent, other data or other generation options is
+refused unless ``overwrite`` starts it afresh (its reviews, results and reports are dropped).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmrole.engine.runfolder import ANSWERS, SAMPLES, update_run_info, write_jsonl
 from mmrole.engine.runner import Backoff, Request, Result, run_requests
 from mmrole.engine.store import Store
 from mmrole.errors import DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
+from mmrole.runs import ANSWERS, AnswerRecord, RunFolder, StageInputs, data_source
 from mmrole.schema import Sample
 
 
@@ -86,7 +87,7 @@ def sample_requests(
     ]
 
 
-def answer_record(result: Result) -> dict[str, Any]:
+def answer_record(result: Result) -> AnswerRecord:
     """The ``answers.jsonl`` line of one result."""
     meta: dict[str, Any] = {"attempts": result.attempts, "cached": result.cached}
     if result.completion is not None:
@@ -119,6 +120,7 @@ async def answer_dataset(
     backoff: Backoff | None = None,
     request_timeout: float | None = None,
     backend_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> AnswerSummary:
     """Answer every sample of ``data`` with ``agent`` into ``run_dir``.
 
@@ -135,72 +137,80 @@ async def answer_dataset(
         image_root: The folder sample image paths are relative to, when ``data`` does not say
             (e.g. MMRole's test files used apart from MMRole-Data: its ``images/`` folder).
         backend_options: Passed to the backend's constructor when ``agent`` is a spec.
+        overwrite: Start afresh when the folder was answered with another agent, other data or
+            other options (otherwise that is refused); drops its reviews, results and reports.
+
+    Raises:
+        ConfigError: The folder was answered with other inputs (and ``overwrite`` is not set),
+            or another process is using it.
+        DataError: Bad samples or images.
     """
     from mmrole.data import image_root as image_root_of
-    from mmrole.data import write_samples_jsonl
     from mmrole.models.registry import load_backend
 
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     params = params or GenerationParams()
-    samples = load_test_samples(data, limit)
-    root = Path(image_root) if image_root is not None else image_root_of(data)
-    requests = sample_requests(
-        samples, root, params, max_image_side=max_image_side, missing_image=missing_image
-    )
-    owned = isinstance(agent, str)
-    backend = load_backend(agent, **(backend_options or {}))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_samples_jsonl(samples, run_dir / SAMPLES)
-    options = {
-        "params": params.to_dict(),
-        "concurrency": concurrency,
-        "limit": limit,
-        "max_image_side": max_image_side,
-        "missing_image": missing_image,
-        "image_root": str(root) if root is not None else None,
-        "max_retries": max_retries,
-        "rpm": rpm,
-    }
-    started = _now()
-    update_run_info(
-        run_dir,
-        {
-            "agent": display_spec(backend),
-            "data": str(data),
-            "answer": {"options": options, "started": started},
-        },
-    )
-    try:
-        with Store.in_run(run_dir) as store:
-            results = await run_requests(
-                backend,
-                requests,
-                store,
-                concurrency=concurrency,
-                max_retries=max_retries,
-                rpm=rpm,
-                progress=progress,
-                description="answering",
-                backoff=backoff,
-                request_timeout=request_timeout,
+    with folder.lock():
+        samples = load_test_samples(data, limit)
+        root = Path(image_root) if image_root is not None else image_root_of(data)
+        requests = sample_requests(
+            samples, root, params, max_image_side=max_image_side, missing_image=missing_image
+        )
+        owned = isinstance(agent, str)
+        backend = load_backend(agent, **(backend_options or {}))
+        try:
+            # What changes the answers is compared with what the folder holds; the rest is recorded.
+            inputs = StageInputs(
+                display_spec(backend),
+                {
+                    "params": params.to_dict(),
+                    "limit": limit,
+                    "max_image_side": max_image_side,
+                    "missing_image": missing_image,
+                },
+                data=data_source(data),
             )
-    finally:
-        if owned:
-            await backend.aclose()
-    write_jsonl(run_dir / ANSWERS, (answer_record(r) for r in results))
-    summary = AnswerSummary(
-        run_dir=run_dir,
-        agent=display_spec(backend),
-        total=len(results),
-        answered=sum(r.ok for r in results),
-        failed=sum(not r.ok for r in results),
-        cached=sum(r.cached for r in results),
-        calls=sum(r.attempts for r in results),
-    )
-    counts = {k: getattr(summary, k) for k in ("total", "answered", "failed", "cached", "calls")}
-    update_run_info(
-        run_dir, {"answer": {"options": options, "started": started, "finished": _now(), "counts": counts}}
-    )
+            options = {
+                **inputs.options,
+                "concurrency": concurrency,
+                "image_root": str(root) if root is not None else None,
+                "max_retries": max_retries,
+                "rpm": rpm,
+            }
+            folder.begin_answer(
+                inputs,
+                samples,
+                overwrite=overwrite,
+                summary={"agent": display_spec(backend), "data": str(data)},
+                options=options,
+            )
+            with Store(folder.store_path) as store:
+                results = await run_requests(
+                    backend,
+                    requests,
+                    store,
+                    concurrency=concurrency,
+                    max_retries=max_retries,
+                    rpm=rpm,
+                    progress=progress,
+                    description="answering",
+                    backoff=backoff,
+                    request_timeout=request_timeout,
+                )
+        finally:
+            if owned:
+                await backend.aclose()
+        summary = AnswerSummary(
+            run_dir=folder.path,
+            agent=display_spec(backend),
+            total=len(results),
+            answered=sum(r.ok for r in results),
+            failed=sum(not r.ok for r in results),
+            cached=sum(r.cached for r in results),
+            calls=sum(r.attempts for r in results),
+        )
+        counts = {k: getattr(summary, k) for k in ("total", "answered", "failed", "cached", "calls")}
+        folder.finish_answer((answer_record(r) for r in results), counts=counts)
     return summary
 
 
@@ -209,7 +219,3 @@ def answer_dataset_sync(
 ) -> AnswerSummary:
     """:func:`answer_dataset` from synchronous code."""
     return asyncio.run(answer_dataset(agent, data, run_dir, **kwargs))
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

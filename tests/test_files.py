@@ -1,4 +1,4 @@
-"""Run folder helpers: atomic JSON/JSONL, run.json merging, no secrets."""
+"""Atomic JSON/JSONL files, run.json merging, no secrets."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import os
 
 import pytest
 
-from mmrole.engine.runfolder import (
-    read_json,
-    read_jsonl,
-    read_run_info,
-    update_run_info,
-    without_secrets,
-    write_json,
-    write_jsonl,
-)
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.errors import DataError, StorageError
+from mmrole.files import read_json, write_json, write_jsonl
+from mmrole.runs import read_run_info, update_run_info, without_secrets
+
+
+def read_jsonl(path):
+    return [record for _, record in iter_jsonl(path)]
 
 
 def test_jsonl_round_trip_is_atomic(tmp_path):
