@@ -20,7 +20,8 @@ from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import dialogue_id, training_samples
 from mmrole.errors import ConfigError, DataError
-from mmrole.eval.results import review_record, write_run_files
+from mmrole.eval.results import review_record, write_run
+from mmrole.runs import RunFolder, StageInputs
 from mmrole.testing.server import LocalOpenAIServer
 from mmrole.train import JudgeTrainConfig, SFTConfig
 from mmrole.train.align_config import AlignConfig
@@ -101,11 +102,13 @@ def test_judge_training_leaves_out_reviews_of_test_samples(root, test_ids, tmp_p
     clean = training_samples(root)[0][0]
     run = tmp_path / "run"
     samples = [*test_samples, clean]
-    write_run_files(
-        run,
-        info={"data": {"source": str(root / "data" / "test" / "in-distribution")}},
-        samples=samples,
-        answers=[{"id": s.id, "answer": "An answer.", "error": None, "meta": {}} for s in samples],
+    write_run(
+        RunFolder(run),
+        samples,
+        [{"id": s.id, "answer": "An answer.", "error": None, "meta": {}} for s in samples],
+        inputs=StageInputs("openai:agent"),
+        summary={"data": {"source": str(root / "data" / "test" / "in-distribution")}},
+        judge_inputs=StageInputs("openai:judge"),
         reviews=[
             review_record(sample_id=s.id, metric="Fluency", text="Fine. [Scores]: (6, 8)", score=(6, 8))
             for s in samples

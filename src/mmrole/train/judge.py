@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmrole.errors import DataError
+from mmrole.runs import REVIEWS, RunFolder
 from mmrole.train.common import TrainResult
 from mmrole.train.examples import Example, conversation_files, load_examples, source_image_root
 from mmrole.train.formatting import conversation_example, message_text, prompt_completion_example
@@ -60,9 +61,7 @@ def _wanted_metrics(metrics: str | None) -> set[str] | None:
 
 def run_data_source(run_dir: str | Path) -> str | None:
     """The data source a run's samples came from (run.json), when it still exists."""
-    from mmrole.eval.results import read_run_info
-
-    data = read_run_info(Path(run_dir)).get("data")
+    data = RunFolder(run_dir).info().get("data")
     source = data.get("source") if isinstance(data, dict) else data
     if isinstance(source, list):  # an import: the released files, side by side
         source = source[0] if source else None
@@ -98,7 +97,6 @@ def run_folder_examples(
     """
     from mmrole.eval.parse import locate_scores
     from mmrole.prompts.judge import judge_user_text
-    from mmrole.runs import REVIEWS, RunFolder
 
     folder = RunFolder(run_dir)
     all_samples = folder.samples()
