@@ -442,7 +442,10 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatc
         assert not list(run.glob("*.partial")) and not list(run.glob("*.new"))
         # The run files come before any call; answers.jsonl is written from the store at the end.
         calls = server.received
-        assert calls == {"samples.jsonl": 0, "run.json": 0}.get(name, 3)
+        if name == "store.sqlite":  # the job stops at the first answer it cannot record
+            assert 1 <= calls <= 3
+        else:
+            assert calls == {"samples.jsonl": 0, "run.json": 0}.get(name, 3)
         # Space freed, the rerun finishes; answers stored before the disk filled are not asked again.
         code, _, err = run_mmrole(*_answer_args(server, data, run))
         assert code == 0, err
