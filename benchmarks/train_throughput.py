@@ -227,6 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         learning_rate=1e-5,
         progress=False,
         trainer_args=f"optim={args.optim}",
+        dataloader_num_workers=args.workers,
     )
     training_args = trainer_arguments(config, trl.SFTConfig, dataset_kwargs={"skip_prepare_dataset": True})
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda else torch.device("cpu")
@@ -262,6 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "image_size": args.image_size,
         "batch": f"{args.batch_size} x {args.grad_accum} accumulation x {world} devices",
         "optim": args.optim,
+        "dataloader_workers": args.workers,
         "gradient_checkpointing": not args.no_gradient_checkpointing,
         "timed_steps": len(timer.times),
         "step_s": step_s,
@@ -328,6 +330,9 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=1, help="Sequences per device per micro-batch.")
     parser.add_argument("--grad-accum", type=int, default=1, help="Micro-batches per optimiser step.")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="Data-loader workers (collation off the training process)."
+    )
     parser.add_argument("--warmup", type=int, default=3, help="Untimed steps first.")
     parser.add_argument("--steps", type=int, default=10, help="Timed optimiser steps.")
     parser.add_argument("--optim", default="adamw_torch_fused", help="transformers optimiser name.")

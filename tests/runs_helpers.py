@@ -93,7 +93,9 @@ def assert_consistent(
     )
     if judge_spec is None:
         assert "judge" not in info and not folder.is_judged()
-        assert not any((run / name).exists() for name in ("reviews.jsonl", "results.json", "report.md"))
+        assert not any(
+            (run / name).exists() for name in ("reviews.jsonl", "results.json", "report.md", "report_files")
+        )
         return
     judge_name = judge_spec.split(":", 1)[1].split("@")[0]
     assert info["judge"] == judge_spec
@@ -107,3 +109,11 @@ def assert_consistent(
         assert report_overall(run) == results["overall"]["mean"]
         markdown = (run / "report.md").read_text(encoding="utf-8")
         assert f"agent `{agent_spec}`, judge `{judge_spec}`" in markdown
+        # The page's browser data holds these reviews and answers, and nothing of earlier reports.
+        page = (run / "report.html").read_text(encoding="utf-8")
+        config = json.loads(page.split('id="report-config">', 1)[1].split("</script>", 1)[0])
+        data_files = {config["samples"]["file"], *(r["file"] for r in config["runs"])}
+        assert {f"report_files/{p.name}" for p in (run / "report_files").iterdir()} == data_files
+        (run_file,) = [run / r["file"] for r in config["runs"]]
+        data = run_file.read_text(encoding="utf-8")
+        assert data.count(f"{judge_name} reviewed") == len(reviews) and f"{agent_name} answers" in data

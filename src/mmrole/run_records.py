@@ -28,6 +28,9 @@ RUN_INFO, SAMPLES, ANSWERS, REVIEWS, RESULTS, LOCK = (
 STORE = "store.sqlite"  # the engine's name for it (mmrole.engine.store.STORE_NAME)
 #: Where a report written into a run folder goes, by kind.
 REPORT_FILES = {"markdown": "report.md", "csv": "report.csv", "html": "report.html", "radar": "radar.png"}
+#: The folder beside report.html with its sample browser's data (files named after their content, so
+#: report.html's digest pins them).
+REPORT_DATA = "report_files"
 ANSWER, JUDGING = "answer", "judging"
 RUNNING, DONE = "running", "done"
 _SECRET_NAME = re.compile(r"(^|_)(api_?key|secret|password|authorization|token)$")

@@ -8,6 +8,7 @@
       reviews.jsonl   one judgement per line (judging stage)
       results.json    the aggregated MMRole-Eval results (judging stage)
       report.md, report.csv, report.html, radar.png   (when a report was written into the folder)
+      report_files/   the HTML report's sample browser data, one file per run
       .lock           the pid of the process using the folder
 
 Consistent by construction. A stage (``answer``, then ``judging``) first records in run.json
@@ -24,7 +25,8 @@ Folders written before this layout (run.json without ``layout``) are read as the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from mmrole.run_records import (
     JUDGING,
     LAYOUT,
     LOCK,
+    REPORT_DATA,
     REPORT_FILES,
     RESULTS,
     REVIEWS,
@@ -59,6 +62,7 @@ __all__ = [
     "ANSWERS",
     "LAYOUT",
     "LOCK",
+    "REPORT_DATA",
     "REPORT_FILES",
     "RESULTS",
     "REVIEWS",
@@ -230,7 +234,11 @@ class RunFolder(RunFiles):
         self.update_info({"reports": self._reports_record()})
 
     def samples(self) -> list[Sample]:
-        """The samples of the run.
+        """The samples of the run (see :meth:`iter_samples`)."""
+        return list(self.iter_samples())
+
+    def iter_samples(self) -> Iterator[Sample]:
+        """The samples of the run, streamed (checked against run.json first).
 
         Raises:
             DataError: Not a run folder, answering did not finish, or samples.jsonl does not
@@ -239,7 +247,7 @@ class RunFolder(RunFiles):
         self._check_answer(self.info())
         from mmrole.data import read_samples_jsonl
 
-        return list(read_samples_jsonl(self.file(SAMPLES)))
+        return read_samples_jsonl(self.file(SAMPLES))
 
     def answers(self) -> dict[str, AnswerRecord]:
         """``answers.jsonl`` by sample id (empty for an older folder without one).
@@ -247,12 +255,17 @@ class RunFolder(RunFiles):
         Raises:
             DataError: As :meth:`samples`, for answers.jsonl.
         """
+        return {str(a.get("id")): a for a in self.iter_answers()}
+
+    def iter_answers(self) -> Iterator[AnswerRecord]:
+        """``answers.jsonl`` streamed in file order (see :meth:`answers`; a later line for the same
+        sample replaces an earlier one)."""
         info = self.info()
         self._check_answer(info)
         path = self.file(ANSWERS)
         if is_legacy(info) and not path.exists():
-            return {}
-        return {str(a.get("id")): a for a in _read_jsonl(path)}  # type: ignore[misc]
+            return iter(())
+        return _iter_jsonl(path)  # type: ignore[return-value]
 
     def reviews(self) -> list[ReviewRecord]:
         """``reviews.jsonl`` (empty for an older folder without one).
@@ -261,12 +274,16 @@ class RunFolder(RunFiles):
             DataError: Not judged, judging did not finish, or the reviews are not those run.json
                 records (or are of other answers).
         """
+        return list(self.iter_reviews())
+
+    def iter_reviews(self) -> Iterator[ReviewRecord]:
+        """``reviews.jsonl`` streamed in file order (see :meth:`reviews`)."""
         info = self.info()
         path = self.file(REVIEWS)
         if is_legacy(info):
-            return _read_jsonl(path) if path.exists() else []  # type: ignore[return-value]
+            return _iter_jsonl(path) if path.exists() else iter(())  # type: ignore[return-value]
         self._check_judging(info)
-        return _read_jsonl(path)  # type: ignore[return-value]
+        return _iter_jsonl(path)  # type: ignore[return-value]
 
     def results(self) -> dict[str, Any]:
         """``results.json``.
@@ -312,6 +329,7 @@ class RunFolder(RunFiles):
     def _drop_judging(self, info: dict[str, Any]) -> None:
         """Delete the judging files and reports, then forget them in ``info`` (written by the caller)."""
         self._delete(REVIEWS, RESULTS, *REPORT_FILES.values())
+        shutil.rmtree(self.file(REPORT_DATA), ignore_errors=True)
         for key in (JUDGING, "judge", "judge_options"):
             info.pop(key, None)
         if isinstance(info.get("reports"), dict):
@@ -340,10 +358,11 @@ class RunFolder(RunFiles):
             self.file(name).unlink(missing_ok=True)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     from mmrole.data.jsonio import iter_jsonl
 
-    return [record for _, record in iter_jsonl(path)]
+    for _, record in iter_jsonl(path):
+        yield record
 
 
 def read_run_info(folder: str | Path) -> dict[str, Any]:

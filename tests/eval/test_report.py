@@ -1,4 +1,7 @@
-"""Reports of evaluated runs: Markdown and CSV numbers, HTML escaping and self-containment, the chart."""
+"""Reports of evaluated runs: Markdown and CSV numbers, the HTML page's escaping and size, the chart.
+
+The sample browser's data files are tested in test_report_files.py, the page in a browser in
+test_report_browser.py."""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from PIL import Image
 
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.report import render_radar, write_reports
+from mmrole.eval.report_browser import sample_ratio
 from mmrole.eval.report_chart import RUN_COLORS
-from mmrole.eval.report_html import sample_ratio
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review
 
 # ---------------------------------------------------------------- fake runs
@@ -132,8 +135,15 @@ def two_runs(tmp_path: Path) -> list[Path]:
 def test_single_run_report_goes_into_the_run_folder(tmp_path: Path) -> None:
     run = make_run(tmp_path, "solo")
     paths = write_reports([run])
-    assert {p.name for p in paths.values()} == {"report.md", "report.csv", "report.html", "radar.png"}
-    assert all(p.parent == run and p.stat().st_size > 0 for p in paths.values())
+    assert {p.name for p in paths.values()} == {
+        "report.md",
+        "report.csv",
+        "report.html",
+        "radar.png",
+        "report_files",
+    }
+    assert all(p.parent == run and p.stat().st_size > 0 for p in paths.values() if p.is_file())
+    assert sorted(p.name.split("-")[0] for p in paths["browser"].iterdir()) == ["run", "samples"]
 
 
 def test_markdown_shows_the_numbers_of_results_json(two_runs: list[Path], tmp_path: Path) -> None:
@@ -229,75 +239,29 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
 def test_html_escapes_user_text(tmp_path: Path) -> None:
     evil = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
     run = make_run(tmp_path, "evil <b>run</b>", answer_text=evil)
-    reviews = (run / "reviews.jsonl").read_text().replace("Review of", evil.replace('"', '\\"'))
-    (run / "reviews.jsonl").write_text(reviews)
     html = write_reports([run])["html"].read_text()
-    assert (
-        evil not in html
-        and "<b>run</b>" not in html
-        and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
-    )
-    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html
-    assert "evil &lt;b&gt;run&lt;/b&gt;" in html
-    # Only the report's own two script elements (thumbnail JSON and the browser script).
+    assert "<b>run</b>" not in html and "evil &lt;b&gt;run&lt;/b&gt;" in html
+    # Only the report's own two script elements (its JSON settings and the browser script); the run's
+    # name reaches the settings with no "<" at all, so it cannot end that element.
     assert len(re.findall(r"<script\b", html)) == 2
+    config = re.search(r'<script type="application/json" id="report-config">(.*?)</script>', html, re.DOTALL)
+    assert "<" not in config.group(1) and json.loads(config.group(1))["runs"][0]["name"] == "evil <b>run</b>"
 
 
-def test_html_is_self_contained(two_runs: list[Path], tmp_path: Path) -> None:
-    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
+def test_html_is_small_and_self_contained(two_runs: list[Path], tmp_path: Path) -> None:
+    paths = write_reports(two_runs, tmp_path / "out")
+    html = paths["html"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
     assert not re.search(
         r"url\(\s*['\"]?(https?:)?//|@import|<link\b|<script[^>]*\bsrc=", html, re.IGNORECASE
     )
     assert "<svg" in html  # the chart is inline
-
-
-def test_html_embeds_each_image_once_as_a_small_thumbnail(two_runs: list[Path], tmp_path: Path) -> None:
-    import base64
-
-    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
-    blob = re.search(r'<script type="application/json" id="thumbnails">(.*?)</script>', html, re.DOTALL)
-    urls = json.loads(blob.group(1))
-    assert len(urls) == 2  # six samples share two image files
-    for url in urls:
-        with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as thumb:
-            assert thumb.format == "JPEG" and max(thumb.size) == 256
-    assert html.count('data-thumb="0"') == 3 and html.count('data-thumb="1"') == 3
-
-
-def test_html_shows_answers_reviews_and_failures(two_runs: list[Path], tmp_path: Path) -> None:
-    html = write_reports(two_runs, tmp_path / "out")["html"].read_text()
-    card = re.search(
-        r'<article class="sample" id="sample-Iron_Man_inter-role_5".*?</article>', html, re.DOTALL
-    ).group(0)
-    assert 'data-failed="1"' in card and "failed: HTTP 500: upstream exploded" in card
-    assert 'data-type="inter-role"' in card and 'data-role="Thor"' in card
-    first = re.search(
-        r'<article class="sample" id="sample-Iron_Man_comment_0".*?</article>', html, re.DOTALL
-    ).group(0)
-    assert "Genius, billionaire. (0)" in first and "Reference answer 0." in first
-    assert "Review of Coherency for Iron_Man_comment_0." in first
-    assert "error: no score pair found" in first and ">failed</td>" in first  # unparsed Fluency review
-    assert f">{7 / 8:.3f}</td>" in first  # Instruction Adherence: 7 / 8
-    assert html.count('<article class="sample"') == 6
-
-
-def test_an_empty_answer_counts_as_no_answer(tmp_path: Path) -> None:
-    run = make_run(tmp_path, "r")
-    lines = (run / "answers.jsonl").read_text().splitlines()
-    lines[3] = json.dumps({"id": "Iron_Man_human-role_3", "answer": "  ", "error": None})
-    (run / "answers.jsonl").write_text("\n".join(lines) + "\n")
-    html = write_reports([run])["html"].read_text()
-    card = re.search(
-        r'<article class="sample" id="sample-Iron_Man_human-role_3"[^>]*>.*?</article>', html, re.DOTALL
+    # No sample, answer or review is in the page: they wait in report_files/ until a run is opened.
+    assert (
+        "Reference answer 0." not in html and "Genius, billionaire." not in html and "Review of" not in html
     )
-    assert 'data-failed="1"' in card.group(0) and "failed: empty answer" in card.group(0)
-
-
-def test_missing_image_root_gives_a_note(tmp_path: Path) -> None:
-    html = write_reports([make_run(tmp_path, "noimg")])["html"].read_text()
-    assert "image not embedded: run.json gives no image root" in html
-    assert json.loads(re.search(r'id="thumbnails">(.*?)</script>', html).group(1)) == []
+    for data_file in paths["browser"].iterdir():
+        assert not re.search(r"https?://", data_file.read_text())
 
 
 def test_sample_ratio_follows_the_review_order() -> None:
@@ -335,17 +299,6 @@ def test_render_radar_draws_one_polygon_per_run(tmp_path: Path) -> None:
         assert len(points) > 150 and max(xs) - min(xs) > 150 and max(ys) - min(ys) > 150
     svg = render_radar({"a": fake_results(0.0)}, tmp_path / "radar.svg").read_text()
     assert "<svg" in svg
-
-
-def test_missing_image_file_and_empty_groups_are_reported(tmp_path: Path) -> None:
-    results = fake_results(0.0)
-    results["by_split"]["out-of-distribution"]["n_samples"] = 0  # the aggregation lists absent splits too
-    run = make_run(tmp_path, "r", image_root=tmp_path / "no-images", results=results)
-    paths = write_reports([run])
-    html, markdown = paths["html"].read_text(), paths["markdown"].read_text()
-    assert "image file not found: " in html
-    assert "| in-distribution | r |" in markdown and "| out-of-distribution | r |" not in markdown
-    assert ",split,out-of-distribution,overall," in paths["csv"].read_text()  # the CSV keeps every number
 
 
 def test_a_demo_judged_run_carries_the_demonstration_note(tmp_path: Path) -> None:

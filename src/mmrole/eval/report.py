@@ -1,11 +1,14 @@
 """``mmrole report RUN...``: Markdown, CSV and HTML reports of one or several evaluated runs.
 
     write_reports([Path("runs/a"), Path("runs/b")], Path("reports/ab"))
-    # -> report.md, report.csv, report.html and radar.png in reports/ab
+    # -> report.md, report.csv, report.html (+ its report_files/) and radar.png in reports/ab
 
 The Markdown and HTML tables show the same numbers (rounded to three decimals); the
 CSV holds every number of every ``results.json`` unrounded, one row per run x section
 x quantity. Failed and never-judged samples are always counted, never hidden.
+
+Memory stays flat in the number of runs: each run is kept as its results and sample
+splits only, and the sample browser's data is streamed run by run into ``report_files/``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from mmrole import files
 from mmrole.errors import ConfigError
+from mmrole.eval.report_browser import FILES_DIR, remove_stale_files, write_browser_files
 from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
 from mmrole.eval.report_data import RunData, load_run, run_data
 from mmrole.eval.report_tables import (
@@ -116,7 +120,7 @@ def _unique_names(runs: Sequence[RunData]) -> None:
 
 
 def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None) -> dict[str, Path]:
-    """Write ``report.md``, ``report.csv``, ``report.html`` and ``radar.png`` for one or several runs.
+    """Write ``report.md``, ``report.csv``, ``report.html`` (with its ``report_files/``) and ``radar.png``.
 
     A report written into a run's own folder is recorded in its run.json: judging the run
     again rewrites it with the new results, so it is never left stale.
@@ -127,7 +131,8 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
             required for several.
 
     Returns:
-        The paths written, keyed ``markdown``, ``csv``, ``html`` and ``radar``.
+        The paths written, keyed ``markdown``, ``csv``, ``html``, ``radar`` and ``browser`` (the
+        folder of the sample browser's data, which goes with ``report.html``).
 
     Raises:
         ConfigError: No run folder, several without ``out_dir``, or the run folder is in use.
@@ -169,6 +174,9 @@ def _render(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
     from mmrole.eval.report_html import render_html
 
     _unique_names(runs)
+    out_dir = paths["html"].parent
+    # The data files first, under names of their own: the page written last never points at missing ones.
+    browser = write_browser_files(runs, out_dir)
     figure = radar_figure({run.name: run.results for run in runs})
     # Each file is replaced atomically: a crash leaves the previous report, never half a file.
     save_figure(figure, paths["radar"])
@@ -176,9 +184,10 @@ def _render(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
     files.write_text(paths["csv"], render_csv(runs))
     names = ", ".join(run.name for run in runs) if len(runs) <= 3 else f"{len(runs)} runs"
     files.write_text(
-        paths["html"], render_html(runs, figure_svg(figure), title=f"MMRole-Eval report: {names}")
+        paths["html"], render_html(runs, figure_svg(figure), browser, title=f"MMRole-Eval report: {names}")
     )
-    return dict(paths)
+    remove_stale_files(out_dir, browser)
+    return {**paths, "browser": out_dir / FILES_DIR}
 
 
 def _same_folder(a: Path, b: Path) -> bool:

@@ -3,7 +3,9 @@
 A report reads five files of each run folder (see docs/architecture.md): ``run.json``
 (what ran), ``results.json`` (the aggregated MMRole-Eval results, required) and the
 per-sample ``samples.jsonl``, ``answers.jsonl`` and ``reviews.jsonl`` (optional: a run
-without them still gets its tables, only the per-sample browser is empty).
+without them still gets its tables, only the per-sample browser is empty). The per-sample
+files are streamed, never held: :class:`RunData` keeps what the tables need and where the
+sample browser streams its records from, one run at a time.
 
 Readers are tolerant of missing optional sections (no ``by_split``, a metric without a
 CI) because runs come from several versions of the aggregation, and strict about
@@ -16,7 +18,7 @@ for the report.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mmrole.errors import DataError
+from mmrole.eval.provenance import Provenance, provenance_of
 from mmrole.runs import ANSWERS, RESULTS, REVIEWS, RUN_INFO, RunFolder
 from mmrole.schema import Review, Sample
 
@@ -99,19 +102,49 @@ class RunInfo:
 
 
 @dataclass
+class RunRecords:
+    """Where a run's per-sample records come from: each call starts a fresh stream.
+
+    From a run folder the records are read line by line; judging, which holds them in memory
+    before it commits, hands its lists in.
+    """
+
+    samples: Callable[[], Iterable[Sample]] = lambda: ()
+    answers: Callable[[], Iterable[Mapping[str, Any]]] = lambda: ()
+    reviews: Callable[[], Iterable[Mapping[str, Any]]] = lambda: ()
+    answers_file: Path = Path(ANSWERS)
+    reviews_file: Path = Path(REVIEWS)
+
+
+@dataclass
 class RunData:
-    """Everything a report needs from one run folder."""
+    """What a report keeps of one run: small, whatever the run's size."""
 
     path: Path
     info: RunInfo
     results: Results
-    samples: list[Sample] = field(default_factory=list)
-    answers: dict[str, Answer] = field(default_factory=dict)
-    reviews: dict[str, list[Review]] = field(default_factory=dict)
+    #: The judge, its options and each sample's split (id -> split, in file order).
+    provenance: Provenance
+    records: RunRecords = field(default_factory=RunRecords)
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """The run's sample ids, in ``samples.jsonl`` order."""
+        return list(self.provenance.samples)
+
+    def iter_answers(self) -> Iterator[Answer]:
+        """The run's answers, validated one at a time (a later one for a sample replaces an earlier one)."""
+        for obj in self.records.answers():
+            yield _validate(Answer, obj, self.records.answers_file, record=_record(obj))
+
+    def iter_reviews(self) -> Iterator[Review]:
+        """The run's reviews in file order, validated one at a time."""
+        for obj in self.records.reviews():
+            yield _validate(Review, obj, self.records.reviews_file, record=_record(obj))
 
 
 def _spec_text(value: Any) -> str:
@@ -142,28 +175,36 @@ def run_data(
     info: dict[str, Any],
     samples: Sequence[Sample],
     answers: Mapping[str, Mapping[str, Any]],
-    reviews: Iterable[Mapping[str, Any]],
+    reviews: Sequence[Mapping[str, Any]],
     results: Mapping[str, Any],
 ) -> RunData:
     """A report's view of a run from its records (what judging holds in memory before it commits)."""
-    answers_file, reviews_file = folder.file(ANSWERS), folder.file(REVIEWS)
-    typed_answers = (_validate(Answer, obj, answers_file, record=_record(obj)) for obj in answers.values())
-    grouped: dict[str, list[Review]] = {}
-    for obj in reviews:
-        review = _validate(Review, obj, reviews_file, record=_record(obj))
-        grouped.setdefault(review.sample_id, []).append(review)
+    records = RunRecords(
+        samples=lambda: samples,
+        answers=lambda: answers.values(),
+        reviews=lambda: reviews,
+        answers_file=folder.file(ANSWERS),
+        reviews_file=folder.file(REVIEWS),
+    )
+    return _run_data(folder, info, results, records)
+
+
+def _run_data(
+    folder: RunFolder, info: dict[str, Any], results: Mapping[str, Any], records: RunRecords
+) -> RunData:
+    run = run_info(folder, info)
     return RunData(
         path=folder.path,
-        info=run_info(folder, info),
+        info=run,
         results=_validate(Results, results, folder.file(RESULTS), record=None),
-        samples=list(samples),
-        answers={answer.id: answer for answer in typed_answers},
-        reviews=grouped,
+        # One pass over the samples, keeping each one's id and split only.
+        provenance=provenance_of(str(folder.path), run.raw, records.samples()),
+        records=records,
     )
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    """Read one judged run folder for a report.
+    """Read what a report keeps of one judged run folder; its records stay on disk, streamed when needed.
 
     Raises:
         DataError: The folder does not exist, is not judged, a file is malformed or is not
@@ -175,15 +216,14 @@ def load_run(run_dir: str | Path) -> RunData:
     folder = RunFolder(run_dir)
     results = folder.results()
     # A run without samples (a bare results.json) still gets its tables; only the browser is empty.
-    judged = folder.holds_run()
-    return run_data(
-        folder,
-        folder.info(),
-        folder.samples() if judged else [],
-        folder.answers() if judged else {},
-        folder.reviews() if judged else [],
-        results,
-    )
+    records = RunRecords(answers_file=folder.file(ANSWERS), reviews_file=folder.file(REVIEWS))
+    if folder.holds_run():
+        records.samples, records.answers, records.reviews = (
+            folder.iter_samples,
+            folder.iter_answers,
+            folder.iter_reviews,
+        )
+    return _run_data(folder, folder.info(), results, records)
 
 
 def _record(obj: dict[str, Any]) -> str | None:

@@ -189,6 +189,6 @@ def demo_note(runs: Sequence[RunData]) -> str | None:
 
 def like_for_like_warnings(runs: Sequence[RunData]) -> list[str]:
     """How the runs differ in judge, judge options, splits and samples (one line each; [] for one run)."""
-    from mmrole.eval.provenance import provenance_of, provenance_warnings
+    from mmrole.eval.provenance import provenance_warnings
 
-    return provenance_warnings([provenance_of(str(run.path), run.info.raw, run.samples) for run in runs])
+    return provenance_warnings([run.provenance for run in runs])

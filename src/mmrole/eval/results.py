@@ -94,7 +94,8 @@ def read_provenance(run_dir: str | Path) -> Provenance:
     """What produced a run's scores (judge, its options, the samples and their splits), for
     :func:`mmrole.eval.provenance.provenance_warnings`; the run is labelled by its folder as given."""
     folder = RunFolder(run_dir)
-    samples = folder.samples() if folder.holds_run() else []
+    # Streamed: only each sample's id and split are kept, never the samples themselves.
+    samples = folder.iter_samples() if folder.holds_run() else []
     return provenance_of(str(run_dir), folder.info(), samples)
 
 
