@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from mmrole.cli import app
 from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.paths import UnsafePathError
+from mmrole.engine.failures import EndpointUnavailable
 from mmrole.runs import read_run_info
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
@@ -146,11 +147,13 @@ def test_api_key_never_reaches_files_or_logs(tmp_path, monkeypatch, caplog, key_
     # with the wrong key the server quotes the key it got in its 401 error, as real providers do
     with LocalOpenAIServer(require_api_key=SECRET if key_ok else "another-key") as server:
         result = _answer(server, data, run)
-    assert result.exit_code == (0 if key_ok else 1), result.output
-    answers = read_jsonl(run / "answers.jsonl")
-    if not key_ok:
-        assert all("HTTP 401" in a["error"] and "***" in a["error"] for a in answers)
-    texts = [result.output, caplog.text]
+    if key_ok:
+        assert result.exit_code == 0, result.output
+    else:  # a 401 stops the job at once, naming the variable to set, the key scrubbed
+        assert isinstance(result.exception, EndpointUnavailable), result.output
+        assert "HTTP 401" in str(result.exception) and "***" in str(result.exception)
+        assert "MMROLE_API_KEY" in str(result.exception)
+    texts = [result.output, caplog.text, str(result.exception)]
     texts += [
         p.read_bytes().decode("latin-1") for p in run.iterdir() if p.is_file()
     ]  # store, WAL, jsonl, run.json
@@ -451,3 +454,99 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatc
         assert code == 0, err
         assert server.received == calls + (0 if name == "answers.jsonl" else 3)
         assert len(read_jsonl(run / "answers.jsonl")) == 3
+
+
+def test_dead_endpoint_stops_the_job_in_one_line(tmp_path):
+    import socket
+
+    data = _samples(tmp_path, n=300)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mmrole = Path(sys.executable).with_name("mmrole")
+    args = [
+        "answer",
+        "--agent",
+        f"openai:m@http://127.0.0.1:{port}/v1",
+        "--data",
+        str(data),
+        "--run",
+        str(tmp_path / "r"),
+    ]
+    done = subprocess.run([str(mmrole), *args, "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # not one line per sample
+    assert lines[0].startswith(f"error: openai:m@http://127.0.0.1:{port}/v1 cannot be reached")
+    assert "could not connect" in lines[0] and "connection failures in a row" in lines[0]
+
+
+def test_a_401_names_the_variable_to_set_and_keeps_the_finished_answers(tmp_path, monkeypatch):
+    data = _samples(tmp_path, n=40)
+    run = tmp_path / "run"
+
+    def first_ten(messages):  # a first run answers 10 samples; 30 fail (HTTP 400) and are left to retry
+        if int(last_user_text(messages).split("Question ")[1].rstrip(".")) >= 10:
+            raise InjectedError(400, "not now")
+        return "fine"
+
+    with LocalOpenAIServer(first_ten) as server:
+        assert _answer(server, data, run).exit_code == 1
+        server.require_api_key = "a-key-nobody-has"
+        server.reset_counts()
+        mmrole = Path(sys.executable).with_name("mmrole")
+        args = [
+            "answer",
+            "--agent",
+            f"openai:test-model@{server.base_url}",
+            "--data",
+            str(data),
+            "--run",
+            str(run),
+        ]
+        done = subprocess.run(
+            [str(mmrole), *args, "--no-progress", "--concurrency", "4"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 3 and server.received <= 4  # 30 samples left, at most one call per worker
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "HTTP 401" in lines[0] and "rejected the credentials" in lines[0]
+        assert "no API key was sent: set MMROLE_API_KEY" in lines[0]
+    from mmrole.engine import Store
+
+    with Store.in_run(run) as store:
+        assert store.counts() == {"ok": 10, "failed": 30}  # the 401s are not stored over them
+
+
+def test_max_failures_lets_a_few_failed_samples_pass(tmp_path):
+    data = _samples(tmp_path)
+
+    def responder(messages):
+        if "Question 3." in last_user_text(messages):
+            raise InjectedError(400, "context length exceeded")
+        return "fine"
+
+    with LocalOpenAIServer(responder) as server:
+        assert _answer(server, data, tmp_path / "run").exit_code == 1  # default 0: any failure
+        assert _answer(server, data, tmp_path / "run", "--max-failures", "1").exit_code == 0
+        assert _answer(server, data, tmp_path / "run", "--max-failures", "0.2").exit_code == 0  # 1 of 5
+        refused = _answer(server, data, tmp_path / "run", "--max-failures", "0.1")
+        assert refused.exit_code == 1 and "1 of 5 samples failed" in str(refused.exception)
+
+
+def test_samples_sharing_an_image_share_one_encoded_copy(tmp_path):
+    from mmrole.eval.answer import load_test_samples, sample_requests
+    from mmrole.models.base import GenerationParams
+
+    data = _samples(tmp_path, n=2)
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    shared = [{**lines[0], "id": f"s{i}", "image": "im0.png" if i % 2 else "copy.png"} for i in range(200)]
+    (tmp_path / "images" / "copy.png").write_bytes((tmp_path / "images" / "im0.png").read_bytes())
+    data.write_text("\n".join(json.dumps(x) for x in shared) + "\n")
+    requests = sample_requests(load_test_samples(data), tmp_path / "images", GenerationParams())
+    assert not isinstance(requests, list)  # built as the engine takes them
+    urls = [r.messages[1]["content"][0]["image_url"]["url"] for r in requests]
+    # one string for all 200 requests, the two files having the same bytes
+    assert urls[0].startswith("data:image/png;base64,") and all(url is urls[0] for url in urls)

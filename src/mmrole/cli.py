@@ -69,7 +69,8 @@ def main() -> None:
             sys.exit(code)
     except MMRoleError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
-        sys.exit(2)
+        # 2: bad input or options; 1: more failures than --max-failures allows; 3: endpoint unusable
+        sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.secho(INTERRUPTED, fg="yellow", err=True)
         sys.exit(130)

@@ -17,7 +17,13 @@ from pathlib import Path
 
 
 class MMRoleError(Exception):
-    """Base of mmrole's own errors."""
+    """Base of mmrole's own errors.
+
+    ``exit_code`` is the CLI's exit status for it: 2 (bad input or options) unless a subclass
+    says otherwise (``mmrole.engine.failures``: 1 for too many failures, 3 for a dead endpoint).
+    """
+
+    exit_code: int = 2
 
 
 class DataError(MMRoleError):

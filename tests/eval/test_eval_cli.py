@@ -162,3 +162,103 @@ def test_eval_images_option_serves_the_answering_and_the_judging(tmp_path: Path)
     assert agent_images == [True, True]
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["n_samples"] == 2 and results["n_failed"] == 0
+
+
+def _answered_demo_run(server: LocalOpenAIServer, run: Path) -> str:
+    spec = f"openai:m@{server.base_url}"
+    _ok(["answer", "--agent", spec, "--data", "demo", "--run", str(run), "--no-progress", "--limit", "4"])
+    return spec
+
+
+def test_judge_exits_1_when_judgements_failed_within_max_failures_0(tmp_path: Path) -> None:
+    """Every judgement failing (the judge never writes a score pair) is exit 1, not 0."""
+    run = tmp_path / "run"
+    with LocalOpenAIServer(lambda messages: "I will not score these.") as server:
+        spec = _answered_demo_run(server, run)
+        args = [
+            "judge",
+            "--judge",
+            spec,
+            "--run",
+            str(run),
+            "--no-progress",
+            "--n-boot",
+            "20",
+            "--format-retries",
+            "0",
+        ]
+        done = subprocess.run([*MMROLE, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1, done.stderr
+        error = done.stderr.strip().splitlines()[-1]
+        assert error.startswith("error: 32 of 32 judgements failed") and "reviews.jsonl" in error
+        assert "more than --max-failures 0 allows" in error and "Traceback" not in done.stderr
+        assert (run / "results.json").exists()  # the job finished and wrote everything first
+        # a threshold the failures stay within: exit 0 (the failures are still reported)
+        assert runner.invoke(app, [*args, "--max-failures", "32"]).exit_code == 0
+        assert runner.invoke(app, [*args, "--max-failures", "0.99"]).exit_code == 1  # 32/32 is more than 99%
+        assert runner.invoke(app, [*args, "--max-failures", "31"]).exit_code == 1
+
+
+def test_max_failures_counts_or_shares_and_bad_values_are_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+
+    def judge(messages: list[dict]) -> str:  # Fluency gets no score; the other 7 metrics do
+        fluency = "Fluency: Are the responses grammatically correct" in messages[1]["content"][-1]["text"]
+        return "No idea." if fluency else "[Scores]: (6, 8)"
+
+    with LocalOpenAIServer(judge) as server:
+        spec = _answered_demo_run(server, run)
+        args = [
+            "judge",
+            "--judge",
+            spec,
+            "--run",
+            str(run),
+            "--no-progress",
+            "--n-boot",
+            "20",
+            "--format-retries",
+            "0",
+        ]
+        assert runner.invoke(app, args).exit_code == 1  # 4 of 32 failed
+        assert runner.invoke(app, [*args, "--max-failures", "4"]).exit_code == 0
+        assert runner.invoke(app, [*args, "--max-failures", "0.125"]).exit_code == 0  # 4/32 is not more
+        assert runner.invoke(app, [*args, "--max-failures", "0.1"]).exit_code == 1
+        for bad in ("-1", "1.5", "some", "0.0"):
+            done = subprocess.run(
+                [*MMROLE, *args, "--max-failures", bad], capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 2 and done.stderr.count("\n") == 1, (bad, done.stderr)
+            assert "--max-failures" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_eval_applies_max_failures_to_answers_and_judgements(tmp_path: Path) -> None:
+    def respond(messages: list[dict]) -> str:
+        return "No score." if messages[0]["content"] == JUDGE_SYSTEM else "Ahoy!"
+
+    with LocalOpenAIServer(respond) as server:
+        spec = f"openai:m@{server.base_url}"
+        args = ["eval", "--agent", spec, "--judge", spec, "--data", "demo", "--run", str(tmp_path / "r")]
+        args += ["--limit", "2", "--no-progress", "--n-boot", "20", "--format-retries", "0"]
+        done = subprocess.run([*MMROLE, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "16 of 16 judgements failed" in done.stderr and "answers failed" not in done.stderr
+
+
+def test_judge_against_a_dead_endpoint_stops_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    run = tmp_path / "run"
+    with LocalOpenAIServer() as server:
+        _answered_demo_run(server, run)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["judge", "--judge", f"openai:j@http://127.0.0.1:{port}/v1", "--run", str(run), "--no-progress"]
+    done = subprocess.run([*MMROLE, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: openai:j@http://127.0.0.1:{port}/v1 cannot be reached"
+    )
+    assert "could not connect" in lines[0] and "rerun" in lines[0]

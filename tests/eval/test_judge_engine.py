@@ -139,3 +139,36 @@ def test_kill_9_mid_judge_then_resume_repeats_no_finished_call(
         repeated = sum(count - 1 for count in server.served_by_prompt.values() if count > 1)
         assert repeated <= 2
         _assert_csv(run, in_test_root)
+
+
+def test_judge_requests_are_built_as_the_engine_sends_them(
+    comment_run: tuple[Path, ReviewServer, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """576 judge requests, never more than a chunk and the calls in flight built at once."""
+    import weakref
+
+    import mmrole.engine
+    from mmrole.engine import Request, runner
+    from mmrole.models.base import Backend, Completion
+
+    run, _, n_tasks = comment_run
+    live = {"now": 0, "peak": 0}
+
+    class Counted(Request):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            live["now"] += 1
+            weakref.finalize(self, lambda: live.__setitem__("now", live["now"] - 1))
+
+    class Judge(Backend):
+        spec = "scripted:judge"
+
+        async def generate(self, messages, params):
+            live["peak"] = max(live["peak"], live["now"])
+            return Completion(text="Fine. [Scores]: (6, 8)")
+
+    monkeypatch.setattr(mmrole.engine, "Request", Counted)
+    monkeypatch.setattr(runner, "CHUNK", 16, raising=False)
+    summary = judge_run_sync(run, Judge(), OPTIONS, progress=False, n_boot=20, concurrency=4)
+    assert summary.n_scored == n_tasks == 576
+    assert 0 < live["peak"] <= 16 + 3 * 4 + 1

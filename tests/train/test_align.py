@@ -187,3 +187,29 @@ def test_align_options_are_checked() -> None:
     }
     with pytest.raises(ConfigError, match="not a local model folder"):
         align(AlignConfig(model="no/such/model", data="demo", judge="demo", output_dir="o"))
+
+
+def test_a_feedback_stage_over_max_failures_stops_align_before_training(tmp_path: Path) -> None:
+    from mmrole.engine.failures import TooManyFailures
+    from mmrole.train.align import run_iteration
+
+    feedback = tmp_path / "iter_1" / "feedback"
+    feedback.mkdir(parents=True)
+    counts = {
+        "n_prompts": 3,
+        "n_responses": 9,
+        "n_empty_responses": 1,
+        "n_scored": 6,
+        "n_eligible": 3,
+        "n_pairs": 2,
+    }
+    (feedback / "feedback.json").write_text(json.dumps(counts))  # a finished feedback stage, read back
+    config = AlignConfig(
+        model="hf:/no/model", data="demo", judge="demo", output_dir=str(tmp_path), max_failures="1"
+    )
+    assert config.to_dict()["max_failures"] == "1"
+    with pytest.raises(TooManyFailures, match=r"2 of 9 feedback responses failed \(see .*candidates.jsonl\)"):
+        run_iteration(1, {"name": "base", "model_dir": "/no/model"}, config, n_prompts=3, say=lambda _: None)
+    assert (
+        not (tmp_path / "iter_1" / "model").exists() and not (tmp_path / "iter_1" / "iteration.json").exists()
+    )

@@ -262,3 +262,45 @@ def test_a_missing_image_names_the_sample_unless_omitted(tmp_path: Path) -> None
         )
     pairs = _pairs(tmp_path / "fb")
     assert len(pairs) == 2 and all(p["images"] == [] for p in pairs)
+
+
+def test_feedback_cli_exits_1_when_more_responses_went_unscored_than_max_failures(tmp_path: Path) -> None:
+    texts = Counter()
+
+    def respond(messages):
+        if messages[0].get("content") == JUDGE_SYSTEM:  # the judge gives draw 2's responses no score
+            return "Hmm." if model_a_response(messages).count("sparkle") == 2 else keyword_judge()(messages)
+        prompt = last_user_text(messages)
+        texts[prompt] += 1
+        return _script(prompt[:10], texts[prompt] - 1)
+
+    with LocalOpenAIServer(respond) as server:
+        base = f"openai:m@{server.base_url}"
+        args = [
+            "feedback",
+            "--policy",
+            base,
+            "--judge",
+            base,
+            "--data",
+            "demo",
+            "--out",
+            str(tmp_path / "fb"),
+        ]
+        args += ["--k", "3", "--limit", "2", "--weights", "Fluency=1", "--concurrency", "1", "--no-progress"]
+        failed = CliRunner().invoke(app, args)
+        assert failed.exit_code == 1
+        assert "2 of 6 responses failed" in str(failed.exception) and "candidates.jsonl" in str(
+            failed.exception
+        )
+        assert CliRunner().invoke(app, [*args, "--max-failures", "2"]).exit_code == 0
+
+
+def test_empty_responses_are_left_out_but_are_no_failure(tmp_path: Path) -> None:
+    policy = ScriptedPolicy(lambda sample_id, draw: "" if draw == 0 else _script(sample_id, draw))
+    with LocalOpenAIServer(keyword_judge()) as server:
+        summary = generate_feedback_sync(
+            policy, f"openai:j@{server.base_url}", "demo", tmp_path / "fb", _options()
+        )
+    assert summary.n_failed_responses == N_PROMPTS and summary.n_empty_responses == N_PROMPTS
+    assert summary.n_unscored == 0 and summary.n_scored == N_PROMPTS * (K - 1)

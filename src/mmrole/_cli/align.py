@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 
 from mmrole._cli import console as make_console
+from mmrole._cli import max_failures as parse_max_failures
+from mmrole._cli import max_failures_option
 
 
 class ScorerChoice(str, Enum):
@@ -105,14 +107,19 @@ def feedback_command(
     ),
     concurrency: int = typer.Option(32, min=1, help="Model calls in flight at most."),
     max_retries: int = typer.Option(5, min=0, help="Retries per call on 429, 5xx, timeouts."),
+    max_failures: str = max_failures_option(),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Build RLAIF-V-style preference pairs: K responses per prompt, scored, paired, length-balanced.
 
-    Writes OUT/pairs.jsonl, the format `mmrole train dpo --data` reads.
+    Writes OUT/pairs.jsonl, the format `mmrole train dpo --data` reads. Exits 1 when more responses
+    than --max-failures allows got no score because a call failed (empty responses are no failure),
+    3 when an endpoint is unusable.
     """
-    from mmrole.train.feedback import generate_feedback_sync
+    from mmrole.train.feedback import CANDIDATES_FILE, generate_feedback_sync
     from mmrole.train.feedback_config import FeedbackOptions, parse_weights
+
+    allowed = parse_max_failures(max_failures)
 
     options = FeedbackOptions(
         n_samples=k,
@@ -152,6 +159,7 @@ def feedback_command(
             fg="yellow",
             err=True,
         )
+    allowed.check(summary.n_unscored, summary.n_responses, "responses", str(out / CANDIDATES_FILE))
 
 
 def align_command(
@@ -214,11 +222,14 @@ def align_command(
         None,
         help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'.",
     ),
+    max_failures: str = max_failures_option(),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Iterative DPO: pairs from the current model, DPO, MMRole-Eval; the best model is the next base.
 
-    Writes OUT/iter_N/{feedback,model,eval} and OUT/summary.md/json.
+    Writes OUT/iter_N/{feedback,model,eval} and OUT/summary.md/json. Stops with exit status 1 at the
+    first stage (feedback, evaluation answers, evaluation judgements) with more failures than
+    --max-failures allows (rerun to continue), 3 when an endpoint is unusable.
     """
 
     from mmrole.train.align import align
@@ -264,6 +275,7 @@ def align_command(
         dpo_preset=dpo_preset,
         dpo=parse_overrides(dpo_args),
         progress=progress,
+        max_failures=parse_max_failures(max_failures),
         **({"eval_metrics": tuple(metrics)} if metrics else {}),
     )
     summary = align(config)

@@ -13,12 +13,14 @@ from typing import Any
 import typer
 
 from mmrole._cli import console as make_console
+from mmrole._cli import max_failures as parse_max_failures
 from mmrole._cli.eval_options import (
     CONCURRENCY,
     FORMAT_RETRIES,
     IMAGES,
     JUDGE,
     JUDGE_MAX_TOKENS,
+    MAX_FAILURES,
     MAX_RETRIES,
     MAX_SIDE,
     METRICS,
@@ -109,15 +111,19 @@ def judge_command(
     rpm: float | None = RPM,
     n_boot: int = N_BOOT,
     seed: int = SEED,
+    max_failures: str = MAX_FAILURES,
     progress: bool = PROGRESS,
     overwrite: bool = OVERWRITE,
 ) -> None:
     """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl and
     results.json (and rewrites the run's reports, if it has some). Defaults reproduce MMRole; rerunning
     answers from the run's store. A run judged by another judge or with other options is refused (exit 2)
-    unless --overwrite."""
+    unless --overwrite. Exits 1 when more judgements failed than --max-failures allows, 3 when the judge's
+    endpoint is unusable."""
     from mmrole.eval.judge import judge_run_sync
     from mmrole.eval.pipeline import is_demo
+
+    allowed = parse_max_failures(max_failures)
 
     options = _judge_options(
         judge,
@@ -158,6 +164,7 @@ def judge_command(
             err=True,
         )
     _print_results(summary.results, demo=is_demo(judge), title=f"MMRole-Eval: {run}")
+    allowed.check(summary.n_failed, summary.n_tasks, "judgements", str(run / "reviews.jsonl"))
 
 
 def eval_command(
@@ -190,14 +197,19 @@ def eval_command(
     rpm: float | None = RPM,
     n_boot: int = N_BOOT,
     seed: int = SEED,
+    max_failures: str = MAX_FAILURES,
     progress: bool = PROGRESS,
     overwrite: bool = OVERWRITE,
 ) -> None:
     """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
     report.md/.csv/.html are written into the run folder. A run folder holding a run made with another
-    agent, judge, data or options is refused (exit 2) unless --overwrite."""
+    agent, judge, data or options is refused (exit 2) unless --overwrite. Exits 1 when more answers or
+    more judgements failed than --max-failures allows (each counted on its own), 3 when an endpoint is
+    unusable."""
     from mmrole.eval.pipeline import evaluate_sync
     from mmrole.models.base import GenerationParams
+
+    allowed = parse_max_failures(max_failures)
 
     options = _judge_options(
         judge,
@@ -240,6 +252,12 @@ def eval_command(
     _print_results(summary.judge.results, demo=summary.demo, title=f"MMRole-Eval: {run}")
     for path in summary.reports.values():
         typer.echo(f"wrote {path}")
+    allowed.check_stages(
+        [
+            (summary.answer.failed, summary.answer.total, "answers", str(run / "answers.jsonl")),
+            (summary.judge.n_failed, summary.judge.n_tasks, "judgements", str(run / "reviews.jsonl")),
+        ]
+    )
 
 
 def import_command(

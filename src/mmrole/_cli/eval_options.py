@@ -6,6 +6,8 @@ from enum import Enum
 
 import typer
 
+from mmrole._cli import max_failures_option
+
 
 class Scoring(str, Enum):
     sampled = "sampled"
@@ -56,6 +58,7 @@ RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per 
 N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+MAX_FAILURES = max_failures_option()
 OVERWRITE = typer.Option(
     False,
     "--overwrite",

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import typer
 
+from mmrole._cli import max_failures as parse_max_failures
+from mmrole._cli import max_failures_option
+
 
 class MissingImage(str, Enum):
     error = "error"
@@ -42,6 +45,7 @@ def answer_command(
         5, min=0, help="Retries per request on 429, 5xx, timeouts, dropped connections."
     ),
     rpm: float | None = typer.Option(None, min=0.1, help="At most this many requests per minute."),
+    max_failures: str = max_failures_option(),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     overwrite: bool = typer.Option(
         False,
@@ -51,11 +55,14 @@ def answer_command(
 ) -> None:
     """Answer every sample of a test set into the run folder (samples.jsonl, answers.jsonl, run.json).
 
-    Exits 1 when some samples failed after their retries (their errors are in answers.jsonl), 2 on bad
-    input, a run folder answered with other inputs (see --overwrite) or one in use by another process.
+    Exits 1 when more samples failed after their retries than --max-failures allows (their errors are
+    in answers.jsonl); 2 on bad input, a run folder answered with other inputs (see --overwrite) or one
+    in use by another process; 3 when the endpoint cannot be reached or rejects the API key.
     """
     from mmrole.eval.answer import answer_dataset_sync
     from mmrole.models.base import GenerationParams
+
+    allowed = parse_max_failures(max_failures)
 
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
     # Ctrl-C: mmrole.cli.main says what was kept (exit 130); the store holds every finished answer.
@@ -81,7 +88,7 @@ def answer_command(
             fg="yellow",
             err=True,
         )
-        raise typer.Exit(1)
+    allowed.check(summary.failed, summary.total, "samples", str(run / "answers.jsonl"))
 
 
 def register(app: typer.Typer) -> None:

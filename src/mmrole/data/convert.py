@@ -13,12 +13,14 @@ import hashlib
 import io
 import sys
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
 from mmrole.imaging import check_image_file, image_errors, open_image
+from mmrole.lru import SizedLRU
 from mmrole.prompts.mrpa import MRPA_SYSTEM
 from mmrole.schema import Sample
 
@@ -108,10 +110,55 @@ def encode_image(
         return out.getvalue(), "image/jpeg"
 
 
+#: Data URLs by image content: 2,000 samples showing one image share one encoded string instead
+#: of holding 2,000 copies. Bounded by the bytes held (samples sharing an image come close together:
+#: a dialogue's turns, a judge's metric prompts).
+_DATA_URLS: SizedLRU[str] = SizedLRU(32 * 2**20)
+
+
 def image_data_url(path: str | Path, max_side: int | None = None, *, record: str | None = None) -> str:
-    """A ``data:`` URL of an image file (see :func:`encode_image`)."""
-    data, mime = encode_image(path, max_side, record=record)
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    """A ``data:`` URL of an image file (see :func:`encode_image`), encoded once per distinct content
+    while it stays cached."""
+    path = Path(path)
+
+    def encode() -> str:
+        data, mime = encode_image(path, max_side, record=record)
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+    try:
+        stat = path.stat()
+        digest = _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return encode()  # raises the DataError naming the file
+    return _DATA_URLS.get_or_make((digest, _MIME.get(path.suffix.lower(), "image/jpeg"), max_side), encode)
+
+
+@lru_cache(maxsize=4096)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def locate_image(
+    sample: Sample, image_root: str | Path | None, missing_image: MissingImage = "error"
+) -> Path | None:
+    """The sample's image file as :func:`to_openai_messages` shows it: None when absent and omitted.
+
+    A stat, nothing read: callers building messages lazily check every sample with it first.
+
+    Raises:
+        UnsafePathError: The path escapes the image root (even with ``missing_image="omit"``).
+        DataError: The file is absent and ``missing_image`` is ``error`` (the message says how to omit it).
+    """
+    try:
+        return resolve_image(sample, image_root)
+    except UnsafePathError:
+        raise  # never silently dropped, even with missing_image="omit": a bad path, not an absent file
+    except DataError as err:
+        if missing_image != "omit":
+            raise DataError(
+                f"{err.reason}{MISSING_IMAGE_HINT}", file=err.file, record=err.record, field=err.field
+            ) from None
+    return None
 
 
 def to_openai_messages(
@@ -130,16 +177,8 @@ def to_openai_messages(
             sends the text alone. A path escaping the image root always raises.
     """
     content: list[dict[str, Any]] = []
-    try:
-        path = resolve_image(sample, image_root)
-    except UnsafePathError:
-        raise  # never silently dropped, even with missing_image="omit": a bad path, not an absent file
-    except DataError as err:
-        if missing_image != "omit":
-            raise DataError(
-                f"{err.reason}{MISSING_IMAGE_HINT}", file=err.file, record=err.record, field=err.field
-            ) from None
-    else:
+    path = locate_image(sample, image_root, missing_image)
+    if path is not None:
         content.append(
             {
                 "type": "image_url",

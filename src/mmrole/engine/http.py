@@ -39,6 +39,10 @@ class TimeoutError_(HTTPError):  # noqa: N801 - not the builtin, which callers m
     """No full response before the deadline."""
 
 
+class ConnectTimeoutError(ConnectError, TimeoutError_):
+    """The connection could not be opened within the connect timeout."""
+
+
 class RemoteClosedError(HTTPError):
     """The server closed the connection before a full response."""
 
@@ -319,7 +323,9 @@ class HTTPClient:
                 timeout,
             )
         except asyncio.TimeoutError as exc:
-            raise TimeoutError_(f"could not connect to {self.host}:{self.port} within {timeout:g} s") from exc
+            raise ConnectTimeoutError(
+                f"could not connect to {self.host}:{self.port} within {timeout:g} s"
+            ) from exc
         except OSError as exc:
             raise ConnectError(f"could not connect to {self.host}:{self.port}: {exc}") from exc
         return connection

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from mmrole.errors import DataError
 from mmrole.imaging import check_image, image_errors, open_image
+from mmrole.lru import SizedLRU
 
 
 def is_remote(url: str) -> bool:
@@ -86,15 +87,26 @@ def image_digest(url: str) -> str:
     return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=256)
+#: Image caches are bounded by what they hold, not by entry counts: an entry may be a 10 MB
+#: data URL (as a value, or as the key of its digest). Judges send one image with 8 metric
+#: prompts, one after another, and samples of one dialogue share their image: a few hundred
+#: images of MMRole's median size (95 KB) fit.
+CACHE_BYTES = 32 * 2**20
+_URL_DIGESTS: SizedLRU[str] = SizedLRU(CACHE_BYTES)
+_DATA_URLS: SizedLRU[str] = SizedLRU(CACHE_BYTES)
+
+
 def _data_url_digest(url: str) -> str:
-    # Judges send one image with 8 metric prompts: decode and hash it once.
-    return hashlib.sha256(decode_data_url(url)[1]).hexdigest()
+    # Keyed by the URL itself (the same string object for every request showing the image: the
+    # lookup costs one identity check); the entry costs the URL's length.
+    return _URL_DIGESTS.get_or_make(
+        url, lambda: hashlib.sha256(decode_data_url(url)[1]).hexdigest(), nbytes=len(url)
+    )
 
 
 @lru_cache(maxsize=1024)
 def _file_digest(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(image_bytes(path)).hexdigest()
 
 
 def to_data_url(url: str, max_side: int | None = None) -> str:
@@ -115,14 +127,20 @@ def to_data_url(url: str, max_side: int | None = None) -> str:
             raise DataError(
                 f"cannot read image: {exc.strerror or exc}", file=str(path), field="image_url"
             ) from exc
-        return _file_data_url(str(path), stat.st_mtime_ns, max_side)
-    return _downscaled_data_url(url, max_side)
+        # Keyed by content (and the type the name gives it): a file shown by many requests, under
+        # one name or several, is encoded once while it stays in the cache.
+        digest = _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+        mime = mimetypes.guess_type(str(path))[0] or "image/jpeg"
+        return _DATA_URLS.get_or_make(
+            ("file", digest, mime, max_side), lambda: _file_data_url(str(path), mime, max_side)
+        )
+    return _DATA_URLS.get_or_make(
+        ("data", _data_url_digest(url), max_side), lambda: _downscaled_data_url(url, max_side)
+    )
 
 
-@lru_cache(maxsize=64)
-def _file_data_url(path: str, mtime_ns: int, max_side: int | None) -> str:
+def _file_data_url(path: str, mime: str, max_side: int | None) -> str:
     data = image_bytes(path)
-    mime = mimetypes.guess_type(path)[0] or "image/jpeg"
     try:
         if max_side is not None:
             mime, data = downscale(data, max_side, mime)
@@ -133,7 +151,6 @@ def _file_data_url(path: str, mtime_ns: int, max_side: int | None) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-@lru_cache(maxsize=64)
 def _downscaled_data_url(url: str, max_side: int | None) -> str:
     mime, data = decode_data_url(url)
     new_mime, new_data = downscale(data, max_side, mime) if max_side is not None else (mime, data)

@@ -9,12 +9,12 @@ class Progress:
     """A thin wrapper over ``rich.progress`` that does nothing when disabled.
 
     Args:
-        total: How many requests the run has.
+        total: How many requests the run has (None when not known: the bar then counts up).
         description: The label in front of the bar.
         enabled: False makes every method a no-op (tests, benchmarks, nested runs).
     """
 
-    def __init__(self, total: int, description: str, enabled: bool = True):
+    def __init__(self, total: int | None, description: str, enabled: bool = True):
         self._progress: Any = None
         self._task: Any = None
         self.failed = 0

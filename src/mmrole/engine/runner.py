@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
+from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointHealth
 from mmrole.engine.keys import request_key
 from mmrole.engine.progress import Progress
 from mmrole.engine.store import Store
@@ -36,6 +39,10 @@ from mmrole.models.base import (
 logger = logging.getLogger("mmrole.engine")
 
 Sleep = Callable[[float], Awaitable[None]]
+#: Requests keyed and looked up in the store together (the first call waits for one chunk).
+CHUNK = 256
+#: Failures logged one by one in a job; the rest are counted in one line (and kept in the store).
+LOGGED_FAILURES = 10
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class Request:
     params: GenerationParams = field(default_factory=GenerationParams)
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """The outcome of one request: a completion, or the error after the retry budget.
 
@@ -129,12 +136,15 @@ async def run_requests(
     description: str = "requests",
     backoff: Backoff | None = None,
     request_timeout: float | None = None,
+    total: int | None = None,
+    fail_fast_after: int | None = FAIL_FAST_AFTER,
 ) -> list[Result]:
     """Answer every request; results come back in request order.
 
     Args:
         backend: A Backend, or a spec string (then loaded, and closed at the end).
-        requests: The calls to make.
+        requests: The calls to make: a list, or any iterable (a generator is consumed as the
+            calls go out, a bounded number ahead, so requests are built only when needed).
         store: A Store, or a path to one: finished calls are served from it and new ones
             committed as they complete. None keeps nothing.
         concurrency: Calls in flight at most (also capped by ``backend.max_concurrency``).
@@ -145,17 +155,33 @@ async def run_requests(
         backoff: Retry delays (and the clock/sleep tests inject).
         request_timeout: Give up on one attempt after this many seconds (retryable); backends
             have their own timeouts, this is a guard for those that do not.
+        total: How many requests there are, for the progress bar (default: ``len(requests)``
+            when it has one).
+        fail_fast_after: Connection failures in a row that stop the job (see
+            :class:`mmrole.engine.failures.EndpointHealth`); None never stops early. An
+            authentication failure (401/403) always stops it.
+
+    Raises:
+        EndpointUnavailable: The endpoint refused connections or credentials; the calls that
+            finished before are in the store.
     """
     from mmrole.models.registry import load_backend
 
+    if total is None:
+        try:
+            total = len(requests)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
     owned_backend = isinstance(backend, str)
     backend = load_backend(backend)
     owned_store = store is not None and not isinstance(store, Store)
     store_obj = Store(store) if owned_store else store  # type: ignore[arg-type]
     backoff = backoff or Backoff()
     try:
-        engine = _Engine(backend, store_obj, max_retries, _Pacer(rpm, backoff), backoff, request_timeout)
-        return await engine.run(list(requests), concurrency, progress, description)
+        engine = _Engine(
+            backend, store_obj, max_retries, _Pacer(rpm, backoff), backoff, request_timeout, fail_fast_after
+        )
+        return await engine.run(iter(requests), total, concurrency, progress, description)
     finally:
         if owned_store and store_obj is not None:
             store_obj.close()
@@ -177,12 +203,15 @@ class _Engine:
         pacer: _Pacer,
         backoff: Backoff,
         request_timeout: float | None,
+        fail_fast_after: int | None,
     ):
         self.backend, self.store, self.max_retries = backend, store, max_retries
         self.pacer, self.backoff, self.request_timeout = pacer, backoff, request_timeout
         self.spec = display_spec(backend)  # enters store keys and rows: never a credential
         self.options = getattr(backend, "key_options", None) or None
         self.by_id = bool(getattr(backend, "key_includes_request_id", False))
+        self.health = EndpointHealth(self.spec, fail_fast_after)
+        self.failures_logged = 0
 
     def key(self, request: Request) -> str:
         request_id = request.id if self.by_id else None
@@ -191,39 +220,86 @@ class _Engine:
         )
 
     async def run(
-        self, requests: list[Request], concurrency: int, progress: bool, description: str
+        self,
+        requests: Iterator[Request],
+        total: int | None,
+        concurrency: int,
+        progress: bool,
+        description: str,
     ) -> list[Result]:
-        results: list[Result | None] = [None] * len(requests)
-        indices_of: dict[str, list[int]] = {}
-        for index, request in enumerate(requests):
-            indices_of.setdefault(self.key(request), []).append(index)
-        stored = self.store.lookup(indices_of) if self.store is not None else {}
-        todo = []
-        for key, indices in indices_of.items():
-            row = stored.get(key)
-            if row is not None and row.ok:
-                for index in indices:
-                    results[index] = Result(requests[index].id, row.completion, None, 0, cached=True)
-            else:
-                todo.append(key)
-        limit = max(1, min(concurrency, self.backend.max_concurrency or concurrency, len(todo) or 1))
-        with Progress(len(requests), description, enabled=progress) as bar:
-            done_from_store = len(requests) - sum(len(indices_of[k]) for k in todo)
-            if done_from_store:
-                bar.advance(done_from_store, cached=done_from_store)
-            queue = iter(todo)
+        limit = max(1, min(concurrency, self.backend.max_concurrency or concurrency))
+        if total is not None:
+            limit = min(limit, max(total, 1))
+        results: list[Result | None] = []
+        # key -> (index, id) of the requests waiting for the call of that key (identical ones share it)
+        waiting: dict[str, list[tuple[int, str]]] = {}
+        # key -> index of its final result, for a later identical request to share. Only failures
+        # (and everything when there is no store): a success is in the store, where the later
+        # request finds it, so the job keeps no key per finished request.
+        settled: dict[str, int] = {}
+        queue: asyncio.Queue[tuple[str, Request] | None] = asyncio.Queue(maxsize=limit)
 
-            async def worker() -> None:
-                for key in queue:  # one shared iterator: each key is taken by exactly one worker
-                    indices = indices_of[key]
-                    result = await self.call(requests[indices[0]])
-                    self.record(key, requests[indices[0]], result)
-                    results[indices[0]] = result
-                    for index in indices[1:]:  # identical requests share the call
-                        results[index] = Result(requests[index].id, result.completion, result.error, 0, True)
-                    bar.advance(len(indices), failed=len(indices) if result.error else 0)
+        async def produce() -> None:
+            while chunk := list(islice(requests, CHUNK)):
+                keyed = [(self.key(request), request) for request in chunk]
+                del chunk
+                fresh = [key for key, _ in keyed if key not in waiting and key not in settled]
+                stored = self.store.lookup(fresh) if self.store is not None and fresh else {}
+                # Sort the chunk out with no await in between, so no call can finish meanwhile: every
+                # key is then waiting, settled, or (a success) in the store for the chunks after.
+                calls: deque[tuple[str, Request]] = deque()
+                served = 0
+                for key, request in keyed:
+                    index = len(results)
+                    if key in waiting:
+                        results.append(None)
+                        waiting[key].append((index, request.id))
+                    elif key in settled:
+                        first = results[settled[key]]
+                        assert first is not None
+                        results.append(Result(request.id, first.completion, first.error, 0, True))
+                        bar.advance(1, failed=0 if first.error is None else 1)
+                    elif (row := stored.get(key)) is not None and row.ok:
+                        results.append(Result(request.id, row.completion, None, 0, cached=True))
+                        served += 1
+                    else:
+                        results.append(None)
+                        waiting[key] = [(index, request.id)]
+                        calls.append((key, request))
+                del keyed
+                if served:
+                    bar.advance(served, cached=served)
+                while calls:
+                    await queue.put(calls.popleft())  # waits while `limit` calls are queued
+            for _ in range(limit):
+                await queue.put(None)
 
-            await asyncio.gather(*(worker() for _ in range(limit)))
+        async def work() -> None:
+            while (item := await queue.get()) is not None:
+                key, request = item
+                result = await self.call(request)
+                self.record(key, request, result)
+                sharing = waiting.pop(key)
+                results[sharing[0][0]] = result
+                for index, request_id in sharing[1:]:  # identical requests share the call
+                    results[index] = Result(request_id, result.completion, result.error, 0, True)
+                if self.store is None or result.error is not None:
+                    settled[key] = sharing[0][0]
+                bar.advance(len(sharing), failed=len(sharing) if result.error else 0)
+
+        with Progress(total, description, enabled=progress) as bar:
+            tasks = [asyncio.ensure_future(produce())] + [asyncio.ensure_future(work()) for _ in range(limit)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                # A dead endpoint, bad input from the requests' iterable, or Ctrl-C: stop every call
+                # in flight (finished ones are in the store already).
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        if self.failures_logged > LOGGED_FAILURES:
+            logger.warning("%d more request(s) failed", self.failures_logged - LOGGED_FAILURES)
         return results  # type: ignore[return-value]
 
     async def call(self, request: Request) -> Result:
@@ -233,6 +309,8 @@ class _Engine:
             attempts += 1
             await self.pacer.wait()
             token = current_request_id.set(request.id)
+            failure: BackendError | None = None
+            self.health.calls += 1
             try:
                 if self.request_timeout is None:
                     completion = await self.backend.generate(request.messages, request.params)
@@ -243,23 +321,36 @@ class _Engine:
                 if not isinstance(getattr(completion, "text", None), str):
                     # Never a success: a completion without text would be stored and served as an answer.
                     raise BackendError(f"{type(self.backend).__name__} returned no text", retryable=True)
+                self.health.responded()
                 return Result(request.id, completion, None, attempts)
             except BackendError as exc:
                 error, retryable, retry_after = str(exc) or type(exc).__name__, exc.retryable, exc.retry_after
+                failure = exc
             except asyncio.TimeoutError:
                 error, retryable, retry_after = f"no answer within {self.request_timeout:g} s", True, None
             except Exception as exc:  # a backend bug or bad input: record it, keep the run going
                 error, retryable, retry_after = f"{type(exc).__name__}: {exc}", False, None
             finally:
                 current_request_id.reset(token)
+            if failure is not None:
+                self.health.attempt_failed(failure)  # raises EndpointUnavailable to stop the job
             if not retryable or attempts > self.max_retries:
-                logger.warning("request %s failed after %d attempt(s): %s", request.id, attempts, error)
+                self.log_failure(request, attempts, error)
+                if failure is not None:
+                    self.health.request_failed(failure)
                 return Result(request.id, None, error, attempts)
             if retry_after is not None:
                 self.pacer.pause(min(retry_after, self.backoff.max_retry_after))
             delay = self.backoff.delay(attempts, retry_after)
             logger.debug("request %s: %s; retry %d in %.3f s", request.id, error, attempts, delay)
             await self.backoff.sleep(delay)
+
+    def log_failure(self, request: Request, attempts: int, error: str) -> None:
+        self.failures_logged += 1
+        if self.failures_logged <= LOGGED_FAILURES:
+            logger.warning("request %s failed after %d attempt(s): %s", request.id, attempts, error)
+        if self.failures_logged == LOGGED_FAILURES:
+            logger.warning("further failures are counted, not logged one by one (their errors are stored)")
 
     def record(self, key: str, request: Request, result: Result) -> None:
         if self.store is None:

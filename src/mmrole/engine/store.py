@@ -260,7 +260,7 @@ def completion_json(completion: Completion) -> str:
         "logprobs": None
         if logprobs is None
         else [{"token": t.token, "logprob": t.logprob, "top": t.top} for t in logprobs],
-        "metadata": completion.metadata,
+        "metadata": dict(completion.metadata),
     }
     return json.dumps(data, ensure_ascii=False)
 

@@ -11,7 +11,8 @@ refused unless ``overwrite`` starts it afresh (its reviews, results and reports 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,24 +68,38 @@ def load_test_samples(data: str | Path, limit: int | None = None) -> list[Sample
 
 
 def sample_requests(
-    samples: list[Sample],
+    samples: Iterable[Sample],
     image_root: Path | None,
     params: GenerationParams,
     *,
     max_image_side: int | None = None,
     missing_image: str = "error",
-) -> list[Request]:
-    """One engine request per sample (id = sample id), the image as a data URL."""
+) -> Iterator[Request]:
+    """One engine request per sample (id = sample id), the image as a data URL, built when taken.
+
+    The engine takes requests as it sends them, so only the few in flight exist at once, and
+    samples sharing an image share one encoded copy (:func:`mmrole.data.convert.image_data_url`).
+    """
     from mmrole.data.convert import to_openai_messages
 
-    return [
-        Request(
-            s.id,
-            to_openai_messages(s, image_root, max_image_side=max_image_side, missing_image=missing_image),
-            params,
+    for s in samples:
+        messages = to_openai_messages(
+            s, image_root, max_image_side=max_image_side, missing_image=missing_image
         )
-        for s in samples
-    ]
+        yield Request(s.id, messages, params)
+
+
+def check_images(samples: Iterable[Sample], image_root: Path | None, missing_image: str = "error") -> None:
+    """Raise the first missing or escaping image path before any call (requests are built lazily).
+
+    Raises:
+        DataError: A sample's image file is absent (unless ``missing_image`` is ``omit``) or its
+            path escapes the image root.
+    """
+    from mmrole.data.convert import locate_image
+
+    for s in samples:  # what to_openai_messages raises, found by a stat each
+        locate_image(s, image_root, missing_image)  # type: ignore[arg-type]
 
 
 def answer_record(result: Result) -> AnswerRecord:
@@ -93,7 +108,7 @@ def answer_record(result: Result) -> AnswerRecord:
     if result.completion is not None:
         completion = result.completion
         meta.update(
-            finish_reason=completion.finish_reason, usage=vars(completion.usage), **completion.metadata
+            finish_reason=completion.finish_reason, usage=asdict(completion.usage), **completion.metadata
         )
     return {
         "id": result.id,
@@ -153,6 +168,7 @@ async def answer_dataset(
     with folder.lock():
         samples = load_test_samples(data, limit)
         root = Path(image_root) if image_root is not None else image_root_of(data)
+        check_images(samples, root, missing_image)
         requests = sample_requests(
             samples, root, params, max_image_side=max_image_side, missing_image=missing_image
         )
@@ -196,6 +212,7 @@ async def answer_dataset(
                     description="answering",
                     backoff=backoff,
                     request_timeout=request_timeout,
+                    total=len(samples),
                 )
         finally:
             if owned:

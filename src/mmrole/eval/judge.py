@@ -30,6 +30,7 @@ from mmrole.eval.judge_plan import (
     ORDERS_SWAP,
     JudgeOptions,
     JudgeTask,
+    SampleImages,
     Scoring,
     image_parts,
     judge_messages,
@@ -206,10 +207,8 @@ async def _judge_folder(
     if image_root is None:
         image_root = folder.image_root()
     tasks, unjudged = plan_tasks(samples, answers, options)
-    images: dict[str, list[dict[str, Any]]] = {}
-    for task in tasks:
-        if task.sample.id not in images:
-            images[task.sample.id] = image_parts(task.sample, image_root, options)
+    images = SampleImages(image_root, options)
+    images.check({task.sample.id: task.sample for task in tasks}.values())
 
     owned = isinstance(judge, str)
     backend = load_backend(judge)
@@ -228,16 +227,15 @@ async def _judge_folder(
             for attempt in range(options.format_retries + 1):
                 if not pending:
                     break
-                requests = [
+                # Built as the engine sends them (a generator): memory stays flat in the number of tasks.
+                requests = (
                     Request(
                         f"judge:{task.key}" + (f"::retry{attempt}" if attempt else ""),
-                        judge_messages(
-                            task, images[task.sample.id], attempt=attempt, prefill=options.prefill
-                        ),
+                        judge_messages(task, images(task.sample), attempt=attempt, prefill=options.prefill),
                         options.params(task.repeat, attempt),
                     )
                     for task in pending
-                ]
+                )
                 label = "judging" if attempt == 0 else f"judging: format reminder {attempt}"
                 results = await run_requests(
                     backend,
@@ -246,6 +244,7 @@ async def _judge_folder(
                     concurrency=concurrency,
                     progress=progress,
                     description=label,
+                    total=len(pending),
                     **engine_options,
                 )
                 retry = []

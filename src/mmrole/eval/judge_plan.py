@@ -6,8 +6,8 @@ image; :mod:`mmrole.eval.judge` sends them through the engine and reads the repl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -189,6 +189,30 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
         if message.get("role") == "user" and isinstance(content, list):
             parts.extend(p for p in content if p.get("type") == "image_url")
     return parts
+
+
+class SampleImages:
+    """Each sample's :func:`image_parts`, made when its judge requests are built.
+
+    Judge requests are built as the engine sends them, a sample's metric prompts one after
+    another: the last sample's parts are kept, no others (with ``max_image_side`` they hold the
+    downscaled image's data URL). :meth:`check` raises a missing image before any call.
+    """
+
+    def __init__(self, image_root: str | Path | None, options: JudgeOptions):
+        self.image_root, self.options = image_root, options
+        self._last: tuple[str, list[dict[str, Any]]] | None = None
+
+    def check(self, samples: Iterable[Sample]) -> None:
+        """Raise the DataError :func:`image_parts` would, for the first sample whose image is absent."""
+        paths_only = replace(self.options, max_image_side=None)  # a stat each, nothing encoded
+        for sample in samples:
+            image_parts(sample, self.image_root, paths_only)
+
+    def __call__(self, sample: Sample) -> list[dict[str, Any]]:
+        if self._last is None or self._last[0] != sample.id:
+            self._last = (sample.id, image_parts(sample, self.image_root, self.options))
+        return self._last[1]
 
 
 def plan_tasks(

@@ -13,8 +13,11 @@ decide how to ship them (base64 for HTTP servers, PIL images for transformers).
 from __future__ import annotations
 
 import abc
+import sys
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 Message = dict[str, Any]
@@ -48,7 +51,7 @@ class GenerationParams:
         return asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenLogprob:
     """One generated token, its logprob, and the top alternatives at that position."""
 
@@ -57,25 +60,42 @@ class TokenLogprob:
     top: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
 
-@dataclass
+#: The metadata of every completion without any (an immutable, shared empty mapping).
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(slots=True)
 class Completion:
-    """What a backend returns for one request."""
+    """What a backend returns for one request (slotted, as are its parts: a job keeps one per request)."""
 
     text: str
     finish_reason: str = "stop"
     usage: Usage = field(default_factory=Usage)
     logprobs: list[TokenLogprob] | None = None
-    #: Backend notes, e.g. ``{"image_bridge": "annotation"}`` when a text-only model got the image as text.
-    metadata: dict[str, Any] = field(default_factory=dict)
+    #: Backend notes, e.g. ``{"image_bridge": "annotation"}`` when a text-only model got the image as
+    #: text. Read-only: completions without notes share one empty mapping (a job keeps thousands).
+    metadata: Mapping[str, Any] = field(default_factory=lambda: NO_METADATA)
+
+    def __post_init__(self) -> None:
+        if type(self.finish_reason) is str:  # a handful of values, one copy each however many completions
+            self.finish_reason = sys.intern(self.finish_reason)
+        if not self.metadata:
+            self.metadata = NO_METADATA
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "usage": asdict(self.usage),
+            "logprobs": None if self.logprobs is None else [asdict(t) for t in self.logprobs],
+            "metadata": dict(self.metadata),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Completion:
@@ -100,17 +120,35 @@ def last_user_text(messages: list[Message]) -> str:
     return ""
 
 
+#: :attr:`BackendError.kind` of a call that could not open a connection (refused, no such host,
+#: connect timeout), and of one whose credentials were rejected (401, 403).
+CONNECT, AUTH = "connect", "auth"
+
+
 class BackendError(Exception):
     """A model call failed.
 
     ``retryable`` tells the engine whether backing off and trying again can help
     (429, 5xx, timeouts, dropped connections); ``retry_after`` is the server's hint in seconds.
+    ``kind`` is :data:`CONNECT` or :data:`AUTH` for failures that say the endpoint itself is
+    unusable (the engine stops the job early on them), with ``hint`` telling the user what to do
+    (e.g. the environment variable holding the key).
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        kind: str | None = None,
+        hint: str | None = None,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.kind = kind
+        self.hint = hint
 
 
 class Backend(abc.ABC):

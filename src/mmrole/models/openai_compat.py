@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 from mmrole.engine import http
 from mmrole.engine.images import to_data_url
 from mmrole.models.base import (
+    AUTH,
+    CONNECT,
     Backend,
     BackendError,
     Completion,
@@ -189,6 +191,10 @@ class OpenAICompatBackend(Backend):
 
             try:
                 response = await self._httpx_client().post(url, content=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise BackendError(
+                    self._scrub(f"could not connect: {exc!r}: {url}"), retryable=True, kind=CONNECT
+                ) from exc
             except httpx.TimeoutException as exc:
                 raise BackendError(f"timed out after {self.timeout:g} s: {url}", retryable=True) from exc
             except httpx.TransportError as exc:
@@ -204,6 +210,8 @@ class OpenAICompatBackend(Backend):
             response = await self._lean.request(
                 "POST", f"/chat/completions{self._query}", body, timeout=self.timeout
             )
+        except http.ConnectError as exc:
+            raise BackendError(self._scrub(f"{exc}: {url}"), retryable=True, kind=CONNECT) from exc
         except http.TimeoutError_ as exc:
             raise BackendError(f"timed out ({exc}): {url}", retryable=True) from exc
         except http.HTTPError as exc:
@@ -308,7 +316,24 @@ class OpenAICompatBackend(Backend):
             detail = content[:300].decode("utf-8", "replace")
         retryable = status in (408, 409, 429) or status >= 500
         message = self._scrub(f"HTTP {status} from {url}: {detail}")
-        return BackendError(message, retryable=retryable, retry_after=retry_after_seconds(headers))
+        auth = status in (401, 403)
+        return BackendError(
+            message,
+            retryable=retryable,
+            retry_after=retry_after_seconds(headers),
+            kind=AUTH if auth else None,
+            hint=self._key_hint() if auth else None,
+        )
+
+    def _key_hint(self) -> str:
+        """What to set when the server rejects the credentials (see mmrole.models.registry)."""
+        sent = "the API key sent was rejected" if self._secrets else "no API key was sent"
+        if self.base_url == DEFAULT_BASE_URL:
+            return f"{sent}: set OPENAI_API_KEY (or MMROLE_API_KEY)"
+        return (
+            f"{sent}: set MMROLE_API_KEY, or name the variable holding this endpoint's key with "
+            'api_key_env in the endpoint\'s [endpoints."URL"] table of the mmrole config file'
+        )
 
     def _scrub(self, text: str) -> str:
         """Remove the API key from text headed for logs, stores and reports."""

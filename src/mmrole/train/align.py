@@ -76,7 +76,7 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
             pass  # interrupted or stale: evaluate again (finished calls come from the store)
     fb = config.feedback
     params = GenerationParams(max_tokens=config.eval_max_tokens, temperature=0.0)
-    asyncio.run(
+    answered = asyncio.run(
         answer_dataset(
             f"hf:{model_dir}",
             config.test_data,
@@ -90,6 +90,7 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
         )
     )
     _free_memory()
+    _check_failures(config, answered.failed, answered.total, "evaluation answers", eval_dir / "answers.jsonl")
     options = JudgeOptions(
         metrics=config.eval_metrics,
         max_tokens=config.eval_judge_max_tokens,
@@ -106,8 +107,17 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
             max_retries=fb.max_retries,
         )
     )
+    _check_failures(
+        config, summary.n_failed, summary.n_tasks, "evaluation judgements", eval_dir / "reviews.jsonl"
+    )
     folder.update_info({"align_eval": {"model": str(model_dir)}})
     return summary.results
+
+
+def _check_failures(config: AlignConfig, failed: int, total: int, what: str, where: Path) -> None:
+    """Stop (TooManyFailures) at a stage with more failures than ``config.max_failures`` allows."""
+    if config.max_failures is not None:
+        config.max_failures.check(failed, total, what, str(where))  # type: ignore[union-attr]
 
 
 def overall(results: dict[str, Any] | None) -> float | None:
@@ -178,7 +188,7 @@ def run_iteration(
 ) -> dict[str, Any]:
     """One iteration from ``base`` (``{"name", "model_dir"}``); returns (and writes) its record."""
     from mmrole.train.feedback import SUMMARY_FILE as FEEDBACK_SUMMARY
-    from mmrole.train.feedback import generate_feedback
+    from mmrole.train.feedback import generate_feedback, unscored_responses
 
     folder = Path(config.output_dir) / f"iter_{iteration}"
     if (folder / ITERATION_FILE).exists():
@@ -208,6 +218,11 @@ def run_iteration(
         )
         _free_memory()
         feedback = summary.to_dict()
+    unscored = unscored_responses(feedback)
+    if unscored is not None:  # also when read back: a rerun must not train on a failed stage's pairs
+        _check_failures(
+            config, unscored, feedback["n_responses"], "feedback responses", feedback_dir / "candidates.jsonl"
+        )
     record["feedback"] = {
         k: feedback.get(k) for k in ("n_prompts", "n_scored", "n_eligible", "n_pairs", "mean_score")
     }

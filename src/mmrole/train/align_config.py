@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mmrole.engine.failures import MaxFailures
 from mmrole.errors import ConfigError
 from mmrole.schema import METRICS
 from mmrole.train.feedback_config import FeedbackOptions
@@ -57,6 +58,9 @@ class AlignConfig:
         dpo_preset: ``mmrole train dpo`` preset (e.g. ``smoke``).
         dpo: More DPO options (fields of :class:`mmrole.train.dpo_config.DPOConfig`).
         progress: Show progress bars.
+        max_failures: Stop at the first stage (feedback responses, evaluation answers,
+            evaluation judgements) with more failures than this allows (``--max-failures``);
+            None never stops.
     """
 
     model: str
@@ -77,9 +81,12 @@ class AlignConfig:
     dpo_preset: str | None = None
     dpo: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
+    max_failures: MaxFailures | str | int | float | None = None
 
     def __post_init__(self) -> None:
         self.model = self.model.removeprefix("hf:")
+        if self.max_failures is not None:
+            self.max_failures = MaxFailures.parse(self.max_failures)
         if self.iterations < 1:
             raise ConfigError("--iterations must be at least 1")
         if self.prompts_per_iteration is not None and self.prompts_per_iteration < 1:
@@ -116,4 +123,5 @@ class AlignConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["eval_metrics"] = list(self.eval_metrics)
+        data["max_failures"] = None if self.max_failures is None else str(self.max_failures)
         return data

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions, TrainingSource
 
 PAIRS_FILE, CANDIDATES_FILE, SUMMARY_FILE = "pairs.jsonl", "candidates.jsonl", "feedback.json"
+#: The error of a response that came back empty.
+EMPTY_RESPONSE = "empty response"
 
 
 @dataclass
@@ -48,6 +51,8 @@ class FeedbackSummary:
         n_prompts: Prompts sampled.
         n_responses: Responses asked for (prompts x K).
         n_failed_responses: Responses that failed or came back empty.
+        n_empty_responses: Of those, the ones that came back empty (the policy's doing, not a
+            failed call: they are left out of the pairs but are no failure for ``--max-failures``).
         n_scored: Responses with a score.
         n_eligible: Pairs whose scores differ by at least the minimum gap.
         n_selected: Pairs drawn (at most max_pairs per prompt).
@@ -61,6 +66,7 @@ class FeedbackSummary:
     n_prompts: int = 0
     n_responses: int = 0
     n_failed_responses: int = 0
+    n_empty_responses: int = 0
     n_scored: int = 0
     n_eligible: int = 0
     n_selected: int = 0
@@ -84,6 +90,18 @@ class FeedbackSummary:
         data = asdict(self)
         data["out_dir"] = str(self.out_dir)
         return data
+
+    @property
+    def n_unscored(self) -> int:
+        """Responses that got no score because a call failed (sampling or scoring): ``--max-failures`` counts them."""
+        return unscored_responses(self.to_dict()) or 0
+
+
+def unscored_responses(summary: dict[str, Any]) -> int | None:
+    """:attr:`FeedbackSummary.n_unscored` of a ``feedback.json`` (None when it predates the count)."""
+    if "n_empty_responses" not in summary:
+        return None
+    return int(summary["n_responses"]) - int(summary["n_empty_responses"]) - int(summary["n_scored"])
 
 
 def prompt_slice(
@@ -115,12 +133,16 @@ def prompt_slice(
     return samples[offset:], guard
 
 
-def sampling_requests(samples: list[Sample], image_root: Path | None, options: FeedbackOptions) -> list[Any]:
-    """K requests per sample (ids ``SAMPLE#k``), distinct draws so they get distinct cache keys."""
+def sampling_requests(
+    samples: list[Sample], image_root: Path | None, options: FeedbackOptions
+) -> Iterator[Any]:
+    """K requests per sample (ids ``SAMPLE#k``), distinct draws so they get distinct cache keys.
+
+    A generator: the engine builds each sample's messages when it takes its requests.
+    """
     from mmrole.data.convert import to_openai_messages
     from mmrole.engine import Request
 
-    requests = []
     for sample in samples:
         messages = to_openai_messages(
             sample, image_root, max_image_side=options.max_image_side, missing_image=options.missing_image
@@ -133,8 +155,7 @@ def sampling_requests(samples: list[Sample], image_root: Path | None, options: F
                 seed=None if options.seed is None else options.seed + draw,
                 draw=draw,
             )
-            requests.append(Request(response_id(sample.id, draw), messages, params))
-    return requests
+            yield Request(response_id(sample.id, draw), messages, params)
 
 
 def pair_record(
@@ -304,6 +325,7 @@ async def generate_feedback(
                 max_retries=options.max_retries,
                 progress=options.progress,
                 description="sampling responses",
+                total=len(samples) * options.n_samples,
             )
         finally:
             if isinstance(policy, str):
@@ -314,7 +336,7 @@ async def generate_feedback(
         for result in results:
             sample_id, _, draw = result.id.rpartition("#")
             text = result.completion.text if result.completion else None
-            error = result.error or (None if text and text.strip() else "empty response")
+            error = result.error or (None if text and text.strip() else EMPTY_RESPONSE)
             candidates.append({"sample_id": sample_id, "draw": int(draw), "text": text, "error": error})
             if error is None:
                 texts[result.id] = (by_id[sample_id], text)  # type: ignore[assignment]
@@ -330,6 +352,7 @@ async def generate_feedback(
 
     summary = FeedbackSummary(out_dir=out_dir, n_prompts=len(samples), n_responses=len(candidates))
     summary.n_failed_responses = sum(1 for c in candidates if c["error"])
+    summary.n_empty_responses = sum(1 for c in candidates if c["error"] == EMPTY_RESPONSE)
     scored = [c["score"] for c in candidates if c["score"] is not None]
     summary.n_scored = len(scored)
     summary.mean_score = sum(scored) / len(scored) if scored else None

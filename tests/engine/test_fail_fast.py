@@ -1,0 +1,185 @@
+"""A dead endpoint stops the job early with one clear error; finished work stays in the store."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from mmrole.engine import Request, Store, run_requests_sync
+from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointUnavailable
+from mmrole.engine.runner import LOGGED_FAILURES, Backoff
+from mmrole.models.base import AUTH, CONNECT, BackendError
+from mmrole.models.registry import load_backend
+from mmrole.testing.server import InjectedError, LocalOpenAIServer
+
+SECRET = "sk-mmrole-test-SECRET-77ab"
+FAST = Backoff(base_delay=0.001, max_delay=0.004)
+
+
+def _requests(n: int) -> list[Request]:
+    return [Request(f"r{i}", [{"role": "user", "content": f"question {i}"}]) for i in range(n)]
+
+
+def _refused() -> BackendError:
+    return BackendError("could not connect to 127.0.0.1:9: Connection refused", retryable=True, kind=CONNECT)
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:  # bound, then closed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Failing:
+    """Makes a ScriptedBackend fail every call from call number ``after`` on with ``error()``."""
+
+    def __init__(self, scripted, error, after: int = 0):
+        class Backend(scripted):  # type: ignore[misc, valid-type]
+            n = 0
+
+            async def generate(self, messages, params):
+                Backend.n += 1
+                if Backend.n > after:
+                    raise error()
+                return await super().generate(messages, params)
+
+        self.backend = Backend()
+
+
+def test_authentication_failure_stops_at_once_keeping_finished_work(scripted, fast_backoff, tmp_path):
+    def rejected() -> BackendError:
+        return BackendError("HTTP 401 from http://h/v1: bad key ***", kind=AUTH, hint="set JUDGE_API_KEY")
+
+    failing = Failing(scripted, rejected, after=10)
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(EndpointUnavailable) as stopped:
+        run_requests_sync(
+            failing.backend, _requests(500), store=store, concurrency=1, progress=False, backoff=fast_backoff
+        )
+    assert type(failing.backend).n == 11  # ten answered, the first 401 ends it
+    message = str(stopped.value)
+    assert "HTTP 401" in message and "set JUDGE_API_KEY" in message and "scripted:test" in message
+    assert "\n" not in message and stopped.value.kind == AUTH and stopped.value.calls == 11
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.counts() == {"ok": 10, "failed": 0}  # the 401 is not stored: a rerun tries it
+
+
+def test_an_endpoint_never_reached_stops_after_a_run_of_connection_failures(scripted, fast_backoff):
+    failing = Failing(scripted, _refused)
+    with pytest.raises(EndpointUnavailable) as stopped:
+        run_requests_sync(
+            failing.backend, _requests(2000), concurrency=4, progress=False, backoff=fast_backoff
+        )
+    assert FAIL_FAST_AFTER <= type(failing.backend).n <= FAIL_FAST_AFTER + 4
+    assert "cannot be reached" in str(stopped.value) and "Connection refused" in str(stopped.value)
+    assert stopped.value.kind == CONNECT
+
+
+def test_one_worker_stops_once_its_request_used_up_its_retries(scripted, fast_backoff):
+    failing = Failing(scripted, _refused)
+    with pytest.raises(EndpointUnavailable):
+        run_requests_sync(
+            failing.backend,
+            _requests(2000),
+            concurrency=1,
+            max_retries=3,
+            progress=False,
+            backoff=fast_backoff,
+        )
+    assert type(failing.backend).n == 4  # 1 + 3 retries of the first request, not 2,000 x 4
+
+
+def test_an_endpoint_that_dies_mid_job_gets_its_retries_then_stops(scripted, fast_backoff, tmp_path):
+    failing = Failing(scripted, _refused, after=30)
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(EndpointUnavailable) as stopped:
+        run_requests_sync(
+            failing.backend,
+            _requests(2000),
+            store=store,
+            concurrency=4,
+            max_retries=2,
+            progress=False,
+            backoff=fast_backoff,
+        )
+    # after it answered, each request first uses its retries: FAIL_FAST_AFTER of them in a row stop the job
+    assert 30 + FAIL_FAST_AFTER * 3 <= type(failing.backend).n <= 30 + (FAIL_FAST_AFTER + 4) * 3
+    assert "used up their retries" in str(stopped.value)
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.counts()["ok"] == 30
+
+
+def test_a_server_restart_is_waited_for(scripted, fast_backoff):
+    """Connection failures that end before the retries run out do not stop the job."""
+    refusals = {f"r{i}": [_refused(), _refused()] for i in range(10, 20)}
+    backend = scripted(script=refusals)
+    results = run_requests_sync(
+        backend, _requests(40), concurrency=4, max_retries=3, progress=False, backoff=fast_backoff
+    )
+    assert all(r.ok for r in results)
+
+
+def test_other_errors_never_stop_the_job_and_are_logged_in_a_bounded_number_of_lines(
+    scripted, fast_backoff, caplog
+):
+    backend = scripted(script={f"r{i}": [BackendError("HTTP 400: bad request")] for i in range(300)})
+    caplog.set_level(logging.WARNING, logger="mmrole.engine")
+    results = run_requests_sync(backend, _requests(300), concurrency=8, progress=False, backoff=fast_backoff)
+    assert all(r.error == "HTTP 400: bad request" for r in results)
+    assert len(caplog.records) <= LOGGED_FAILURES + 2
+    assert "290 more request(s) failed" in caplog.text
+
+
+def test_fail_fast_can_be_turned_off(scripted, fast_backoff):
+    failing = Failing(scripted, _refused)
+    results = run_requests_sync(
+        failing.backend,
+        _requests(20),
+        concurrency=4,
+        max_retries=1,
+        progress=False,
+        backoff=fast_backoff,
+        fail_fast_after=None,
+    )
+    assert all("Connection refused" in r.error for r in results) and type(failing.backend).n == 40
+
+
+def test_a_dead_port_stops_with_the_url_and_what_failed():
+    port = _dead_port()
+    backend = load_backend(f"openai:m@http://127.0.0.1:{port}/v1")
+    with pytest.raises(EndpointUnavailable) as stopped:
+        run_requests_sync(backend, _requests(3000), concurrency=16, progress=False, backoff=FAST)
+    message = str(stopped.value)
+    assert (
+        f"openai:m@http://127.0.0.1:{port}/v1 cannot be reached" in message and "could not connect" in message
+    )
+    assert stopped.value.calls <= FAIL_FAST_AFTER + 16
+
+
+def test_a_server_answering_401_stops_at_once_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("MMROLE_API_KEY", SECRET)
+    with LocalOpenAIServer(require_api_key="the-right-key") as server:
+        backend = load_backend(f"openai:m@{server.base_url}")
+        with pytest.raises(EndpointUnavailable) as stopped:
+            run_requests_sync(backend, _requests(3000), concurrency=8, progress=False, backoff=FAST)
+        assert server.received <= 8
+    message = str(stopped.value)
+    assert "HTTP 401" in message and "MMROLE_API_KEY" in message and "rejected" in message
+    assert SECRET not in message and "***" in message
+
+
+def test_a_403_stops_too_but_a_400_does_not():
+    def responder(messages):
+        raise InjectedError(403, "this key has no access to model m")
+
+    with LocalOpenAIServer(responder) as server:
+        with pytest.raises(EndpointUnavailable, match="HTTP 403"):
+            run_requests_sync(
+                f"openai:m@{server.base_url}", _requests(100), concurrency=4, progress=False, backoff=FAST
+            )
+        assert server.received <= 4
+        server.responder = lambda messages: (_ for _ in ()).throw(InjectedError(400, "bad request"))
+        results = run_requests_sync(
+            f"openai:m@{server.base_url}", _requests(30), concurrency=4, progress=False, backoff=FAST
+        )
+        assert all("HTTP 400" in r.error for r in results) and server.received <= 4 + 30
