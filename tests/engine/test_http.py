@@ -157,3 +157,35 @@ def test_url_userinfo_becomes_basic_auth_and_never_the_host_or_an_error():
     with pytest.raises(ValueError) as caught:
         http.HTTPClient("ftp://user:sk-ftp@example.com")
     assert "sk-ftp" not in str(caught.value)
+
+
+def test_a_large_body_arrives_whole_and_the_connection_is_reused():
+    """Bodies carrying images go out in a write of their own (no joined copy); the server gets every byte."""
+
+    async def scenario():
+        received: list[bytes] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            for _ in range(2):
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                received.append(await reader.readexactly(length))
+                writer.write(OK)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        client = http.HTTPClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        big = bytes(range(256)) * 8000  # 2 MB
+        statuses = [(await client.request("POST", "/x", body)).status for body in (big, b"{}")]
+        client.close()
+        server.close()
+        return statuses, received, big
+
+    statuses, received, big = _run(scenario())
+    assert statuses == [200, 200] and received == [big, b"{}"]
+
+
+def test_a_connect_timeout_is_a_connect_error():
+    assert issubclass(http.ConnectTimeoutError, http.ConnectError)
+    assert issubclass(http.ConnectTimeoutError, http.TimeoutError_)

@@ -25,6 +25,8 @@ from mmrole.models.endpoint import redact_url
 #: Servers close idle keep-alive connections after a few seconds (uvicorn: 5 s); drop ours first.
 IDLE_EXPIRY_S = 4.0
 _MAX_HEAD = 64 * 1024
+#: Bodies smaller than this go out joined to the head in one write; larger ones in a write of their own.
+_JOIN_BELOW = 64 * 1024
 
 
 class HTTPError(Exception):
@@ -106,12 +108,16 @@ class _Connection(asyncio.Protocol):
         self._waiter.set_exception(RemoteClosedError(f"server closed the connection {what}"))
 
     # requests --------------------------------------------------------------------------------
-    def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[HTTPResponse]:
+    def send(self, head: bytes, body: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[HTTPResponse]:
         assert self.transport is not None
         self._reset_parser()
         self._buffer.clear()
         self._waiter = loop.create_future()
-        self.transport.write(data)
+        if len(body) < _JOIN_BELOW:
+            self.transport.write(head + body)  # one send for the usual small request
+        else:  # a body carrying images: no joined copy of it (32 in flight x 1 MB adds up)
+            self.transport.write(head)
+            self.transport.write(body)
         return self._waiter
 
     def expire(self, timeout: float) -> None:
@@ -285,7 +291,7 @@ class HTTPClient:
             f"{method} {self.prefix}{path} HTTP/1.1\r\n{self._fixed_head}"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
         )
-        waiter = connection.send(head.encode("latin-1") + body, loop)
+        waiter = connection.send(head.encode("latin-1"), body, loop)
         timer = loop.call_at(deadline, connection.expire, timeout)
         try:
             response = await waiter
