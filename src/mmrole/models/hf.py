@@ -43,7 +43,12 @@ from mmrole.models.base import (
 )
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
-from mmrole.models.prefix_cache import generate_with_shared_prefix, group_by_prefix, shared_prefix_length
+from mmrole.models.prefix_cache import (
+    can_share_prefix,
+    generate_with_shared_prefix,
+    group_by_prefix,
+    shared_prefix_length,
+)
 
 __all__ = ["HFBackend", "select_device", "select_dtype"]
 
@@ -182,6 +187,8 @@ class HFBackend(Backend):
             raise ConfigError(f"cannot load hf model {self.path}: {exc}") from exc
         self.model.to(self.device).eval()
         self.model_type = config.model_type
+        # Text prompts sharing a long start decode from one copy of its cache (see prefix_cache).
+        self._shares_prefix = not self.vision and can_share_prefix(self.model)
         # Batched generation needs left padding, and a pad token to pad with.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -306,7 +313,7 @@ class HFBackend(Backend):
         return kwargs
 
     def _generate_batch(self, requests: list[_Request]) -> list[Completion]:
-        if self.vision or len(requests) == 1:
+        if not self._shares_prefix or len(requests) == 1:
             return self._generate_padded(requests)
         # Text prompts sharing a long start (a sample's 8 judge prompts) run it once: see prefix_cache.
         id_lists = [self.tokenizer(r.text, add_special_tokens=False)["input_ids"] for r in requests]
@@ -314,10 +321,10 @@ class HFBackend(Backend):
         kwargs = self._generation_kwargs(requests[0].params)
         for group in group_by_prefix(id_lists):
             prompts = [id_lists[i] for i in group]
-            runs = generate_with_shared_prefix(self.model, prompts, shared_prefix_length(prompts), kwargs)
-            for index, run in zip(group, runs, strict=True):
+            run = generate_with_shared_prefix(self.model, prompts, shared_prefix_length(prompts), kwargs)
+            for row, index in enumerate(group):
                 results[index] = self._completion(
-                    0, requests[index], run.generated, run.prompt_tokens, run.logits
+                    row, requests[index], run.generated[row], run.prompt_tokens[row], run.logits
                 )
         rest = [index for index, result in enumerate(results) if result is None]
         if rest:
