@@ -91,7 +91,9 @@ def causal_lm(tiny_models):
 def judge_ids(tokenizer) -> list[list[int]]:
     """A sample's judge prompts: one long start, then suffixes of different token lengths."""
     start = tokenizer(SHARED, add_special_tokens=False)["input_ids"]
-    ids = [start + tokenizer(f"\nPlease evaluate: {s}", add_special_tokens=False)["input_ids"] for s in SUFFIXES]
+    ids = [
+        start + tokenizer(f"\nPlease evaluate: {s}", add_special_tokens=False)["input_ids"] for s in SUFFIXES
+    ]
     assert len({len(i) for i in ids}) == len(ids)  # every suffix length differs
     return ids
 
@@ -116,7 +118,10 @@ def one_at_a_time(model, id_lists, config):
                 input_ids=inputs, attention_mask=torch.ones_like(inputs), generation_config=config
             )
             runs.append(
-                (output.sequences[0, len(ids) :].tolist(), [step[0].log_softmax(-1) for step in output.logits])
+                (
+                    output.sequences[0, len(ids) :].tolist(),
+                    [step[0].log_softmax(-1) for step in output.logits],
+                )
             )
     return runs
 
@@ -189,5 +194,8 @@ def test_shared_prefix_uses_the_cache_api_without_deprecated_arguments(causal_lm
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)  # transformers' deprecated `past_key_values`
         generate_with_shared_prefix(
-            model, id_lists, shared_prefix_length(id_lists), {"generation_config": generation_config(model)}
+            model,
+            id_lists,
+            shared_prefix_length(id_lists),
+            {"generation_config": generation_config(model, max_new_tokens=3)},
         )
