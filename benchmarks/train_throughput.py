@@ -312,7 +312,7 @@ def results_section(result: dict[str, Any], note: str | None = None) -> str:
 
     total = result["flops_per_step"]
     breakdown = [
-        f"| {name} | {value / 1e12:,.3f} | {100 * value / total:.1f}% |"
+        f"| {name} | {value:.3g} | {100 * value / total:.1f}% |"
         for name, value in result["flops_breakdown"].items()
     ]
     memory = f"{result['peak_memory_gib']:.1f} GiB" if result["peak_memory_gib"] is not None else "n/a"
@@ -336,10 +336,10 @@ def results_section(result: dict[str, Any], note: str | None = None) -> str:
             f"activation recomputation not counted). 6 x all parameters per token would be "
             f"{result['six_n_over_count']:.2f}x this count.",
             "",
-            "| component | TFLOPs per step | share |",
+            "| component | FLOPs per step | share |",
             "| --- | ---: | ---: |",
             *breakdown,
-            f"| total | {total / 1e12:,.3f} | 100% |",
+            f"| total | {total:.3g} | 100% |",
             MARK_END,
         ]
     )
