@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from mmrole.errors import ConfigError
-from mmrole.models import hf_processors
+from mmrole.models import hf_processors, prefix_cache
 from mmrole.models.base import (
     Backend,
     BackendError,
@@ -43,12 +43,7 @@ from mmrole.models.base import (
 )
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
-from mmrole.models.prefix_cache import (
-    can_share_prefix,
-    generate_with_shared_prefix,
-    group_by_prefix,
-    shared_prefix_length,
-)
+from mmrole.models.prefix_cache import generate_with_shared_prefix, group_by_prefix, shared_prefix_length
 
 __all__ = ["HFBackend", "select_device", "select_dtype"]
 
@@ -187,8 +182,9 @@ class HFBackend(Backend):
             raise ConfigError(f"cannot load hf model {self.path}: {exc}") from exc
         self.model.to(self.device).eval()
         self.model_type = config.model_type
-        # Text prompts sharing a long start decode from one copy of its cache (see prefix_cache).
-        self._shares_prefix = not self.vision and can_share_prefix(self.model)
+        self._shares_prefix = not self.vision and prefix_cache.can_share_prefix(
+            self.model
+        )  # see _generate_batch
         # Batched generation needs left padding, and a pad token to pad with.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
