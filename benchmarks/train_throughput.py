@@ -8,8 +8,12 @@ AdamW. Each example is one image (448x448 px: 256 image tokens) and a role-play 
 optimiser steps and reports
 
 * tokens/s: every token of every sequence (image tokens included) per second, over all GPUs;
-* MFU = 6 * N * tokens/s / (peak bf16 dense FLOP/s of the GPUs), N = all parameters (the usual
-  6N approximation: forward 2N + backward 4N per token; attention FLOPs are left out);
+* MFU = model FLOPs per second / (peak bf16 dense FLOP/s of the GPUs), the FLOPs counted per
+  component (``benchmarks/flops.py``, PaLM's convention): the trained language model 6 per token
+  per parameter (input embeddings excluded) plus attention, 12 * layers * (heads x head dim) * seq
+  per token; the frozen vision encoder 2 per patch per parameter (forward only) plus its
+  attention; the trained patch merger 4 per merged token per parameter. The breakdown is printed,
+  with the old 6 * all-parameters figure beside it for comparison;
 * peak GPU memory.
 
     # one GPU (H100/H200)
@@ -31,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import flops  # benchmarks/flops.py
 import results_file  # benchmarks/results_file.py (scripts run from benchmarks/)
 
 MARK_START, MARK_END = "<!-- train-throughput:start -->", "<!-- train-throughput:end -->"
@@ -179,9 +184,9 @@ class StepTimer:
 def peak_flops(device_name: str, override_tflops: float | None) -> float | None:
     if override_tflops:
         return override_tflops * 1e12
-    for name, flops in PEAK_BF16.items():
+    for name, peak in PEAK_BF16.items():
         if name.lower() in device_name.lower():
-            return flops
+            return peak
     return None
 
 
@@ -209,7 +214,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     examples = synthetic_examples(
         processor, image, args.seq_len, steps * args.batch_size * args.grad_accum * world
     )
-    seq_len = int(ChatCollator(processor)(examples[:1])["input_ids"].shape[1])
+    first = ChatCollator(processor)(examples[:1])
+    seq_len = int(first["input_ids"].shape[1])
+    patches_per_image = [int(n) for n in first["image_grid_thw"].prod(-1).tolist()]
 
     config = build_config(
         SFTConfig,
@@ -236,6 +243,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     frozen = freeze_vision_tower(model)
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    text_shapes, vision_shapes = flops.qwen2vl_shapes(model)
+    sequences = args.batch_size * args.grad_accum * world
+    count = flops.step_flops(
+        text_shapes, vision_shapes, seq_len=seq_len, patches_per_image=patches_per_image, sequences=sequences
+    )
     timer = StepTimer(args.warmup)
     trainer = trl.SFTTrainer(
         model=model,
@@ -249,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.cuda.reset_peak_memory_stats()
     trainer.train()
     step_s = sum(timer.times) / len(timer.times)
-    tokens_per_step = seq_len * args.batch_size * args.grad_accum * world
+    tokens_per_step = seq_len * sequences
     tokens_per_s = tokens_per_step / step_s
     device_name = torch.cuda.get_device_name(device) if cuda else platform.processor() or "cpu"
     peak = peak_flops(device_name, args.peak_tflops)
@@ -260,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "trainable_params": trainable,
         "frozen_vision_tensors": len(frozen),
         "seq_len": seq_len,
+        "patches_per_image": patches_per_image,
         "image_size": args.image_size,
         "batch": f"{args.batch_size} x {args.grad_accum} accumulation x {world} devices",
         "optim": args.optim,
@@ -268,7 +281,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "timed_steps": len(timer.times),
         "step_s": step_s,
         "tokens_per_s": tokens_per_s,
-        "mfu": 6 * params * tokens_per_s / (peak * world) if peak else None,
+        "flops_per_step": count.total,
+        "flops_breakdown": dict(count.breakdown()),
+        "mfu": count.total / step_s / (peak * world) if peak else None,
+        "mfu_6n": flops.six_n_flops(params, seq_len, sequences) / step_s / (peak * world) if peak else None,
+        "six_n_over_count": flops.six_n_flops(params, seq_len, sequences) / count.total,
         "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None,
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -290,7 +307,14 @@ def _count(n: int) -> str:
 
 
 def results_section(result: dict[str, Any], note: str | None = None) -> str:
-    mfu = f"{100 * result['mfu']:.1f}%" if result["mfu"] is not None else "n/a (unknown peak FLOP/s)"
+    def percent(value: float | None) -> str:
+        return f"{100 * value:.1f}%" if value is not None else "n/a (unknown peak FLOP/s)"
+
+    total = result["flops_per_step"]
+    breakdown = [
+        f"| {name} | {value:.3g} | {100 * value / total:.1f}% |"
+        for name, value in result["flops_breakdown"].items()
+    ]
     memory = f"{result['peak_memory_gib']:.1f} GiB" if result["peak_memory_gib"] is not None else "n/a"
     return "\n".join(
         [
@@ -303,9 +327,19 @@ def results_section(result: dict[str, Any], note: str | None = None) -> str:
             f"frozen), {result['seq_len']} tokens per sequence ({result['image_size']} px image), batch {result['batch']}, "
             f"{result['optim']}, gradient checkpointing {'on' if result['gradient_checkpointing'] else 'off'}.",
             "",
-            "| tokens/s | MFU (6N) | s/step | peak memory |",
-            "| ---: | ---: | ---: | ---: |",
-            f"| {result['tokens_per_s']:,.0f} | {mfu} | {result['step_s']:.3f} | {memory} |",
+            "| tokens/s | MFU | (6N would say) | s/step | peak memory |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+            f"| {result['tokens_per_s']:,.0f} | {percent(result['mfu'])} | {percent(result['mfu_6n'])} "
+            f"| {result['step_s']:.3f} | {memory} |",
+            "",
+            "Model FLOPs per optimiser step, by component (`benchmarks/flops.py`, PaLM's convention; "
+            f"activation recomputation not counted). 6 x all parameters per token would be "
+            f"{result['six_n_over_count']:.2f}x this count.",
+            "",
+            "| component | FLOPs per step | share |",
+            "| --- | ---: | ---: |",
+            *breakdown,
+            f"| total | {total:.3g} | 100% |",
             MARK_END,
         ]
     )
@@ -349,6 +383,10 @@ def main() -> None:
     if int(os.environ.get("RANK", "0")) != 0:
         return
     print(json.dumps(result, indent=2))
+    print("model FLOPs per step:")
+    for name, value in result["flops_breakdown"].items():
+        print(f"  {name:62} {value:12.4g}  {100 * value / result['flops_per_step']:5.1f}%")
+    print(f"  {'total':62} {result['flops_per_step']:12.4g}  (6N: {result['six_n_over_count']:.2f}x that)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     if args.results:

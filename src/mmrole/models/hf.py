@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from mmrole.errors import ConfigError
-from mmrole.models import hf_processors
+from mmrole.models import hf_processors, prefix_cache
 from mmrole.models.base import (
     Backend,
     BackendError,
@@ -182,6 +182,9 @@ class HFBackend(Backend):
             raise ConfigError(f"cannot load hf model {self.path}: {exc}") from exc
         self.model.to(self.device).eval()
         self.model_type = config.model_type
+        self._shares_prefix = not self.vision and prefix_cache.can_share_prefix(
+            self.model
+        )  # see _generate_batch
         # Batched generation needs left padding, and a pad token to pad with.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -306,7 +309,7 @@ class HFBackend(Backend):
         return kwargs
 
     def _generate_batch(self, requests: list[_Request]) -> list[Completion]:
-        if self.vision or len(requests) == 1:
+        if not self._shares_prefix or len(requests) == 1:
             return self._generate_padded(requests)
         # Text prompts sharing a long start (a sample's 8 judge prompts) run it once: see prefix_cache.
         id_lists = [self.tokenizer(r.text, add_special_tokens=False)["input_ids"] for r in requests]
@@ -314,10 +317,10 @@ class HFBackend(Backend):
         kwargs = self._generation_kwargs(requests[0].params)
         for group in group_by_prefix(id_lists):
             prompts = [id_lists[i] for i in group]
-            runs = generate_with_shared_prefix(self.model, prompts, shared_prefix_length(prompts), kwargs)
-            for index, run in zip(group, runs, strict=True):
+            run = generate_with_shared_prefix(self.model, prompts, shared_prefix_length(prompts), kwargs)
+            for row, index in enumerate(group):
                 results[index] = self._completion(
-                    0, requests[index], run.generated, run.prompt_tokens, run.logits
+                    row, requests[index], run.generated[row], run.prompt_tokens[row], run.logits
                 )
         rest = [index for index, result in enumerate(results) if result is None]
         if rest:
