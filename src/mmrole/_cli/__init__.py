@@ -11,11 +11,11 @@ MAX_FAILURES_HELP = (
 )
 
 
-def max_failures_option() -> Any:
+def max_failures_option(default: str | None = "0", extra_help: str = "") -> Any:
     """The ``--max-failures N|FRACTION`` option (parsed by :func:`max_failures`)."""
     import typer
 
-    return typer.Option("0", "--max-failures", metavar="N|FRACTION", help=MAX_FAILURES_HELP)
+    return typer.Option(default, "--max-failures", metavar="N|FRACTION", help=MAX_FAILURES_HELP + extra_help)
 
 
 def max_failures(text: str) -> Any:

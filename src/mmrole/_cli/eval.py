@@ -111,7 +111,7 @@ def judge_command(
     rpm: float | None = RPM,
     n_boot: int = N_BOOT,
     seed: int = SEED,
-    max_failures: str = MAX_FAILURES,
+    max_failures: str | None = MAX_FAILURES,
     progress: bool = PROGRESS,
     overwrite: bool = OVERWRITE,
 ) -> None:
@@ -121,9 +121,9 @@ def judge_command(
     unless --overwrite. Exits 1 when more judgements failed than --max-failures allows, 3 when the judge's
     endpoint is unusable."""
     from mmrole.eval.judge import judge_run_sync
-    from mmrole.eval.pipeline import is_demo
+    from mmrole.eval.pipeline import is_demo, max_failures_for
 
-    allowed = parse_max_failures(max_failures)
+    allowed = parse_max_failures(max_failures_for(judge, max_failures))
 
     options = _judge_options(
         judge,
@@ -197,7 +197,7 @@ def eval_command(
     rpm: float | None = RPM,
     n_boot: int = N_BOOT,
     seed: int = SEED,
-    max_failures: str = MAX_FAILURES,
+    max_failures: str | None = MAX_FAILURES,
     progress: bool = PROGRESS,
     overwrite: bool = OVERWRITE,
 ) -> None:
@@ -206,10 +206,10 @@ def eval_command(
     agent, judge, data or options is refused (exit 2) unless --overwrite. Exits 1 when more answers or
     more judgements failed than --max-failures allows (each counted on its own), 3 when an endpoint is
     unusable."""
-    from mmrole.eval.pipeline import evaluate_sync
+    from mmrole.eval.pipeline import evaluate_sync, max_failures_for
     from mmrole.models.base import GenerationParams
 
-    allowed = parse_max_failures(max_failures)
+    allowed = parse_max_failures(max_failures_for(judge, max_failures))
 
     options = _judge_options(
         judge,
