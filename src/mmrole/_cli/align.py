@@ -116,8 +116,8 @@ def feedback_command(
     than --max-failures allows got no score because a call failed (empty responses are no failure),
     3 when an endpoint is unusable.
     """
-    from mmrole.train.feedback import CANDIDATES_FILE, generate_feedback_sync
-    from mmrole.train.feedback_config import FeedbackOptions, parse_weights
+    from mmrole.align.feedback import CANDIDATES_FILE, generate_feedback_sync
+    from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 
     allowed = parse_max_failures(max_failures)
 
@@ -232,10 +232,10 @@ def align_command(
     --max-failures allows (rerun to continue), 3 when an endpoint is unusable.
     """
 
-    from mmrole.train.align import align
-    from mmrole.train.align_config import AlignConfig, parse_overrides
-    from mmrole.train.align_summary import summary_table
-    from mmrole.train.feedback_config import FeedbackOptions, metric_named, parse_weights
+    from mmrole.align.feedback_config import FeedbackOptions, metric_named, parse_weights
+    from mmrole.align.loop import align
+    from mmrole.align.loop_config import AlignConfig, parse_overrides
+    from mmrole.align.loop_summary import summary_table
 
     feedback = FeedbackOptions(
         n_samples=k,
