@@ -49,7 +49,7 @@ def samples_command(
 
     from mmrole.data import build_samples, image_root, load_samples, write_samples_jsonl
     from mmrole.data.paths import resolve_under
-    from mmrole.data.samples import is_data_root, resolve_source
+    from mmrole.data.sources import is_data_root, resolve_source
     from mmrole.errors import ConfigError
     from mmrole.schema import DIALOGUE_TYPES, SPLITS
 

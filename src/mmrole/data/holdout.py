@@ -30,7 +30,7 @@ from typing import Any
 from mmrole.data.characters import file_stem
 from mmrole.data.dialogues import role_from_id
 from mmrole.data.jsonio import read_json
-from mmrole.data.samples import DEMO, is_data_root, load_samples, resolve_source
+from mmrole.data.sources import DEMO, is_data_root, load_samples, resolve_source
 from mmrole.errors import DataError
 from mmrole.schema import Sample
 
