@@ -1,24 +1,63 @@
 """Sources of samples: what ``"demo"``, an MMRole-Data root, a test folder or a file holds, and where
 its images are.
 
+``"demo"`` is the bundled demo dataset, a tiny MMRole-Data root shipped as package data (four
+original characters, six drawings, dialogues of all three types, a test split of eight samples
+and a small train split); ``scripts/make_demo_data.py`` in mmrole's repository writes it.
+
 Every command that takes ``--data`` resolves it here; the samples themselves are built by
 :mod:`mmrole.data.samples` (from dialogues) and :mod:`mmrole.data.qwen` (from Qwen-VL files).
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmrole.data.demo import demo_root
 from mmrole.data.paths import UnsafePathError, check_within
 from mmrole.data.qwen import load_qwen_samples
 from mmrole.data.samples import build_samples, read_samples_jsonl
-from mmrole.errors import DataError
+from mmrole.errors import ConfigError, DataError
 from mmrole.schema import Sample
 
 #: The source name of the bundled demo set.
 DEMO = "demo"
+
+
+def demo_root() -> Path:
+    """The bundled demo dataset's root (an MMRole-Data layout, shipped as package data)."""
+    return Path(__file__).resolve().parents[1] / "demo_data"
+
+
+def copy_demo(target: str | Path, *, overwrite: bool = False) -> Path:
+    """Copy the demo dataset (profiles, images, dialogues, test and train splits) into ``target``.
+
+    Only the contents are copied, not the permissions: a copy of a read-only installation is
+    still a folder to edit.
+
+    Args:
+        target: The folder to write.
+        overwrite: Replace ``target`` when it exists and is not empty.
+
+    Returns:
+        The target path.
+
+    Raises:
+        ConfigError: ``target`` is not empty and ``overwrite`` is False.
+    """
+    target = Path(target)
+    if target.exists() and any(target.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{target} is not empty; pass overwrite=True (--overwrite) to replace it")
+        shutil.rmtree(target)
+    source = demo_root()
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            copy = target / path.relative_to(source)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
+    return target
 
 
 def is_data_root(path: Path) -> bool:
