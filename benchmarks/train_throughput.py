@@ -195,9 +195,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import trl
     from PIL import Image
 
+    from mmrole.train.arguments import trainer_arguments
     from mmrole.train.base_config import build_config
     from mmrole.train.collators import ChatCollator
-    from mmrole.train.common import trainer_arguments
     from mmrole.train.examples import to_dataset
     from mmrole.train.modeling import freeze_vision_tower
     from mmrole.train.sft_config import SFTConfig

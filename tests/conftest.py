@@ -110,3 +110,11 @@ def small_root_with_test_split(
         in_test_root,
         ("*/*/Iron_Man_*.json", "out-of-distribution/*.json"),
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2-VL (the family of the documented 7B recipe): the trainer and align tests share it."""
+    from mmrole.testing.tiny_models import build_tiny_qwen2vl
+
+    return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "qwen2vl")

@@ -22,7 +22,7 @@ def _modules_loaded_by(code: str) -> set[str]:
 
 def test_import_mmrole_and_cli_stay_light():
     loaded = _modules_loaded_by(
-        "import mmrole, mmrole.cli, mmrole.data, mmrole.models, mmrole.engine, mmrole.eval"
+        "import mmrole, mmrole.cli, mmrole.data, mmrole.models, mmrole.engine, mmrole.eval, mmrole.train, mmrole.align"
     )
     assert not (loaded & set(HEAVY)), f"heavy modules imported at start-up: {sorted(loaded & set(HEAVY))}"
 

@@ -13,8 +13,8 @@ from app_helpers import ScriptedBackend, StreamingScriptedBackend
 from mmrole.app import callbacks as cb
 from mmrole.app.resources import ChatData
 from mmrole.app.transcript import load_transcript
-from mmrole.data.demo import write_demo
 from mmrole.data.paths import UnsafePathError
+from mmrole.data.sources import copy_demo
 from mmrole.errors import DataError
 from mmrole.models.base import BackendError
 
@@ -169,7 +169,7 @@ def test_app_command_passes_its_options_to_the_launcher(
 def test_the_app_never_lists_opens_or_serves_an_image_linking_out(
     tmp_path: Path, outside_secret: tuple[Path, bytes]
 ) -> None:
-    root = write_demo(tmp_path / "data")
+    root = copy_demo(tmp_path / "data")
     isles = root / "images" / "The_Lantern_Isles"
     leak, alias = isles / "00_leak.png", isles / "alias.png"
     leak.symlink_to(outside_secret[0])  # sorts first: it would be the gallery's and the start image
@@ -206,7 +206,7 @@ def test_the_app_never_lists_opens_or_serves_an_image_linking_out(
 
 
 def test_a_character_name_climbing_out_of_the_root_is_refused(tmp_path: Path) -> None:
-    root = write_demo(tmp_path / "data")
+    root = copy_demo(tmp_path / "data")
     roles_file = root / "profiles" / "in-distribution" / "roles.json"
     roles = json.loads(roles_file.read_text())
     roles["The Lantern Isles"].append("../../../../outside/Evil")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from mmrole.data import load_samples
-from mmrole.data.demo import write_demo
 from mmrole.data.qwen import sample_to_qwen
+from mmrole.data.sources import copy_demo
 
 #: Text of files outside the data root: it must never come out of a loader.
 OUTSIDE_TEXT = "OUTSIDE-TEXT-never-loaded-52c1"
@@ -34,7 +34,7 @@ def write_linked_root(target: Path, secret: Path) -> Path:
     """
     outside = secret.parent
     assert outside == target.parent / "outside", "CLIMBING_NAME climbs to <target's parent>/outside"
-    root = write_demo(target)
+    root = copy_demo(target)
     images = root / "images"
     (images / "scenes" / "leak.png").symlink_to(secret)
     (images / "linked").symlink_to(outside, target_is_directory=True)

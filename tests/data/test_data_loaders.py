@@ -22,9 +22,9 @@ from mmrole.data import (
     sample_to_qwen,
     write_samples_jsonl,
 )
-from mmrole.data.demo import write_demo
 from mmrole.data.paths import UnsafePathError
 from mmrole.data.qwen import sample_from_qwen
+from mmrole.data.sources import copy_demo
 from mmrole.errors import DataError
 from mmrole.schema import Character, Sample
 
@@ -179,7 +179,7 @@ def test_a_climbing_character_name_is_refused_and_its_file_never_read(linked_roo
 
 @pytest.mark.parametrize("name", ["Otto/Brass", "..", "C:Otto", "Otto\0Brass", "Otto\\Brass"])
 def test_names_that_cannot_be_file_names_are_refused(tmp_path: Path, name: str):
-    root = write_demo(tmp_path / "data")
+    root = copy_demo(tmp_path / "data")
     roles_file = root / "profiles" / "in-distribution" / "roles.json"
     roles = json.loads(roles_file.read_text())
     roles["The Lantern Isles"] += [name, "Dr. Who .. again"]  # dots inside a name are fine
@@ -220,7 +220,7 @@ def test_an_images_folder_linking_out_is_refused_and_one_inside_is_fine(
     (data / "images").symlink_to(outside_secret[0].parent, target_is_directory=True)
     with pytest.raises(UnsafePathError, match="--images"):
         image_root(data / "samples.jsonl")
-    root = write_demo(tmp_path / "data")
+    root = copy_demo(tmp_path / "data")
     (root / "images").rename(root / "real_images")
     (root / "images").symlink_to("real_images", target_is_directory=True)
     assert image_root(root) == root / "images"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mmrole.cli import app
 from mmrole.data import load_samples, sample_to_qwen
-from mmrole.data.demo import write_demo
+from mmrole.data.sources import copy_demo
 from mmrole.data.validate import validate
 
 runner = CliRunner()
@@ -25,7 +25,7 @@ def _turns(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def broken_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo set with one of each problem added."""
-    root = write_demo(tmp_path_factory.mktemp("broken") / "data")
+    root = copy_demo(tmp_path_factory.mktemp("broken") / "data")
     ok_turns = _turns(("human", "Hello?"), ("Mira Vale", "Hello."))
     records = [
         {"id": "Mira_Vale_human-role-dialogue_bad_0", "conversations": ok_turns},  # no image

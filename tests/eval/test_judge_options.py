@@ -11,7 +11,8 @@ from eval_spec_prompt import answers_run
 
 from mmrole.errors import ConfigError
 from mmrole.eval.judge import JudgeOptions, judge_run_sync
-from mmrole.eval.pipeline import DEMO_JUDGE, judge_options_for
+from mmrole.eval.pipeline import judge_options_for
+from mmrole.eval.presets import DEMO_JUDGE
 from mmrole.prompts.judge import JUDGE_SYSTEM
 from mmrole.schema import METRICS
 from mmrole.testing.server import LocalOpenAIServer, Reply, last_user_text

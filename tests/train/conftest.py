@@ -26,14 +26,6 @@ def _one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Qwen2-VL (the family of the documented 7B recipe)."""
-    from mmrole.testing.tiny_models import build_tiny_qwen2vl
-
-    return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "qwen2vl")
-
-
-@pytest.fixture(scope="session")
 def tiny_processors(tmp_path_factory: pytest.TempPathFactory, tiny_vlm: Path) -> dict[str, Any]:
     """name -> processor (or tokenizer) of each tiny model family."""
     from mmrole.testing import tiny_models

@@ -1,4 +1,5 @@
-"""Every training input holds the test set out: `train sft`, `train judge`, `feedback`, `align`.
+"""Every training input holds the test set out: `train sft` and `train judge` (feedback and align:
+tests/align/test_align_holdout.py).
 
 The data root is a copy of the reference release with MMRole's In-Test files as its data/test/
 (Iron Man's dialogues, every out-of-distribution one); see tests/data_roots.py.
@@ -11,22 +12,15 @@ import logging
 from pathlib import Path
 
 import pytest
-from feedback_helpers import ScriptedPolicy, keyword_judge
 from train_helpers import smoke
-from typer.testing import CliRunner
 
 from data_roots import build_root_with_test_split
-from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import dialogue_id, training_samples
-from mmrole.errors import ConfigError, DataError
+from mmrole.errors import DataError
 from mmrole.eval.results import review_record, write_run
 from mmrole.runs import RunFolder, StageInputs
-from mmrole.testing.server import LocalOpenAIServer
 from mmrole.train import JudgeTrainConfig, SFTConfig
-from mmrole.train.align_config import AlignConfig
-from mmrole.train.feedback import generate_feedback_sync, prompt_slice
-from mmrole.train.feedback_config import FeedbackOptions, parse_weights
 from mmrole.train.judge import judge_examples
 from mmrole.train.sft import read_sft_data
 
@@ -123,77 +117,3 @@ def test_judge_training_leaves_out_reviews_of_test_samples(root, test_ids, tmp_p
     assert "2 test samples" in caplog.text
     config.include_test = True
     assert len(judge_examples(config)) == 3
-
-
-def _feedback_options(**overrides) -> FeedbackOptions:
-    base = dict(
-        n_samples=2, limit=4, weights=parse_weights("Fluency=1"), progress=False, missing_image="omit"
-    )
-    return FeedbackOptions(**{**base, **overrides})
-
-
-def test_feedback_prompts_leave_the_test_set_out_and_record_it(root, test_ids, tmp_path) -> None:
-    prompts, guard = prompt_slice(root, 0, None)
-    assert prompts and not _held_out({s.id for s in prompts}, test_ids)
-    assert all(s.split == "in-distribution" for s in prompts)
-    with LocalOpenAIServer(keyword_judge()) as server:
-        generate_feedback_sync(
-            ScriptedPolicy(lambda s, k: "Ahoy" + " sparkle" * k), f"openai:j@{server.base_url}", str(root),
-            tmp_path / "fb", _feedback_options(),
-        )  # fmt: skip
-    info = json.loads((tmp_path / "fb" / "run.json").read_text())
-    assert info["data"]["held_out"] == dict(guard.excluded) and info["data"]["held_out"]["test"] == 3
-
-    kept, guard = prompt_slice(
-        root / "data" / "test", 0, None, _feedback_options(include_test=True).holdout()
-    )
-    assert {s.id for s in kept} == test_ids and guard.warnings()
-
-
-def test_feedback_cli_on_a_test_set_refuses_in_one_line(root) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "feedback",
-            "--policy",
-            "demo",
-            "--judge",
-            "demo",
-            "--data",
-            str(root / "data" / "test"),
-            "--out",
-            "x",
-        ],
-    )
-    assert result.exit_code != 0 and isinstance(result.exception, DataError)
-    assert "no prompts" in str(result.exception) and "216 test samples" in str(result.exception)
-    assert "--include-test" in str(result.exception)
-
-
-def test_align_evaluates_on_the_test_set_never_the_training_prompts(root, tmp_path) -> None:
-    config = AlignConfig(model="m", data=str(root), judge="demo", output_dir="o")
-    assert config.test_data == str(root / "data" / "test")
-    assert config.test_data in config.feedback_holdout().test_data
-    jsonl = tmp_path / "prompts.jsonl"
-    jsonl.write_text(json.dumps(training_samples(root)[0][0].model_dump()) + "\n")
-    with pytest.raises(ConfigError, match="--eval-data is required"):
-        AlignConfig(model="m", data=str(jsonl), judge="demo", output_dir="o")
-    # An explicit test set is held out of the prompts: the same file leaves nothing to train on.
-    same = AlignConfig(model="m", data=str(jsonl), judge="demo", output_dir="o", eval_data=str(jsonl))
-    with pytest.raises(DataError, match="no prompts"):
-        prompt_slice(same.data, 0, None, same.feedback_holdout().holdout())
-    result = CliRunner().invoke(
-        app,
-        [
-            "align",
-            "--model",
-            str(tmp_path),
-            "--data",
-            str(jsonl),
-            "--judge",
-            "demo",
-            "--out",
-            str(tmp_path / "a"),
-        ],
-    )
-    assert result.exit_code != 0 and "--eval-data is required" in str(result.exception)

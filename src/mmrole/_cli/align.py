@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -116,8 +117,8 @@ def feedback_command(
     than --max-failures allows got no score because a call failed (empty responses are no failure),
     3 when an endpoint is unusable.
     """
-    from mmrole.train.feedback import CANDIDATES_FILE, generate_feedback_sync
-    from mmrole.train.feedback_config import FeedbackOptions, parse_weights
+    from mmrole.align.feedback import CANDIDATES_FILE, generate_feedback_sync
+    from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 
     allowed = parse_max_failures(max_failures)
 
@@ -232,10 +233,9 @@ def align_command(
     --max-failures allows (rerun to continue), 3 when an endpoint is unusable.
     """
 
-    from mmrole.train.align import align
-    from mmrole.train.align_config import AlignConfig, parse_overrides
-    from mmrole.train.align_summary import summary_table
-    from mmrole.train.feedback_config import FeedbackOptions, metric_named, parse_weights
+    from mmrole.align.feedback_config import FeedbackOptions, metric_named, parse_weights
+    from mmrole.align.loop import align
+    from mmrole.align.loop_config import AlignConfig, parse_overrides
 
     feedback = FeedbackOptions(
         n_samples=k,
@@ -279,8 +279,24 @@ def align_command(
         **({"eval_metrics": tuple(metrics)} if metrics else {}),
     )
     summary = align(config)
-    make_console().print(summary_table(summary))
+    make_console().print(_summary_table(summary))
     typer.echo(f"summary: {out / 'summary.md'}")
+
+
+def _summary_table(summary: dict[str, Any]) -> Any:
+    """The align summary as a rich Table (the rows of summary.md)."""
+    from rich.table import Table
+
+    from mmrole.align.loop_summary import COLUMNS, summary_rows
+
+    table = Table(
+        title="mmrole align", caption=f"best: {summary['best']['name']} -> hf:{summary['best']['model_dir']}"
+    )
+    for index, column in enumerate(COLUMNS):
+        table.add_column(column, justify="left" if index < 2 else "right")
+    for row in summary_rows(summary):
+        table.add_row(*row)
+    return table
 
 
 def judge_agreement_command(

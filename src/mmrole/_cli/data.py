@@ -49,7 +49,7 @@ def samples_command(
 
     from mmrole.data import build_samples, image_root, load_samples, write_samples_jsonl
     from mmrole.data.paths import resolve_under
-    from mmrole.data.samples import is_data_root, resolve_source
+    from mmrole.data.sources import is_data_root, resolve_source
     from mmrole.errors import ConfigError
     from mmrole.schema import DIALOGUE_TYPES, SPLITS
 
@@ -243,9 +243,9 @@ def demo_command(
     overwrite: bool = typer.Option(False, help="Replace the folder if it is not empty."),
 ) -> None:
     """Write a copy of the bundled demo dataset (an MMRole-Data layout) to start your own from."""
-    from mmrole.data.demo import write_demo
+    from mmrole.data.sources import copy_demo
 
-    typer.echo(f"wrote the demo dataset to {write_demo(target, overwrite=overwrite)}")
+    typer.echo(f"wrote the demo dataset to {copy_demo(target, overwrite=overwrite)}")
 
 
 def register(app: typer.Typer) -> None:

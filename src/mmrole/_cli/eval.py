@@ -76,7 +76,7 @@ def _scale(text: str) -> tuple[float, float]:
 
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
 
-    from mmrole.eval.pipeline import DEMO_DISCLAIMER
+    from mmrole.eval.presets import DEMO_DISCLAIMER
     from mmrole.eval.tables import results_table
 
     console = make_console()
@@ -121,7 +121,8 @@ def judge_command(
     unless --overwrite. Exits 1 when more judgements failed than --max-failures allows, 3 when the judge's
     endpoint is unusable."""
     from mmrole.eval.judge import judge_run_sync
-    from mmrole.eval.pipeline import is_demo, max_failures_for
+    from mmrole.eval.pipeline import max_failures_for
+    from mmrole.eval.presets import is_demo
 
     allowed = parse_max_failures(max_failures_for(judge, max_failures))
 

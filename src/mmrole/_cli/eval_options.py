@@ -58,7 +58,7 @@ RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per 
 N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
-#: Judging commands: the demo judge's preset tolerates some failures (pipeline.DEMO_MAX_FAILURES).
+#: Judging commands: the demo judge's preset tolerates some failures (presets.DEMO_MAX_FAILURES).
 MAX_FAILURES = max_failures_option(
     None, " With the demo judge the default is 0.1: a 135M judge misses the format now and then."
 )

@@ -30,7 +30,7 @@ from typing import Any
 from mmrole.data.characters import file_stem
 from mmrole.data.dialogues import role_from_id
 from mmrole.data.jsonio import read_json
-from mmrole.data.samples import DEMO, is_data_root, load_samples, resolve_source
+from mmrole.data.sources import DEMO, demo_root, is_data_root, load_samples, resolve_source
 from mmrole.errors import DataError
 from mmrole.schema import Sample
 
@@ -49,8 +49,6 @@ DEMO_TRAIN_FILE = Path("data") / "train" / "train_demo.json"
 
 def demo_train_file() -> Path:
     """The bundled demo set's training split (``demo`` as a training source)."""
-    from mmrole.data.demo import demo_root
-
     return demo_root() / DEMO_TRAIN_FILE
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.problems import Problem
-from mmrole.data.samples import image_root, is_data_root, load_samples, resolve_source
+from mmrole.data.sources import image_root, is_data_root, load_samples, resolve_source
 from mmrole.schema import HUMAN_SPEAKER
 
 

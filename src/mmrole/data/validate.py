@@ -20,7 +20,7 @@ from mmrole.data.jsonio import iter_json_array, not_utf8
 from mmrole.data.paths import UnsafePathError, check_within, is_safe_relative, resolve_under
 from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS, Problem, problem_from_error
 from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
-from mmrole.data.samples import image_root, is_data_root, resolve_source
+from mmrole.data.sources import image_root, is_data_root, resolve_source
 from mmrole.errors import DataError
 from mmrole.imaging import check_image_file
 from mmrole.schema import Character, Sample

@@ -1,13 +1,7 @@
-"""``mmrole eval``: answer + judge + report in one call, and the demo preset.
+"""``mmrole eval``: answer + judge + report in one call.
 
-The demo judge is SmolLM2-135M on a CPU. It cannot write MMRole-Eval reviews, so the demo
-preset asks it for the scores only: its reply is made to start with ``[Scores]: (`` (an
-assistant prefill the backend continues), it may write a few tokens, and the scores are read
-from its logprobs (the expected value over 1..10) rather than from a long sampled review.
-A reply without scores is not re-asked (a reminder doubles the CPU time and rarely helps a
-135M model); it is counted as failed like any other.
-That makes the whole pipeline run in minutes offline; the numbers demonstrate the pipeline
-and measure nothing.
+The demo judge's settings (``--judge demo``) and the demo agent's answer cap are the demo
+preset of :mod:`mmrole.eval.presets`.
 """
 
 from __future__ import annotations
@@ -17,24 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run
-
-DEMO_SPEC = "demo"
-#: Judge settings for the 135M demo judge (see the module docstring).
-DEMO_JUDGE = {"scoring": "logprob", "max_tokens": 10, "prefill": "[Scores]: (", "format_retries": 0}
-#: The demo agent's answer length cap (tokens): a 135M model rambles, and CPU time is short.
-DEMO_ANSWER_MAX_TOKENS = 48
-#: ``--max-failures`` of judging with the demo judge unless given: a 135M judge misses the score
-#: format now and then (the failures are counted and shown), which must not fail ``make demo``.
-DEMO_MAX_FAILURES = "0.1"
-DEMO_DISCLAIMER = (
-    "The judge is the 135M-parameter demo model: these scores demonstrate the pipeline, they are not a "
-    "measurement. Use a capable judge (e.g. the MMRole-Eval reward model or a strong VLM) for real results."
-)
-
-
-def is_demo(spec: Any) -> bool:
-    """Whether a model spec (or backend) is the bundled demo model."""
-    return (spec if isinstance(spec, str) else getattr(spec, "spec", "")) == DEMO_SPEC
+from mmrole.eval.presets import DEMO_ANSWER_MAX_TOKENS, DEMO_JUDGE, DEMO_MAX_FAILURES, is_demo
 
 
 def max_failures_for(judge: Any, given: str | None) -> str:
@@ -94,7 +71,7 @@ async def evaluate(
         judge_options: How to judge (default: MMRole's, or the demo preset for the demo judge).
         answer_options: Passed to :func:`mmrole.eval.answer.answer_dataset` (``limit``,
             ``params``, ``missing_image``...); a demo agent's answers are capped at
-            :data:`DEMO_ANSWER_MAX_TOKENS` tokens unless ``params`` is given.
+            :data:`~mmrole.eval.presets.DEMO_ANSWER_MAX_TOKENS` tokens unless ``params`` is given.
         report: Write report.md/.csv/.html into the run folder at the end.
         overwrite: Start answering and judging afresh when the folder holds a run made with
             another agent, judge, data or options (otherwise that is refused).

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmrole.eval.presets import DEMO_DISCLAIMER, is_demo
 from mmrole.eval.report_data import GroupResults, RunData, Stat
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS
 
@@ -179,8 +180,6 @@ def csv_rows(runs: Sequence[RunData]) -> list[dict[str, Any]]:
 
 def demo_note(runs: Sequence[RunData]) -> str | None:
     """The plain warning a report must carry when a run was judged by the 135M demo model."""
-    from mmrole.eval.pipeline import DEMO_DISCLAIMER, is_demo
-
     demo_runs = [run.name for run in runs if is_demo(run.info.judge)]
     if not demo_runs:
         return None

@@ -12,17 +12,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from mmrole.train.common import (
-    TrainResult,
-    callbacks,
-    checkpoint_to_resume,
-    keep_checkpoint_weights,
-    prepare_model,
-    train_and_save,
-    trainer_arguments,
-    weights_checkpoint,
-    with_model_folder,
-)
+from mmrole.train.arguments import trainer_arguments
+from mmrole.train.checkpoints import checkpoint_to_resume, keep_checkpoint_weights, weights_checkpoint
+from mmrole.train.common import TrainResult, callbacks, prepare_model, train_and_save, with_model_folder
 from mmrole.train.dpo_config import DPOConfig
 from mmrole.train.examples import Example, load_examples
 

@@ -57,7 +57,7 @@ def _is_conversation_file(path: Path) -> bool:
 
 def conversation_files(source: str) -> list[Path] | None:
     """The Qwen-VL-format files a source names, or None when it is a samples source."""
-    from mmrole.data.samples import is_data_root
+    from mmrole.data.sources import is_data_root
 
     path = _demo_train_file() if source == "demo" else Path(source).expanduser()
     if not path.exists():

@@ -218,7 +218,7 @@ def train_judge(config: JudgeTrainConfig) -> TrainResult:
         DataError: Bad trajectories, a missing image, or no trajectory at all.
         ConfigError: Bad options.
     """
-    from mmrole.train.common import checkpoint_to_resume
+    from mmrole.train.checkpoints import checkpoint_to_resume
     from mmrole.train.sft import train_sft
 
     checkpoint_to_resume(config)  # fail fast, before reading the data

@@ -30,11 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mmrole.align.loop_config import AlignConfig
+from mmrole.align.loop_summary import write_summary
 from mmrole.errors import ConfigError, DataError
 from mmrole.files import read_json, write_json
 from mmrole.runs import RunFolder
-from mmrole.train.align_config import AlignConfig
-from mmrole.train.align_summary import write_summary
 
 logger = logging.getLogger("mmrole.align")
 
@@ -187,8 +187,8 @@ def run_iteration(
     say: Callable[[str], None] = _say,
 ) -> dict[str, Any]:
     """One iteration from ``base`` (``{"name", "model_dir"}``); returns (and writes) its record."""
-    from mmrole.train.feedback import SUMMARY_FILE as FEEDBACK_SUMMARY
-    from mmrole.train.feedback import generate_feedback, unscored_responses
+    from mmrole.align.feedback import SUMMARY_FILE as FEEDBACK_SUMMARY
+    from mmrole.align.feedback import generate_feedback, unscored_responses
 
     folder = Path(config.output_dir) / f"iter_{iteration}"
     if (folder / ITERATION_FILE).exists():
@@ -291,7 +291,7 @@ def align(config: AlignConfig, *, say: Callable[[str], None] | None = None) -> d
         ConfigError: Bad options, or the folder belongs to another experiment.
         DataError: Bad prompts or test data.
     """
-    from mmrole.train.feedback import prompt_slice
+    from mmrole.align.feedback import prompt_slice
 
     say = say or _say
     out = Path(config.output_dir)

@@ -1,7 +1,7 @@
 """The words of the bundled demo dataset: four original characters and their dialogues.
 
-Pure data, written for mmrole (no MMRole text is reused). :mod:`mmrole.data.demo` draws the
-images and writes everything in the MMRole-Data layout.
+Pure data, written for mmrole (no MMRole text is reused). ``make_demo_data.py`` beside it draws
+the images and writes everything in the MMRole-Data layout.
 """
 
 from __future__ import annotations

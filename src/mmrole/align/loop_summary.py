@@ -1,4 +1,5 @@
-"""The summary of an ``mmrole align`` folder: ``summary.json`` and ``summary.md`` (and a rich table)."""
+"""The summary of an ``mmrole align`` folder: ``summary.json`` and ``summary.md`` (its rows are also
+the terminal table of ``mmrole align``, in :mod:`mmrole._cli.align`)."""
 
 from __future__ import annotations
 
@@ -72,20 +73,6 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def summary_table(summary: dict[str, Any]) -> Any:
-    """The summary as a rich Table."""
-    from rich.table import Table
-
-    table = Table(
-        title="mmrole align", caption=f"best: {summary['best']['name']} -> hf:{summary['best']['model_dir']}"
-    )
-    for index, column in enumerate(COLUMNS):
-        table.add_column(column, justify="left" if index < 2 else "right")
-    for row in summary_rows(summary):
-        table.add_row(*row)
-    return table
 
 
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:

@@ -10,12 +10,12 @@ import pytest
 from feedback_helpers import model_a_response
 from typer.testing import CliRunner
 
+from mmrole.align.feedback_config import FeedbackOptions, parse_weights
+from mmrole.align.loop import align
+from mmrole.align.loop_config import AlignConfig, parse_overrides
 from mmrole.cli import app
 from mmrole.errors import ConfigError
 from mmrole.testing.server import LocalOpenAIServer
-from mmrole.train.align import align
-from mmrole.train.align_config import AlignConfig, parse_overrides
-from mmrole.train.feedback_config import FeedbackOptions, parse_weights
 
 PROMPTS, K, EVAL_SAMPLES = 3, 3, 2
 
@@ -190,8 +190,8 @@ def test_align_options_are_checked() -> None:
 
 
 def test_a_feedback_stage_over_max_failures_stops_align_before_training(tmp_path: Path) -> None:
+    from mmrole.align.loop import run_iteration
     from mmrole.engine.failures import TooManyFailures
-    from mmrole.train.align import run_iteration
 
     feedback = tmp_path / "iter_1" / "feedback"
     feedback.mkdir(parents=True)

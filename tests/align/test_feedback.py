@@ -10,13 +10,13 @@ import pytest
 from feedback_helpers import ScriptedPolicy, judged_metric, keyword_judge, model_a_response
 from typer.testing import CliRunner
 
+from mmrole.align.feedback import generate_feedback_sync
+from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import training_samples
 from mmrole.prompts.judge import JUDGE_SYSTEM
 from mmrole.testing.server import LocalOpenAIServer, last_user_text
-from mmrole.train.feedback import generate_feedback_sync
-from mmrole.train.feedback_config import FeedbackOptions, parse_weights
 
 N_PROMPTS, K = 3, 4
 TWO_METRICS = parse_weights("Fluency=1, response accuracy=1")

@@ -1,19 +1,30 @@
-"""The bundled demo dataset: a tiny MMRole-Data root, drawn and written by :func:`write_demo`.
+"""Regenerate mmrole's bundled demo dataset (``src/mmrole/demo_data``), a tiny MMRole-Data root.
 
 Four original characters (one hypothetical, one Chinese, one out-of-distribution), six simple
 PIL drawings, dialogues of all three types, a test split of eight samples and a small train
-split (the in-distribution turns of the dialogues with no test sample). ``src/mmrole/demo_data`` holds its output; ``python -m mmrole.data.demo`` rewrites it.
+split (the in-distribution turns of the dialogues with no test sample); the words are in
+``demo_content.py`` beside this script. The library only ships the result (``mmrole.data.sources``
+finds and copies it); tests/data/test_demo_data.py checks the shipped folder is what this
+script writes. Run from the repository::
+
+    python scripts/make_demo_data.py            # rewrites src/mmrole/demo_data
+    python scripts/make_demo_data.py OUT_DIR    # writes elsewhere (OUT_DIR must be empty)
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
-from mmrole.data import demo_content as content
+import demo_content as content  # beside this script (its folder is on sys.path when it runs)
+
 from mmrole.data.characters import file_stem
+from mmrole.data.holdout import dialogue_id
+from mmrole.data.qwen import sample_to_qwen
+from mmrole.data.samples import build_samples
 from mmrole.errors import ConfigError
 
 SECTION_TITLES = {
@@ -28,11 +39,8 @@ SECTION_TITLES = {
 }
 SECTIONS = ("introduction", "personality", "experience", "relationship", "catchphrase")
 SIZE = (320, 240)
-
-
-def demo_root() -> Path:
-    """The bundled demo dataset's root (an MMRole-Data layout, shipped as package data)."""
-    return Path(__file__).resolve().parents[1] / "demo_data"
+#: The package data folder this script rewrites by default.
+BUNDLED = Path(__file__).resolve().parents[1] / "src" / "mmrole" / "demo_data"
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -130,10 +138,6 @@ def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
     Raises:
         ConfigError: ``target`` is not empty and ``overwrite`` is False.
     """
-    from mmrole.data.holdout import dialogue_id
-    from mmrole.data.qwen import sample_to_qwen
-    from mmrole.data.samples import build_samples
-
     target = Path(target)
     if target.exists() and any(target.iterdir()):
         if not overwrite:
@@ -162,7 +166,7 @@ def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
     _write_json(target / "data" / "train" / "train_demo.json", train)
     (target / "README.md").write_text(
         "# mmrole demo dataset\n\nA tiny dataset in the MMRole-Data layout, written for mmrole (original "
-        "characters, texts and drawings; MIT, like mmrole). Regenerate it with `python -m mmrole.data.demo`.\n",
+        "characters, texts and drawings; MIT, like mmrole). Regenerate it with `python scripts/make_demo_data.py`.\n",
         encoding="utf-8",
     )
     return target
@@ -204,4 +208,7 @@ def _write_dialogues(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(write_demo(demo_root(), overwrite=True))
+    if len(sys.argv) > 2:
+        sys.exit("usage: python scripts/make_demo_data.py [OUT_DIR]")
+    out = Path(sys.argv[1]) if len(sys.argv) == 2 else BUNDLED
+    print(write_demo(out, overwrite=out == BUNDLED))

@@ -10,11 +10,11 @@ from pathlib import Path
 from feedback_helpers import ScriptedPolicy
 from typer.testing import CliRunner
 
+from mmrole.align.claims import CLAIMS_SYSTEM, ClaimCheck, ClaimScore, parse_questions, parse_verdict
+from mmrole.align.feedback import generate_feedback_sync
+from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.cli import app
 from mmrole.testing.server import LocalOpenAIServer, last_user_text
-from mmrole.train.claims import CLAIMS_SYSTEM, ClaimCheck, ClaimScore, parse_questions, parse_verdict
-from mmrole.train.feedback import generate_feedback_sync
-from mmrole.train.feedback_config import FeedbackOptions
 
 TRUE_THINGS = {"boat", "lantern", "house"}
 FALSE_THINGS = ["dragon", "unicorn", "spaceship"]

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmrole.align.feedback_config import FeedbackOptions, parse_weights
+from mmrole.align.feedback_judge import combined_reward, metric_value
+from mmrole.align.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
 from mmrole.errors import ConfigError
 from mmrole.eval.aggregate import Judgement
 from mmrole.schema import METRICS
-from mmrole.train.feedback_config import FeedbackOptions, parse_weights
-from mmrole.train.feedback_judge import combined_reward, metric_value
-from mmrole.train.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
 
 
 def _candidates(*scores: float | None, texts: list[str] | None = None) -> list[Candidate]:

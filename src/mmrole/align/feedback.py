@@ -2,9 +2,9 @@
 
 For each prompt the policy answers K times (temperature 0.7 by default); a judge scores
 every response, either with MMRole-Eval (metrics combined into one weighted reward, the
-reference answer as Model B) or claim by claim (:mod:`mmrole.train.claims`); pairs whose
+reference answer as Model B) or claim by claim (:mod:`mmrole.align.claims`); pairs whose
 scores differ by at least ``min_gap`` are drawn, at most ``max_pairs`` per prompt, and the
-set is length-balanced (:mod:`mmrole.train.pairs`). Every model call goes through the
+set is length-balanced (:mod:`mmrole.align.pairs`). Every model call goes through the
 engine with a store in the output folder, so a rerun makes no call twice and a killed run
 resumes. The folder::
 
@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole.align.feedback_config import FeedbackOptions
+from mmrole.align.feedback_judge import response_id
+from mmrole.align.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
 from mmrole.errors import ConfigError, DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.schema import Sample
-from mmrole.train.feedback_config import FeedbackOptions
-from mmrole.train.feedback_judge import response_id
-from mmrole.train.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
 
 if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions, TrainingSource
@@ -209,7 +209,7 @@ async def _score(
 ) -> dict[str, dict[str, Any]]:
     """``{response id: {"score", "details"}}`` with the chosen scorer."""
     if options.scorer == "mmrole-eval":
-        from mmrole.train.feedback_judge import judge_rewards
+        from mmrole.align.feedback_judge import judge_rewards
 
         assert judge is not None  # checked by generate_feedback
 
@@ -218,9 +218,9 @@ async def _score(
             rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
         }
 
+    from mmrole.align.claims import score_by_claims
     from mmrole.eval.judge import JudgeOptions, image_parts
     from mmrole.models.registry import load_backend
-    from mmrole.train.claims import score_by_claims
 
     # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).
     shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)

@@ -6,10 +6,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.engine.failures import MaxFailures
 from mmrole.errors import ConfigError
 from mmrole.schema import METRICS
-from mmrole.train.feedback_config import FeedbackOptions
 
 
 def parse_overrides(text: str | None, option: str = "--dpo-args") -> dict[str, Any]:

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.eval.aggregate import Judgement, combine
 from mmrole.models.base import Backend
 from mmrole.schema import Sample
-from mmrole.train.feedback_config import FeedbackOptions
 
 JUDGE_DIR = "judge"
 
