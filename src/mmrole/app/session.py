@@ -1,11 +1,12 @@
 """A live conversation with an MRPA, kept and prompted exactly in MMRole's format (no UI here).
 
-Every request is the MRPA prompt MMRole builds for a character turn of a dialogue
-(:func:`mmrole.prompts.mrpa.build_instruction`): the role-play request, the profile(s), the
-image's auxiliary information, the conversation history and the final request. So the model
-sees the same prompt whether it answers a test sample or talks to someone live, and a chat
-exported with :func:`mmrole.app.transcript.to_mmrole_records` is a dialogue that
-:func:`mmrole.data.build_samples` turns into samples identical to the prompts that were sent.
+Every request is the MRPA prompt MMRole builds for a character turn of a dialogue, built by the
+same function that builds MMRole-Data's samples (:func:`mmrole.data.samples.turn_sample`): the
+role-play request, the profile(s), the image's auxiliary information, the conversation history
+and the final request. So the model sees the same prompt whether it answers a test sample or
+talks to someone live, and a chat exported with :func:`mmrole.app.transcript.to_mmrole_records`
+is a dialogue that :func:`mmrole.data.build_samples` turns into samples identical to the prompts
+that were sent.
 
 Two modes:
 
@@ -24,10 +25,10 @@ from typing import Any
 from mmrole.data.characters import file_stem
 from mmrole.data.convert import to_openai_messages
 from mmrole.data.dialogues import ID_MARKERS
+from mmrole.data.samples import turn_sample
 from mmrole.errors import MMRoleError
 from mmrole.imaging import check_image_file
 from mmrole.models.base import Backend, GenerationParams, Message, current_request_id
-from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
 from mmrole.schema import (
     CURIOUS_HUMAN,
     HUMAN_SPEAKER,
@@ -45,10 +46,6 @@ __all__ = ["ChatSession", "ConversationError"]
 
 class ConversationError(MMRoleError):
     """A conversation step that cannot be taken (wrong speaker, empty text, empty reply)."""
-
-
-def _persona(character: Character) -> Persona:
-    return Persona(name=character.name, series=character.series, profile=character.summary)
 
 
 class ChatSession:
@@ -157,24 +154,16 @@ class ChatSession:
         ``speaker`` may be the other character in inter-role mode; the person never gets a sample.
         """
         role, partner = self._sides(speaker)
-        aux = None
-        if self.annotation is not None:
-            aux = (self.annotation.role_info, self.annotation.place_info, self.annotation.scene_info)
-        history = [(turn.speaker, turn.text) for turn in self.turns]
-        instruction = build_instruction(
-            _persona(role), partner and _persona(partner), self.language, history, aux
-        )
-        return Sample(
-            id=f"{self.dialogue_id}_{len(self.turns)}",
+        return turn_sample(
+            f"{self.dialogue_id}_{len(self.turns)}",
+            role=role,
+            partner=partner,
+            history=[(turn.speaker, turn.text) for turn in self.turns],
             image=self.image_name,
-            system=MRPA_SYSTEM,
-            instruction=instruction,
-            role=role.name,
-            script=role.series,
-            other_role=partner.name if partner else CURIOUS_HUMAN,
-            type=self.dialogue_type,
-            split=role.split,
+            annotation=self.annotation,
             language=self.language,
+            dialogue_type=self.dialogue_type,
+            split=role.split,
         )
 
     def messages(self, speaker: str | None = None) -> list[Message]:

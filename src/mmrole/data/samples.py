@@ -5,7 +5,7 @@ files. Which source (``"demo"``, a data root, a test folder, a file) holds which
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from mmrole.data.characters import load_characters
@@ -14,11 +14,76 @@ from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.problems import Reporter
 from mmrole.errors import DataError
 from mmrole.prompts.mrpa import MRPA_SYSTEM, Persona, build_instruction
-from mmrole.schema import DIALOGUE_TYPES, HUMAN_SPEAKER, SPLITS, Character, Dialogue, Sample
+from mmrole.schema import (
+    CURIOUS_HUMAN,
+    DIALOGUE_TYPES,
+    HUMAN_SPEAKER,
+    SPLITS,
+    Character,
+    Dialogue,
+    DialogueType,
+    ImageAnnotation,
+    Sample,
+    Split,
+)
 
 
 def _persona(character: Character) -> Persona:
     return Persona(name=character.name, series=character.series, profile=character.summary)
+
+
+def turn_sample(
+    sample_id: str,
+    *,
+    role: Character,
+    partner: Character | None,
+    history: Sequence[tuple[str, str]],
+    image: str,
+    annotation: ImageAnnotation | None,
+    language: str,
+    dialogue_type: DialogueType,
+    split: Split,
+    other_role: str = CURIOUS_HUMAN,
+    reference: str = "",
+) -> Sample:
+    """The sample of one character turn, its instruction built as MMRole builds it.
+
+    The one builder of a turn's sample: dialogues of MMRole-Data (:func:`samples_of_dialogue`) and
+    live chats (:meth:`mmrole.app.ChatSession.sample`) both go through it, so a chat is prompted
+    exactly as the same dialogue's samples are.
+
+    Args:
+        sample_id: The sample's id (``<dialogue id>_<index of the answered turn>``).
+        role: The character answering.
+        partner: The other character (inter-role dialogues); None for the curious human.
+        history: The ``(speaker, text)`` turns before the answered one.
+        image: The image as samples name it (relative to the image root).
+        annotation: The image's auxiliary information (character, place, scene), if any.
+        language: ``English`` or ``Chinese``.
+        dialogue_type: The dialogue type (comment, human-role, inter-role).
+        split: The split the sample belongs to.
+        other_role: The other party when there is no ``partner`` (``a curious human``).
+        reference: The reference answer (the turn's text in MMRole-Data; empty for a live chat).
+    """
+    aux = (
+        (annotation.role_info, annotation.place_info, annotation.scene_info)
+        if annotation is not None
+        else None
+    )
+    instruction = build_instruction(_persona(role), partner and _persona(partner), language, history, aux)
+    return Sample(
+        id=sample_id,
+        image=image,
+        system=MRPA_SYSTEM,
+        instruction=instruction,
+        reference=reference,
+        role=role.name,
+        script=role.series,
+        other_role=partner.name if partner else other_role,
+        type=dialogue_type,
+        split=split,
+        language=language,
+    )
 
 
 def samples_of_dialogue(dialogue: Dialogue, characters: dict[str, Character]) -> Iterator[Sample]:
@@ -27,8 +92,6 @@ def samples_of_dialogue(dialogue: Dialogue, characters: dict[str, Character]) ->
     In inter-role dialogues both characters' turns are answered; the sample id is
     ``<dialogue id>_<index of the answered turn>``.
     """
-    annotation = dialogue.image.annotation
-    aux = (annotation.role_info, annotation.place_info, annotation.scene_info) if annotation else None
     history = [(turn.speaker, turn.text) for turn in dialogue.turns]
     for index, turn in enumerate(dialogue.turns):
         if turn.speaker == HUMAN_SPEAKER:
@@ -37,21 +100,18 @@ def samples_of_dialogue(dialogue: Dialogue, characters: dict[str, Character]) ->
         partner: Character | None = None  # the curious human
         if dialogue.type == "inter-role":
             partner = characters[dialogue.other_role if turn.speaker == dialogue.role else dialogue.role]
-        instruction = build_instruction(
-            _persona(role), partner and _persona(partner), dialogue.language, history[:index], aux
-        )
-        yield Sample(
-            id=f"{dialogue.id}_{index}",
+        yield turn_sample(
+            f"{dialogue.id}_{index}",
+            role=role,
+            partner=partner,
+            history=history[:index],
             image=dialogue.image.path,
-            system=MRPA_SYSTEM,
-            instruction=instruction,
-            reference=turn.text,
-            role=role.name,
-            script=role.series,
-            other_role=partner.name if partner else dialogue.other_role,
-            type=dialogue.type,
-            split=dialogue.split,
+            annotation=dialogue.image.annotation,
             language=dialogue.language,
+            dialogue_type=dialogue.type,
+            split=dialogue.split,
+            other_role=dialogue.other_role,
+            reference=turn.text,
         )
 
 
