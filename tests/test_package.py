@@ -54,7 +54,7 @@ def test_exit_codes_and_errors_are_clean(capsys):
     import typer
 
     from mmrole import cli
-    from mmrole.errors import DataError
+    from mmrole.errors import BackendError, DataError
 
     @cli.app.command("_exit-three", hidden=True)
     def _exit_three() -> None:
@@ -64,9 +64,13 @@ def test_exit_codes_and_errors_are_clean(capsys):
     def _bad_data() -> None:
         raise DataError("missing", file="x.json", record="r1", field="image")
 
+    @cli.app.command("_model-down", hidden=True)
+    def _model_down() -> None:
+        raise BackendError("openai:m: HTTP 401: invalid key")
+
     import pytest
 
-    for argv, code in ((["_exit-three"], 3), (["_bad-data"], 2)):
+    for argv, code in ((["_exit-three"], 3), (["_bad-data"], 2), (["_model-down"], 2)):
         old = sys.argv
         sys.argv = ["mmrole", *argv]
         try:
@@ -77,6 +81,7 @@ def test_exit_codes_and_errors_are_clean(capsys):
         assert exc.value.code == code
     err = capsys.readouterr().err
     assert "x.json, record r1, field 'image': missing" in err
+    assert "error: openai:m: HTTP 401: invalid key" in err  # a failed model call is one of mmrole's errors
     assert "Traceback" not in err
 
 

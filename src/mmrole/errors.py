@@ -3,8 +3,8 @@
     MMRoleError
     ├── DataError        bad input data: names the file, the record and the field
     ├── ConfigError      a bad option, model spec or missing credential
-    └── StorageError     a file that cannot be written: a full disk, no permission
-    (models.base.BackendError: a model call failed, retryable or not)
+    ├── StorageError     a file that cannot be written: a full disk, no permission
+    └── BackendError     a model call failed, retryable or not (the engine retries the retryable)
 
 The CLI turns every MMRoleError into a one-line message and a non-zero exit,
 never a traceback.
@@ -62,3 +62,38 @@ class StorageError(MMRoleError):
         if err.errno == errno.ENOSPC:
             return cls(f"no space left on device writing {file}", file=file)
         return cls(f"cannot write {file}: {err.strerror or err}", file=file)
+
+
+#: :attr:`BackendError.kind` of a call that could not open a connection (refused, no such host,
+#: connect timeout), and of one whose credentials were rejected (401, 403).
+CONNECT, AUTH = "connect", "auth"
+
+
+class BackendError(MMRoleError):
+    """A model call failed.
+
+    Backends raise it; the engine records it as the request's error (never as an answer).
+
+    Attributes:
+        retryable: Whether backing off and trying again can help (429, 5xx, timeouts, dropped
+            connections).
+        retry_after: The server's hint in seconds, if any.
+        kind: :data:`CONNECT` or :data:`AUTH` for failures that say the endpoint itself is unusable
+            (the engine stops the job early on them).
+        hint: What the user can do about it (e.g. the environment variable holding the key).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        kind: str | None = None,
+        hint: str | None = None,
+    ):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.kind = kind
+        self.hint = hint

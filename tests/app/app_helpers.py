@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
-from mmrole.models.base import Backend, BackendError, Completion, GenerationParams, Message
+from mmrole.errors import BackendError
+from mmrole.models.base import Backend, Completion, GenerationParams, Message
 
 
 def instruction_of(messages: list[Message]) -> str:

@@ -14,8 +14,9 @@ from mmrole.app.resources import ChatData
 from mmrole.app.session import ChatSession, ConversationError
 from mmrole.data import load_dialogues, load_samples, samples_of_dialogue
 from mmrole.data.convert import to_openai_messages
+from mmrole.errors import BackendError
 from mmrole.models import load_backend
-from mmrole.models.base import BackendError, GenerationParams, Message
+from mmrole.models.base import GenerationParams, Message
 from mmrole.schema import HUMAN_SPEAKER
 
 HUMAN_ROLE_ID = "Mira_Vale_human-role-dialogue_scenes_0"

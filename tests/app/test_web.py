@@ -15,8 +15,7 @@ from mmrole.app.resources import ChatData
 from mmrole.app.transcript import load_transcript
 from mmrole.data.paths import UnsafePathError
 from mmrole.data.sources import copy_demo
-from mmrole.errors import DataError
-from mmrole.models.base import BackendError
+from mmrole.errors import BackendError, DataError
 
 
 def _ctx(data: ChatData, backend, tmp_path: Path, **kwargs) -> cb.AppContext:

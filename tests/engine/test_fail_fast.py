@@ -10,7 +10,7 @@ import pytest
 from mmrole.engine import Request, Store, run_requests_sync
 from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointUnavailable
 from mmrole.engine.runner import LOGGED_FAILURES, Backoff
-from mmrole.models.base import AUTH, CONNECT, BackendError
+from mmrole.errors import AUTH, CONNECT, BackendError
 from mmrole.models.registry import load_backend
 from mmrole.testing.server import InjectedError, LocalOpenAIServer
 

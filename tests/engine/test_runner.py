@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from mmrole.engine import Backoff, Request, Store, run_requests, run_requests_sync
-from mmrole.models.base import BackendError, GenerationParams
+from mmrole.errors import BackendError
+from mmrole.models.base import GenerationParams
 
 
 def _requests(n: int, prefix: str = "r") -> list[Request]:

@@ -7,7 +7,7 @@ import weakref
 import pytest
 
 from mmrole.engine import Request, Store, run_requests_sync, runner
-from mmrole.models.base import BackendError
+from mmrole.errors import BackendError
 
 
 class Live:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mmrole.models.base import BackendError, GenerationParams
+from mmrole.errors import BackendError
+from mmrole.models.base import GenerationParams
 
 ALL_MODELS = ("llava", "idefics3", "qwen2vl", "causal_lm")
 GREEDY = GenerationParams(max_tokens=6)

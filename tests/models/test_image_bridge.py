@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmrole.models.base import BackendError
+from mmrole.errors import BackendError
 from mmrole.models.image_bridge import (
     ANNOTATION_MARKER,
     bridge_messages,

@@ -9,8 +9,8 @@ import io
 import pytest
 from PIL import Image
 
-from mmrole.errors import DataError
-from mmrole.models.base import BackendError, GenerationParams
+from mmrole.errors import BackendError, DataError
+from mmrole.models.base import GenerationParams
 from mmrole.models.openai_compat import OpenAICompatBackend, retry_after_seconds
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import Faults, InjectedError, LocalOpenAIServer, Reply

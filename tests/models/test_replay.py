@@ -8,8 +8,8 @@ import json
 import pytest
 
 from mmrole.engine import Request, Store, run_requests_sync
-from mmrole.errors import DataError
-from mmrole.models import BackendError, GenerationParams, current_request_id, load_backend
+from mmrole.errors import BackendError, DataError
+from mmrole.models import GenerationParams, current_request_id, load_backend
 from mmrole.models.replay import ReplayBackend
 
 

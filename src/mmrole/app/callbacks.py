@@ -22,7 +22,7 @@ from mmrole.app.session import ChatSession
 from mmrole.app.transcript import save_mmrole_records, save_transcript
 from mmrole.data.characters import file_stem
 from mmrole.errors import MMRoleError
-from mmrole.models.base import Backend, BackendError, GenerationParams
+from mmrole.models.base import Backend, GenerationParams
 from mmrole.schema import HUMAN_SPEAKER, Character, ImageAnnotation
 
 __all__ = [
@@ -222,7 +222,7 @@ async def _stream_reply(
         async for delta in deltas:
             partial += delta
             yield chat_messages(session) + [{"role": "assistant", "content": partial}], session, _NO_FILES, ""
-    except (BackendError, MMRoleError) as err:
+    except MMRoleError as err:  # BackendError included
         yield chat_messages(session), session, _NO_FILES, f"⚠️ {err}"
         return
     yield chat_messages(session), session, ctx.save(session), ""
@@ -292,7 +292,7 @@ async def on_versus(
                 speaker, text = who, ""
             text += delta
             yield versus_messages(session, (speaker, text)), session, files, ""
-    except (BackendError, MMRoleError) as err:
+    except MMRoleError as err:  # BackendError included
         files = ctx.save(session) if session.turns else _NO_FILES
         yield versus_messages(session), session, files, f"⚠️ {err}"
         return

@@ -19,7 +19,6 @@ from mmrole.app.resources import ChatData
 from mmrole.app.session import ChatSession, ConversationError
 from mmrole.app.transcript import save_mmrole_records, save_transcript
 from mmrole.errors import MMRoleError
-from mmrole.models.base import BackendError
 
 __all__ = ["HELP", "TerminalChat"]
 
@@ -145,7 +144,7 @@ class TerminalChat:
     async def _answer(self, text: str) -> None:
         try:
             await self._show(self.session.character.name, self.session.ask_stream(text))
-        except (BackendError, MMRoleError) as err:
+        except MMRoleError as err:  # BackendError included
             self._error(f"error: {err} (the message was not kept; send it again)")
             return
         self.save()
@@ -166,7 +165,7 @@ class TerminalChat:
         elif name == "/start":
             try:
                 await self._show(self.session.character.name, self.session.reply_stream())
-            except (BackendError, MMRoleError) as err:
+            except MMRoleError as err:  # BackendError included
                 self._error(f"error: {err}")
             else:
                 self.save()
@@ -215,7 +214,7 @@ class TerminalChat:
                     speaker = who
                 self.console.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
             self.console.print()
-        except (BackendError, MMRoleError) as err:
+        except MMRoleError as err:  # BackendError included
             self.console.print()
             self._error(f"error: {err}")
             ok = False

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mmrole.errors import ConfigError, MMRoleError
-from mmrole.models.base import AUTH, CONNECT, BackendError
+from mmrole.errors import AUTH, CONNECT, BackendError, ConfigError, MMRoleError
 
 #: Connection failures in a row (no response in between) that stop a job.
 FAIL_FAST_AFTER = 8

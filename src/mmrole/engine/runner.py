@@ -26,9 +26,9 @@ from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointHealth
 from mmrole.engine.keys import request_key
 from mmrole.engine.progress import Progress
 from mmrole.engine.store import Store
+from mmrole.errors import BackendError
 from mmrole.models.base import (
     Backend,
-    BackendError,
     Completion,
     GenerationParams,
     Message,

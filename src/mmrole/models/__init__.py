@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from mmrole.models.base import (
     Backend,
-    BackendError,
     Completion,
     GenerationParams,
     Message,
@@ -24,7 +23,6 @@ from mmrole.models.registry import backend_prefixes, load_backend, register_back
 
 __all__ = [
     "Backend",
-    "BackendError",
     "Completion",
     "GenerationParams",
     "Message",

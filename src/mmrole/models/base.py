@@ -120,37 +120,6 @@ def last_user_text(messages: list[Message]) -> str:
     return ""
 
 
-#: :attr:`BackendError.kind` of a call that could not open a connection (refused, no such host,
-#: connect timeout), and of one whose credentials were rejected (401, 403).
-CONNECT, AUTH = "connect", "auth"
-
-
-class BackendError(Exception):
-    """A model call failed.
-
-    ``retryable`` tells the engine whether backing off and trying again can help
-    (429, 5xx, timeouts, dropped connections); ``retry_after`` is the server's hint in seconds.
-    ``kind`` is :data:`CONNECT` or :data:`AUTH` for failures that say the endpoint itself is
-    unusable (the engine stops the job early on them), with ``hint`` telling the user what to do
-    (e.g. the environment variable holding the key).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        kind: str | None = None,
-        hint: str | None = None,
-    ):
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.kind = kind
-        self.hint = hint
-
-
 class Backend(abc.ABC):
     """A model that answers chat messages.
 

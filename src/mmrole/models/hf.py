@@ -30,17 +30,9 @@ from typing import Any
 
 import torch
 
-from mmrole.errors import ConfigError
+from mmrole.errors import BackendError, ConfigError
 from mmrole.models import hf_processors, prefix_cache
-from mmrole.models.base import (
-    Backend,
-    BackendError,
-    Completion,
-    GenerationParams,
-    Message,
-    TokenLogprob,
-    Usage,
-)
+from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
 from mmrole.models.prefix_cache import generate_with_shared_prefix, group_by_prefix, shared_prefix_length

@@ -84,7 +84,7 @@ async def stream_reply(backend: Any, request: Any) -> AsyncIterator[str]:
     Raises:
         BackendError: The generation failed.
     """
-    from mmrole.models.base import BackendError
+    from mmrole.errors import BackendError
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[list[int] | None] = asyncio.Queue()

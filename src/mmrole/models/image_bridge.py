@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from mmrole.errors import DataError
-from mmrole.models.base import BackendError, Message
+from mmrole.errors import BackendError, DataError
+from mmrole.models.base import Message
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage

@@ -30,17 +30,8 @@ from urllib.parse import urlsplit
 
 from mmrole.engine import http
 from mmrole.engine.images import to_data_url
-from mmrole.models.base import (
-    AUTH,
-    CONNECT,
-    Backend,
-    BackendError,
-    Completion,
-    GenerationParams,
-    Message,
-    TokenLogprob,
-    Usage,
-)
+from mmrole.errors import AUTH, CONNECT, BackendError
+from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.endpoint import parse_endpoint
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

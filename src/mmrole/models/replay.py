@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.data.jsonio import iter_jsonl_lines
-from mmrole.errors import DataError
+from mmrole.errors import BackendError, DataError
 from mmrole.models.base import (
     Backend,
-    BackendError,
     Completion,
     GenerationParams,
     Message,
