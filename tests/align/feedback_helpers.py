@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmrole.models.base import Backend, Completion, GenerationParams, current_request_id
 from mmrole.schema import METRICS
+from mmrole.testing import Call, ScriptedBackend
 from mmrole.testing.server import last_user_text
 
 _A_START = "## **[Model A's Response Start]**\n\n"
@@ -31,20 +31,14 @@ def judged_metric(messages: list[dict[str, Any]]) -> str:
     return next(m for m in METRICS if aspect.startswith(m + ":"))
 
 
-class ScriptedPolicy(Backend):
-    """A policy whose response to sample S, draw k is ``script(S, k)``; records what it was asked."""
+def scripted_policy(script: Callable[[str, int], str]) -> ScriptedBackend:
+    """A policy whose response to sample S, draw k is ``script(S, k)``; its ``calls`` record what it was asked."""
+    return ScriptedBackend(lambda call: script(sample_of(call), call.params.draw), spec="scripted-policy")
 
-    spec = "scripted-policy"
 
-    def __init__(self, script: Callable[[str, int], str]):
-        self.script = script
-        self.calls: list[tuple[str, int, GenerationParams]] = []
-
-    async def generate(self, messages: list[dict[str, Any]], params: GenerationParams) -> Completion:
-        request_id = current_request_id.get() or ""
-        sample_id = request_id.rpartition("#")[0]
-        self.calls.append((sample_id, params.draw, params))
-        return Completion(text=self.script(sample_id, params.draw))
+def sample_of(call: Call) -> str:
+    """The sample a policy call answers (the engine's request id is ``<sample>#<draw>``)."""
+    return (call.request_id or "").rpartition("#")[0]
 
 
 def keyword_judge(word: str = "sparkle", reference_score: int = 8) -> Callable[[list[dict[str, Any]]], str]:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from feedback_helpers import ScriptedPolicy, keyword_judge
+from feedback_helpers import keyword_judge, scripted_policy
 from typer.testing import CliRunner
 
 from mmrole.align.feedback import generate_feedback_sync, prompt_slice
@@ -53,7 +53,7 @@ def test_feedback_prompts_leave_the_test_set_out_and_record_it(root, test_ids, t
     assert all(s.split == "in-distribution" for s in prompts)
     with LocalOpenAIServer(keyword_judge()) as server:
         generate_feedback_sync(
-            ScriptedPolicy(lambda s, k: "Ahoy" + " sparkle" * k), f"openai:j@{server.base_url}", str(root),
+            scripted_policy(lambda s, k: "Ahoy" + " sparkle" * k), f"openai:j@{server.base_url}", str(root),
             tmp_path / "fb", _feedback_options(),
         )  # fmt: skip
     info = json.loads((tmp_path / "fb" / "run.json").read_text())

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from feedback_helpers import ScriptedPolicy, judged_metric, keyword_judge, model_a_response
+from feedback_helpers import judged_metric, keyword_judge, model_a_response, sample_of, scripted_policy
 from typer.testing import CliRunner
 
 from mmrole.align.feedback import generate_feedback_sync
@@ -42,7 +42,7 @@ def _options(**overrides) -> FeedbackOptions:
 
 
 def test_feedback_pairs_follow_the_rules_and_rerun_makes_no_calls(tmp_path: Path) -> None:
-    policy = ScriptedPolicy(_script)
+    policy = scripted_policy(_script)
     with LocalOpenAIServer(keyword_judge()) as server:
         judge = f"openai:judge@{server.base_url}"
         summary = generate_feedback_sync(policy, judge, "demo", tmp_path / "fb", _options())
@@ -50,9 +50,9 @@ def test_feedback_pairs_follow_the_rules_and_rerun_makes_no_calls(tmp_path: Path
 
         # K samples per prompt, distinct draws, sampled at temperature 0.7.
         draws = defaultdict(set)
-        for sample_id, draw, params in policy.calls:
-            draws[sample_id].add(draw)
-            assert params.temperature == 0.7 and params.max_tokens == 64
+        for call in policy.calls:
+            draws[sample_of(call)].add(call.params.draw)
+            assert call.params.temperature == 0.7 and call.params.max_tokens == 64
         assert len(policy.calls) == N_PROMPTS * K and all(d == set(range(K)) for d in draws.values())
         # Every response judged once per weighted metric, nothing more.
         assert calls == N_PROMPTS * K * 2
@@ -83,7 +83,7 @@ def test_feedback_pairs_follow_the_rules_and_rerun_makes_no_calls(tmp_path: Path
         assert summary.n_eligible == N_PROMPTS * 6
 
         # Rerun: everything from the stores, same pairs.
-        again_policy = ScriptedPolicy(_script)
+        again_policy = scripted_policy(_script)
         generate_feedback_sync(again_policy, judge, "demo", tmp_path / "fb", _options())
         assert server.received == calls and again_policy.calls == []
         assert _pairs(tmp_path / "fb") == pairs
@@ -100,7 +100,7 @@ def test_pairs_are_readable_by_the_dpo_trainer(tmp_path: Path) -> None:
 
     with LocalOpenAIServer(keyword_judge()) as server:
         generate_feedback_sync(
-            ScriptedPolicy(_script),
+            scripted_policy(_script),
             f"openai:j@{server.base_url}",
             "demo",
             tmp_path / "fb",
@@ -121,7 +121,7 @@ def test_min_gap_is_inclusive_and_smaller_gaps_give_no_pair(tmp_path: Path) -> N
 
     with LocalOpenAIServer(half_points) as server:
         summary = generate_feedback_sync(
-            ScriptedPolicy(_script),
+            scripted_policy(_script),
             f"openai:j@{server.base_url}",
             "demo",
             tmp_path / "fb",
@@ -143,7 +143,7 @@ def test_weighted_reward_combines_metric_scores(tmp_path: Path, reward: str) -> 
     weights = parse_weights("Fluency=3,Coherency=1")
     with LocalOpenAIServer(by_metric) as server:
         generate_feedback_sync(
-            ScriptedPolicy(_script),
+            scripted_policy(_script),
             f"openai:j@{server.base_url}",
             "demo",
             tmp_path / "fb",
@@ -228,7 +228,7 @@ def test_feedback_cli_reports_bad_weights_in_one_line(tmp_path: Path) -> None:
 def test_the_demo_sets_training_split_gives_the_prompts(tmp_path: Path) -> None:
     with LocalOpenAIServer(keyword_judge()) as server:
         generate_feedback_sync(
-            ScriptedPolicy(_script),
+            scripted_policy(_script),
             f"openai:j@{server.base_url}",
             "demo",
             tmp_path / "fb",
@@ -247,7 +247,7 @@ def test_a_missing_image_names_the_sample_unless_omitted(tmp_path: Path) -> None
 
     sample = next(iter(load_samples("demo"))).model_copy(update={"image": "gone/nowhere.png"})
     write_samples_jsonl([sample], tmp_path / "samples.jsonl")
-    policy = ScriptedPolicy(_script)
+    policy = scripted_policy(_script)
     with LocalOpenAIServer(keyword_judge()) as server:
         judge = f"openai:j@{server.base_url}"
         with pytest.raises(DataError, match="image file not found") as err:
@@ -297,7 +297,7 @@ def test_feedback_cli_exits_1_when_more_responses_went_unscored_than_max_failure
 
 
 def test_empty_responses_are_left_out_but_are_no_failure(tmp_path: Path) -> None:
-    policy = ScriptedPolicy(lambda sample_id, draw: "" if draw == 0 else _script(sample_id, draw))
+    policy = scripted_policy(lambda sample_id, draw: "" if draw == 0 else _script(sample_id, draw))
     with LocalOpenAIServer(keyword_judge()) as server:
         summary = generate_feedback_sync(
             policy, f"openai:j@{server.base_url}", "demo", tmp_path / "fb", _options()

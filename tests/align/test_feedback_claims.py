@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from feedback_helpers import ScriptedPolicy
+from feedback_helpers import scripted_policy
 from typer.testing import CliRunner
 
 from mmrole.align.claims import CLAIMS_SYSTEM, ClaimCheck, ClaimScore, parse_questions, parse_verdict
@@ -52,10 +52,10 @@ def test_claims_scorer_counts_rejected_claims(tmp_path: Path) -> None:
     options = FeedbackOptions(n_samples=3, limit=2, scorer="claims", balance_length=False, progress=False)
     with LocalOpenAIServer(claims) as server:
         judge = f"openai:claims@{server.base_url}"
-        summary = generate_feedback_sync(ScriptedPolicy(_script), judge, "demo", tmp_path / "fb", options)
+        summary = generate_feedback_sync(scripted_policy(_script), judge, "demo", tmp_path / "fb", options)
         calls = server.received
         # Rerun: every split and check is answered from the feedback folder's store.
-        generate_feedback_sync(ScriptedPolicy(_script), judge, "demo", tmp_path / "fb", options)
+        generate_feedback_sync(scripted_policy(_script), judge, "demo", tmp_path / "fb", options)
         assert server.received == calls == 14
     # One split per response; one check per distinct question about each image (the engine shares
     # identical requests): boat, lantern, dragon, unicorn for each of the 2 prompts.

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_helpers import StreamingScriptedBackend
 from typer.testing import CliRunner
 
 from mmrole.app import callbacks as cb
 from mmrole.app.access import check_exposure, is_loopback, parse_auth
 from mmrole.app.resources import ChatData
 from mmrole.errors import ConfigError, DataError
+from mmrole.testing import StreamingScriptedBackend
 
 runner = CliRunner()
 

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app_helpers import ScriptedBackend
 from typer.testing import CliRunner
 
 from mmrole.app.transcript import load_transcript
 from mmrole.cli import app
+from mmrole.testing import ScriptedBackend
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.server import LocalOpenAIServer, last_user_text
 
@@ -234,22 +234,19 @@ def test_a_local_model_reply_is_shown_as_it_streams(tmp_path: Path, demo_data) -
 
 
 def test_chat_with_the_demo_model_defaults_to_a_short_reply(monkeypatch) -> None:
-    from app_helpers import StreamingScriptedBackend
-
     from mmrole.models.demo import CHAT_MAX_TOKENS
+    from mmrole.testing import StreamingScriptedBackend
 
-    asked: list[int] = []
+    loaded: list[StreamingScriptedBackend] = []
 
-    class Recording(StreamingScriptedBackend):
-        async def stream(self, messages, params):
-            asked.append(params.max_tokens)
-            async for piece in super().stream(messages, params):
-                yield piece
+    def load(spec, **_):
+        loaded.append(StreamingScriptedBackend(["Ahoy there."], spec=spec))
+        return loaded[-1]
 
-    monkeypatch.setattr("mmrole.models.load_backend", lambda spec, **_: Recording(["Ahoy there."], spec=spec))
+    monkeypatch.setattr("mmrole.models.load_backend", load)
     for extra, expected in (([], CHAT_MAX_TOKENS), (["--max-tokens", "300"], 300)):
         result = runner.invoke(app, ["chat", "--agent", "demo", "-c", "Mira Vale", *extra], input="Hello!\n")
         assert result.exit_code == 0, result.output
         assert "Mira Vale: Ahoy there." in result.output
-        assert asked.pop() == expected
+        assert [call.params.max_tokens for call in loaded.pop().calls] == [expected]
     assert CHAT_MAX_TOKENS <= 128  # seconds, not minutes, on a laptop CPU

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from app_helpers import ScriptedBackend, StreamingScriptedBackend
 
 from mmrole.app.resources import ChatData
 from mmrole.app.session import ChatSession, ConversationError
@@ -18,6 +17,7 @@ from mmrole.errors import BackendError
 from mmrole.models import load_backend
 from mmrole.models.base import GenerationParams, Message
 from mmrole.schema import HUMAN_SPEAKER
+from mmrole.testing import ScriptedBackend, StreamingScriptedBackend
 
 HUMAN_ROLE_ID = "Mira_Vale_human-role-dialogue_scenes_0"
 INTER_ROLE_ID = "Mira_Vale_role-role-dialogue_script_0"
@@ -48,16 +48,16 @@ def test_human_role_chat_sends_the_samples_mmrole_builds(demo_data: ChatData) ->
 
     for turn in dialogue.turns:
         if turn.speaker == HUMAN_SPEAKER:
-            assert asyncio.run(session.ask(turn.text)) == references[len(backend.requests) - 1]
+            assert asyncio.run(session.ask(turn.text)) == references[len(backend.calls) - 1]
 
     expected = list(samples_of_dialogue(dialogue, demo_data.characters))
-    assert len(backend.requests) == len(expected) == 2
-    for messages, sample in zip(backend.requests, expected, strict=True):
+    assert len(backend.calls) == len(expected) == 2
+    for messages, sample in zip([call.messages for call in backend.calls], expected, strict=True):
         assert messages == to_openai_messages(sample, demo_data.image_root)
     # The second request carries the first exchange as MMRole's "conversation history".
     assert (
         "The conversation history between Mira Vale and the curious human is as follows:\n[human]: "
-        in (backend.instructions[1])
+        in backend.calls[1].text
     )
     assert [(t.speaker, t.text) for t in session.turns] == [(t.speaker, t.text) for t in dialogue.turns]
 
@@ -86,8 +86,8 @@ def test_character_vs_character_sends_mmrole_inter_role_samples(demo_data: ChatD
     """Two models play the two characters of the demo inter-role dialogue; prompts match its samples."""
     dialogue = _dialogue(demo_data, INTER_ROLE_ID)
     assert dialogue.turns[0].speaker == "Otto Brass"  # the other character opens this one
-    mira = ScriptedBackend([t.text for t in dialogue.turns if t.speaker == "Mira Vale"], "mira-model")
-    otto = ScriptedBackend([t.text for t in dialogue.turns if t.speaker == "Otto Brass"], "otto-model")
+    mira = ScriptedBackend([t.text for t in dialogue.turns if t.speaker == "Mira Vale"], spec="mira-model")
+    otto = ScriptedBackend([t.text for t in dialogue.turns if t.speaker == "Otto Brass"], spec="otto-model")
     session = _session(
         demo_data, mira, dialogue.image.path, other=demo_data.character("Otto Brass"), other_backend=otto
     )
@@ -96,12 +96,17 @@ def test_character_vs_character_sends_mmrole_inter_role_samples(demo_data: ChatD
     assert [t.speaker for t in new] == ["Otto Brass", "Mira Vale", "Otto Brass", "Mira Vale"]
     assert [(t.speaker, t.text) for t in session.turns] == [(t.speaker, t.text) for t in dialogue.turns]
     expected = {s.id.rsplit("_", 1)[1]: s for s in samples_of_dialogue(dialogue, demo_data.characters)}
-    sent = {0: otto.requests[0], 1: mira.requests[0], 2: otto.requests[1], 3: mira.requests[1]}
+    sent = {
+        0: otto.calls[0].messages,
+        1: mira.calls[0].messages,
+        2: otto.calls[1].messages,
+        3: mira.calls[1].messages,
+    }
     for index, messages in sent.items():
         assert messages == to_openai_messages(expected[str(index)], demo_data.image_root), index
     # The annotated image's auxiliary information is in every prompt.
     assert all(
-        "Place information: The lighthouse on Ember Rock" in i for i in otto.instructions + mira.instructions
+        "Place information: The lighthouse on Ember Rock" in call.text for call in otto.calls + mira.calls
     )
     assert session.dialogue().type == "inter-role" and session.dialogue().other_role == "Otto Brass"
 
@@ -111,10 +116,10 @@ def test_one_model_plays_both_characters_for_n_turns(demo_data: ChatData) -> Non
     session = _session(demo_data, backend, "scenes/house.png", other=demo_data.character("Otto Brass"))
     turns = asyncio.run(session.converse(5))
     assert [t.speaker for t in turns] == ["Mira Vale", "Otto Brass"] * 2 + ["Mira Vale"]
-    assert backend.instructions[0].startswith("Please step into the shoes of Mira Vale")
-    assert "Please initiate the conversation with Otto Brass" in backend.instructions[0]
-    assert backend.instructions[1].startswith("Please step into the shoes of Otto Brass")
-    assert backend.instructions[1].endswith(
+    assert backend.calls[0].text.startswith("Please step into the shoes of Mira Vale")
+    assert "Please initiate the conversation with Otto Brass" in backend.calls[0].text
+    assert backend.calls[1].text.startswith("Please step into the shoes of Otto Brass")
+    assert backend.calls[1].text.endswith(
         "words of Mira Vale about the image in English using the distinctive "
         "tone, manner and vocabulary of Otto Brass:\nline 0"
     )
@@ -139,6 +144,7 @@ def test_streaming_backend_streams_and_keeps_the_whole_reply(demo_data: ChatData
     assert asyncio.run(collect()) == ["Steady", " light,", " steady", " heart."]
     assert session.turns[-1].text == "Steady light, steady heart."
     assert len(session.turns) == 2
+    assert [call.streamed for call in backend.calls] == [True]  # streamed, not generated
 
 
 class _FailsMidStream(StreamingScriptedBackend):
@@ -187,7 +193,7 @@ def test_character_opens_an_empty_dialogue(demo_data: ChatData) -> None:
     backend = ScriptedBackend(["Evening. The lamp is lit."])
     session = _session(demo_data, backend, "The_Lantern_Isles/01.png")
     assert asyncio.run(session.reply()) == "Evening. The lamp is lit."
-    assert backend.instructions[0].endswith(
+    assert backend.calls[0].text.endswith(
         "Please initiate the conversation with the curious human in English using the distinctive tone, manner "
         "and vocabulary of Mira Vale, raising questions or commenting about the image."
     )
@@ -198,8 +204,8 @@ def test_language_follows_the_character(demo_data: ChatData) -> None:
     session = _session(demo_data, backend, "云中小镇/01.png", character="小月")
     assert session.language == "Chinese"
     asyncio.run(session.ask("你看到了什么？"))
-    assert "in Chinese using the distinctive tone" in backend.instructions[0]
-    assert "中秋之夜" in backend.instructions[0]  # the image's scene information
+    assert "in Chinese using the distinctive tone" in backend.calls[0].text
+    assert "中秋之夜" in backend.calls[0].text  # the image's scene information
 
 
 def test_new_image_starts_a_new_dialogue_and_archives_the_old(demo_data: ChatData) -> None:
@@ -220,7 +226,7 @@ def test_text_only_chat_sends_no_image(demo_data: ChatData) -> None:
     backend = ScriptedBackend(["Hm."])
     session = ChatSession(demo_data.character("Otto Brass"), backend)
     asyncio.run(session.ask("Hi"))
-    assert [part["type"] for part in backend.requests[0][1]["content"]] == ["text"]
+    assert [part["type"] for part in backend.calls[0].messages[1]["content"]] == ["text"]
 
 
 def test_replay_backend_answers_chat_turns_by_sample_id(demo_data: ChatData, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import ScriptedBackend
 
 from mmrole.app.resources import ChatData
 from mmrole.app.session import ChatSession
@@ -22,6 +21,7 @@ from mmrole.data import build_samples, demo_root
 from mmrole.data.convert import to_openai_messages
 from mmrole.errors import DataError
 from mmrole.models.base import GenerationParams
+from mmrole.testing import ScriptedBackend
 
 
 def _chat(data: ChatData, backend: ScriptedBackend) -> ChatSession:
@@ -102,7 +102,7 @@ def test_exported_chat_builds_into_the_prompts_that_were_sent(demo_data: ChatDat
         "Mira_Vale_human-role-dialogue_chat_1_1",
     ]
     assert [s.reference for s in samples] == ["Yes.", "Storm coming.", "Good boats."]
-    for messages, sample in zip(backend.requests, samples, strict=True):
+    for messages, sample in zip([call.messages for call in backend.calls], samples, strict=True):
         assert messages == to_openai_messages(sample, root / "images")
 
 
@@ -124,7 +124,7 @@ def test_exported_inter_role_chat_builds_into_both_sides_prompts(demo_data: Chat
     save_mmrole_records(session, root / "dialogues/in-distribution/inter-role/Mira_Vale_chat.json")
     samples = list(build_samples(root))
     assert [s.role for s in samples] == ["Mira Vale", "Otto Brass", "Mira Vale"]
-    for messages, sample in zip(backend.requests, samples, strict=True):
+    for messages, sample in zip([call.messages for call in backend.calls], samples, strict=True):
         assert messages == to_openai_messages(sample, root / "images")
 
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from app_helpers import ScriptedBackend, StreamingScriptedBackend
 
 from mmrole.app import callbacks as cb
 from mmrole.app.resources import ChatData
@@ -16,6 +15,7 @@ from mmrole.app.transcript import load_transcript
 from mmrole.data.paths import UnsafePathError
 from mmrole.data.sources import copy_demo
 from mmrole.errors import BackendError, DataError
+from mmrole.testing import ScriptedBackend, StreamingScriptedBackend
 
 
 def _ctx(data: ChatData, backend, tmp_path: Path, **kwargs) -> cb.AppContext:
@@ -86,7 +86,7 @@ def test_send_streams_the_reply_and_saves_the_chat(demo_data: ChatData, tmp_path
     transcript, records = map(Path, files)
     assert transcript.parent == tmp_path and load_transcript(transcript, backend).turns == session.turns
     assert json.loads(records.read_text())[0]["place_info"].startswith("The lighthouse on Ember Rock")
-    assert "Place information" in backend.instructions[0]
+    assert "Place information" in backend.calls[0].text
 
 
 def test_failed_send_keeps_the_text_and_the_chat(demo_data: ChatData, tmp_path: Path) -> None:
@@ -107,10 +107,10 @@ def test_begin_and_new_dialogue(demo_data: ChatData, tmp_path: Path) -> None:
     ctx = _ctx(demo_data, backend, tmp_path)
     *_, (messages, session, files, status) = _drain(cb.on_begin(ctx, "Mira Vale", None, None))
     assert messages == [{"role": "assistant", "content": "Evening, stranger."}] and status == ""
-    assert "Please initiate the conversation with the curious human" in backend.instructions[0]
+    assert "Please initiate the conversation with the curious human" in backend.calls[0].text
     # After the character spoke it is the person's turn: speakers alternate, as in MMRole.
     *_, (_, _, _, status) = _drain(cb.on_begin(ctx, "Mira Vale", None, session))
-    assert status == "It is your turn: send a message." and len(backend.requests) == 1
+    assert status == "It is your turn: send a message." and len(backend.calls) == 1
     messages, same, _ = cb.on_new(ctx, session)
     assert messages == [] and same.turns == [] and len(same.archive) == 1
 

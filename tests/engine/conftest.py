@@ -1,46 +1,24 @@
-"""A scripted in-process backend and a no-wait backoff for engine tests."""
+"""The engine tests' scripted backend (mmrole.testing.ScriptedBackend) and a no-wait backoff."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
 from mmrole.engine import Backoff
-from mmrole.models.base import Backend, Completion, GenerationParams, Message, current_request_id
+from mmrole.testing import Call, ScriptedBackend
 
 
-class ScriptedBackend(Backend):
-    """Answers ``answer <id>``; ``script[id]`` lists what its 1st, 2nd... attempts raise first.
+def engine_backend(script: dict[str, list[Exception]] | None = None, delay: float = 0.0) -> ScriptedBackend:
+    """Answers ``answer <id>``; ``script[id]`` lists what its 1st, 2nd... attempts raise first."""
+    return ScriptedBackend(script or {}, default=_answer, spec="scripted:test", delay=delay)
 
-    Counts calls per request id and the peak number of calls in flight.
-    """
 
-    spec = "scripted:test"
-
-    def __init__(self, script: dict[str, list[Exception]] | None = None, delay: float = 0.0):
-        self.script = script or {}
-        self.delay = delay
-        self.calls: Counter[str] = Counter()
-        self.in_flight = 0
-        self.peak = 0
-
-    async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
-        request_id = current_request_id.get()
-        assert request_id is not None, "the engine must set the request id"
-        self.calls[request_id] += 1
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-        finally:
-            self.in_flight -= 1
-        planned = self.script.get(request_id, [])
-        attempt = self.calls[request_id]
-        if attempt <= len(planned):
-            raise planned[attempt - 1]
-        return Completion(text=f"answer {request_id}")
+def _answer(call: Call) -> str:
+    assert call.request_id is not None, "the engine must set the request id"
+    return f"answer {call.request_id}"
 
 
 class RecordedSleep:
@@ -60,8 +38,8 @@ class RecordedSleep:
 
 
 @pytest.fixture
-def scripted() -> type[ScriptedBackend]:
-    return ScriptedBackend
+def scripted() -> Callable[..., ScriptedBackend]:
+    return engine_backend
 
 
 @pytest.fixture

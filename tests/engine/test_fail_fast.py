@@ -12,6 +12,7 @@ from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointUnavailable
 from mmrole.engine.runner import LOGGED_FAILURES, Backoff
 from mmrole.errors import AUTH, CONNECT, BackendError
 from mmrole.models.registry import load_backend
+from mmrole.testing import Call, Reply, ScriptedBackend
 from mmrole.testing.server import InjectedError, LocalOpenAIServer
 
 SECRET = "sk-mmrole-test-SECRET-77ab"
@@ -32,32 +33,26 @@ def _dead_port() -> int:
         return probe.getsockname()[1]
 
 
-class Failing:
-    """Makes a ScriptedBackend fail every call from call number ``after`` on with ``error()``."""
+def failing_backend(error, after: int = 0) -> ScriptedBackend:
+    """A scripted backend failing every call from call number ``after`` on with ``error()``."""
 
-    def __init__(self, scripted, error, after: int = 0):
-        class Backend(scripted):  # type: ignore[misc, valid-type]
-            n = 0
+    def reply(call: Call) -> Reply:
+        return error() if len(backend.calls) > after else f"answer {call.request_id}"
 
-            async def generate(self, messages, params):
-                Backend.n += 1
-                if Backend.n > after:
-                    raise error()
-                return await super().generate(messages, params)
-
-        self.backend = Backend()
+    backend = ScriptedBackend(reply, spec="scripted:test")
+    return backend
 
 
-def test_authentication_failure_stops_at_once_keeping_finished_work(scripted, fast_backoff, tmp_path):
+def test_authentication_failure_stops_at_once_keeping_finished_work(fast_backoff, tmp_path):
     def rejected() -> BackendError:
         return BackendError("HTTP 401 from http://h/v1: bad key ***", kind=AUTH, hint="set JUDGE_API_KEY")
 
-    failing = Failing(scripted, rejected, after=10)
+    failing = failing_backend(rejected, after=10)
     with Store(tmp_path / "s.sqlite") as store, pytest.raises(EndpointUnavailable) as stopped:
         run_requests_sync(
-            failing.backend, _requests(500), store=store, concurrency=1, progress=False, backoff=fast_backoff
+            failing, _requests(500), store=store, concurrency=1, progress=False, backoff=fast_backoff
         )
-    assert type(failing.backend).n == 11  # ten answered, the first 401 ends it
+    assert len(failing.calls) == 11  # ten answered, the first 401 ends it
     message = str(stopped.value)
     assert "HTTP 401" in message and "set JUDGE_API_KEY" in message and "scripted:test" in message
     assert "\n" not in message and stopped.value.kind == AUTH and stopped.value.calls == 11
@@ -65,36 +60,34 @@ def test_authentication_failure_stops_at_once_keeping_finished_work(scripted, fa
         assert store.counts() == {"ok": 10, "failed": 0}  # the 401 is not stored: a rerun tries it
 
 
-def test_an_endpoint_never_reached_stops_after_a_run_of_connection_failures(scripted, fast_backoff):
-    failing = Failing(scripted, _refused)
+def test_an_endpoint_never_reached_stops_after_a_run_of_connection_failures(fast_backoff):
+    failing = failing_backend(_refused)
     with pytest.raises(EndpointUnavailable) as stopped:
-        run_requests_sync(
-            failing.backend, _requests(2000), concurrency=4, progress=False, backoff=fast_backoff
-        )
-    assert FAIL_FAST_AFTER <= type(failing.backend).n <= FAIL_FAST_AFTER + 4
+        run_requests_sync(failing, _requests(2000), concurrency=4, progress=False, backoff=fast_backoff)
+    assert FAIL_FAST_AFTER <= len(failing.calls) <= FAIL_FAST_AFTER + 4
     assert "cannot be reached" in str(stopped.value) and "Connection refused" in str(stopped.value)
     assert stopped.value.kind == CONNECT
 
 
-def test_one_worker_stops_once_its_request_used_up_its_retries(scripted, fast_backoff):
-    failing = Failing(scripted, _refused)
+def test_one_worker_stops_once_its_request_used_up_its_retries(fast_backoff):
+    failing = failing_backend(_refused)
     with pytest.raises(EndpointUnavailable):
         run_requests_sync(
-            failing.backend,
+            failing,
             _requests(2000),
             concurrency=1,
             max_retries=3,
             progress=False,
             backoff=fast_backoff,
         )
-    assert type(failing.backend).n == 4  # 1 + 3 retries of the first request, not 2,000 x 4
+    assert len(failing.calls) == 4  # 1 + 3 retries of the first request, not 2,000 x 4
 
 
-def test_an_endpoint_that_dies_mid_job_gets_its_retries_then_stops(scripted, fast_backoff, tmp_path):
-    failing = Failing(scripted, _refused, after=30)
+def test_an_endpoint_that_dies_mid_job_gets_its_retries_then_stops(fast_backoff, tmp_path):
+    failing = failing_backend(_refused, after=30)
     with Store(tmp_path / "s.sqlite") as store, pytest.raises(EndpointUnavailable) as stopped:
         run_requests_sync(
-            failing.backend,
+            failing,
             _requests(2000),
             store=store,
             concurrency=4,
@@ -103,7 +96,7 @@ def test_an_endpoint_that_dies_mid_job_gets_its_retries_then_stops(scripted, fas
             backoff=fast_backoff,
         )
     # after it answered, each request first uses its retries: FAIL_FAST_AFTER of them in a row stop the job
-    assert 30 + FAIL_FAST_AFTER * 3 <= type(failing.backend).n <= 30 + (FAIL_FAST_AFTER + 4) * 3
+    assert 30 + FAIL_FAST_AFTER * 3 <= len(failing.calls) <= 30 + (FAIL_FAST_AFTER + 4) * 3
     assert "used up their retries" in str(stopped.value)
     with Store(tmp_path / "s.sqlite") as store:
         assert store.counts()["ok"] == 30
@@ -130,10 +123,10 @@ def test_other_errors_never_stop_the_job_and_are_logged_in_a_bounded_number_of_l
     assert "290 more request(s) failed" in caplog.text
 
 
-def test_fail_fast_can_be_turned_off(scripted, fast_backoff):
-    failing = Failing(scripted, _refused)
+def test_fail_fast_can_be_turned_off(fast_backoff):
+    failing = failing_backend(_refused)
     results = run_requests_sync(
-        failing.backend,
+        failing,
         _requests(20),
         concurrency=4,
         max_retries=1,
@@ -141,7 +134,7 @@ def test_fail_fast_can_be_turned_off(scripted, fast_backoff):
         backoff=fast_backoff,
         fail_fast_after=None,
     )
-    assert all("Connection refused" in r.error for r in results) and type(failing.backend).n == 40
+    assert all("Connection refused" in r.error for r in results) and len(failing.calls) == 40
 
 
 def test_a_dead_port_stops_with_the_url_and_what_failed():

@@ -134,25 +134,19 @@ def test_empty_completions_are_retried_and_never_cached(tmp_path):
 
 
 def test_a_backend_completion_without_text_is_a_failure_not_a_stored_answer(tmp_path):
-    from mmrole.models.base import Backend, Completion
+    from mmrole.models.base import Completion
+    from mmrole.testing import ScriptedBackend
 
-    class NoText(Backend):
-        spec = "test:no-text"
-        calls = 0
-
-        async def generate(self, messages, params):
-            NoText.calls += 1
-            return Completion(text=None)  # type: ignore[arg-type]
-
+    no_text = ScriptedBackend(default=Completion(text=None), spec="test:no-text")  # type: ignore[arg-type]
     store_path = tmp_path / "store.sqlite"
     fast = Backoff(base_delay=0.001, max_delay=0.001)
     first = run_requests_sync(
-        NoText(), _requests()[:3], store=store_path, max_retries=1, progress=False, backoff=fast
+        no_text, _requests()[:3], store=store_path, max_retries=1, progress=False, backoff=fast
     )
     assert all(not r.ok and "returned no text" in r.error and r.attempts == 2 for r in first)
     again = run_requests_sync(
-        NoText(), _requests()[:3], store=store_path, max_retries=0, progress=False, backoff=fast
+        no_text, _requests()[:3], store=store_path, max_retries=0, progress=False, backoff=fast
     )
-    assert NoText.calls == 3 * 2 + 3 and not any(r.cached for r in again)  # the rerun calls again
+    assert len(no_text.calls) == 3 * 2 + 3 and not any(r.cached for r in again)  # the rerun calls again
     with Store(store_path) as store:
         assert store.counts() == {"ok": 0, "failed": 3}

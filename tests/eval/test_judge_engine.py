@@ -149,7 +149,7 @@ def test_judge_requests_are_built_as_the_engine_sends_them(
 
     import mmrole.engine
     from mmrole.engine import Request, runner
-    from mmrole.models.base import Backend, Completion
+    from mmrole.testing import Call, ScriptedBackend
 
     run, _, n_tasks = comment_run
     live = {"now": 0, "peak": 0}
@@ -160,15 +160,14 @@ def test_judge_requests_are_built_as_the_engine_sends_them(
             live["now"] += 1
             weakref.finalize(self, lambda: live.__setitem__("now", live["now"] - 1))
 
-    class Judge(Backend):
-        spec = "scripted:judge"
-
-        async def generate(self, messages, params):
-            live["peak"] = max(live["peak"], live["now"])
-            return Completion(text="Fine. [Scores]: (6, 8)")
+    def judge(call: Call) -> str:
+        live["peak"] = max(live["peak"], live["now"])
+        return "Fine. [Scores]: (6, 8)"
 
     monkeypatch.setattr(mmrole.engine, "Request", Counted)
     monkeypatch.setattr(runner, "CHUNK", 16, raising=False)
-    summary = judge_run_sync(run, Judge(), OPTIONS, progress=False, n_boot=20, concurrency=4)
+    summary = judge_run_sync(
+        run, ScriptedBackend(judge, spec="scripted:judge"), OPTIONS, progress=False, n_boot=20, concurrency=4
+    )
     assert summary.n_scored == n_tasks == 576
     assert 0 < live["peak"] <= 16 + 3 * 4 + 1

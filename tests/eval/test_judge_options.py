@@ -163,24 +163,17 @@ def test_demo_judge_from_the_cli_uses_the_preset_and_says_it_is_a_demonstration(
 
     from mmrole.cli import app
     from mmrole.models import registry
-    from mmrole.models.base import Backend, Completion, TokenLogprob
+    from mmrole.models.base import Completion, TokenLogprob
+    from mmrole.testing import ScriptedBackend
 
-    seen = []
-
-    class FakeDemo(Backend):
-        spec = "demo"
-
-        async def generate(self, messages, params):  # noqa: ANN001, ANN201
-            seen.append((messages[-1], params))
-            tokens = [
-                TokenLogprob("6", math.log(0.5), {"6": math.log(0.5), "8": math.log(0.5)}),
-                TokenLogprob(", ", 0.0, {}),
-                TokenLogprob("8", 0.0, {"8": 0.0}),
-                TokenLogprob(")", 0.0, {}),
-            ]
-            return Completion(text="6, 8)", logprobs=tokens)
-
-    monkeypatch.setitem(registry._FACTORIES, "demo", lambda argument, options: FakeDemo())
+    tokens = [
+        TokenLogprob("6", math.log(0.5), {"6": math.log(0.5), "8": math.log(0.5)}),
+        TokenLogprob(", ", 0.0, {}),
+        TokenLogprob("8", 0.0, {"8": 0.0}),
+        TokenLogprob(")", 0.0, {}),
+    ]
+    fake_demo = ScriptedBackend(default=Completion(text="6, 8)", logprobs=tokens), spec="demo")
+    monkeypatch.setitem(registry._FACTORIES, "demo", lambda argument, options: fake_demo)
     run, _ = small_run
     result = CliRunner().invoke(
         app,
@@ -200,9 +193,10 @@ def test_demo_judge_from_the_cli_uses_the_preset_and_says_it_is_a_demonstration(
     )
     assert result.exit_code == 0, result.output
     assert "demonstrate the pipeline" in " ".join(result.output.split())
-    assert len(seen) == N * 8
-    last_message, params = seen[0]
-    assert last_message == {"role": "assistant", "content": "[Scores]: ("}
+    assert len(fake_demo.calls) == N * 8
+    first = fake_demo.calls[0]
+    assert first.messages[-1] == {"role": "assistant", "content": "[Scores]: ("}
+    params = first.params
     assert params.logprobs and params.max_tokens == DEMO_JUDGE["max_tokens"]
     assert _results(run)["overall"]["mean"] == pytest.approx(7 / 8)
 
