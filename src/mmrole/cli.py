@@ -11,10 +11,10 @@ import sys
 import typer
 
 from mmrole._cli import align as align_cli
+from mmrole._cli import answer as answer_cli
 from mmrole._cli import app as app_cli
 from mmrole._cli import data as data_cli
 from mmrole._cli import eval as eval_cli
-from mmrole._cli import run as run_cli
 from mmrole._cli import train as train_cli
 from mmrole.errors import MMRoleError
 
@@ -54,7 +54,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _area in (data_cli, run_cli, eval_cli, train_cli, align_cli, app_cli):
+for _area in (data_cli, answer_cli, eval_cli, train_cli, align_cli, app_cli):
     _area.register(app)
 
 
