@@ -10,7 +10,6 @@ Pure data: no I/O here, so the module stays cheap to import.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -171,8 +170,10 @@ class Sample(Record):
 class Review(Record):
     """An MMRole-Eval judgement of one sample on one metric.
 
-    ``score`` is the (Model A, Model B) pair, A being the MRPA and B the reference;
-    ``None`` when the judge's reply could not be parsed or the request failed.
+    ``score`` is the judge's (Model A, Model B) pair as it wrote it; ``None`` when its reply could
+    not be parsed or the request failed. Model A is the MRPA and B the reference, unless the
+    review's ``order`` (an extra field of swapped judging) is ``"BA"``: then the MRPA was Model B.
+    Per-sample scores account for that in :func:`mmrole.eval.aggregate.combine`.
     """
 
     sample_id: str
@@ -180,11 +181,3 @@ class Review(Record):
     text: str = ""
     score: tuple[float, float] | None = None
     error: str | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        """MMRole's per-sample score: a / b, or None when unscored, b is not positive or a / b is not finite."""
-        if self.score is None or not self.score[1] > 0:
-            return None
-        ratio = self.score[0] / self.score[1]
-        return ratio if math.isfinite(ratio) else None
