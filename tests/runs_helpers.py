@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from mmrole.models.base import last_user_text
 from mmrole.runs import RunFolder
 from mmrole.schema import METRICS
-from mmrole.testing.server import last_user_text
 
 N_SAMPLES = 3
 REFERENCE_SCORE = 8

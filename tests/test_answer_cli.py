@@ -20,9 +20,11 @@ from mmrole.cli import app
 from mmrole.data.jsonio import iter_jsonl
 from mmrole.data.paths import UnsafePathError
 from mmrole.engine.failures import EndpointUnavailable
+from mmrole.models.base import last_user_text
 from mmrole.runs import read_run_info
 from mmrole.testing.bad_images import BAD_IMAGES
-from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
+from mmrole.testing.responders import InjectedError
+from mmrole.testing.server import LocalOpenAIServer
 
 runner = CliRunner()
 

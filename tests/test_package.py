@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
+import types
+
+import pytest
 
 import mmrole
 
@@ -35,11 +40,32 @@ def test_help_does_not_import_torch():
     assert "torch" not in loaded
 
 
-def test_public_names_match_all():
-    public = {name for name in vars(mmrole) if not name.startswith("_")} - {"schema", "errors", "annotations"}
-    # submodules imported as a side effect are not part of the surface
-    public = {n for n in public if not isinstance(getattr(mmrole, n), type(sys))}
-    assert public == set(mmrole.__all__) - {"__version__"}
+def _packages() -> list[str]:
+    """mmrole and each of its public packages (``_cli`` is private)."""
+    found = pkgutil.walk_packages(mmrole.__path__, "mmrole.")
+    return ["mmrole", *sorted(info.name for info in found if info.ispkg and "._" not in info.name)]
+
+
+def test_the_package_list_is_found():
+    assert {"mmrole.data", "mmrole.engine", "mmrole.models", "mmrole.testing"} <= set(_packages())
+
+
+@pytest.mark.parametrize("name", _packages())
+def test_every_package_lists_exactly_its_public_names_in_all(name):
+    """Like httpx's test: each ``__all__`` name exists, and every public name the package defines or
+    imports is in ``__all__`` (submodules, imported as a side effect, are not part of the surface)."""
+    package = importlib.import_module(name)
+    assert hasattr(package, "__all__"), f"{name} has no __all__"
+    assert [n for n in package.__all__ if not hasattr(package, n)] == [], (
+        f"{name}.__all__ names missing names"
+    )
+    public = {
+        n
+        for n, value in vars(package).items()
+        if not n.startswith("_") and n != "annotations" and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(package.__all__) - {"__version__"}, name
+    assert len(package.__all__) == len(set(package.__all__)), f"{name}.__all__ repeats a name"
 
 
 def test_console_script_version():
@@ -67,8 +93,6 @@ def test_exit_codes_and_errors_are_clean(capsys):
     @cli.app.command("_model-down", hidden=True)
     def _model_down() -> None:
         raise BackendError("openai:m: HTTP 401: invalid key")
-
-    import pytest
 
     for argv, code in ((["_exit-three"], 3), (["_bad-data"], 2), (["_model-down"], 2)):
         old = sys.argv

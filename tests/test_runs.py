@@ -18,9 +18,11 @@ from mmrole.eval.answer import answer_dataset_sync
 from mmrole.eval.judge import judge_run_sync
 from mmrole.eval.leaderboard import leaderboard
 from mmrole.eval.report import write_reports
+from mmrole.models.base import last_user_text
 from mmrole.runs import RunFolder
 from mmrole.schema import METRICS
-from mmrole.testing.server import InjectedError, LocalOpenAIServer, last_user_text
+from mmrole.testing.responders import InjectedError
+from mmrole.testing.server import LocalOpenAIServer
 from runs_helpers import N_SAMPLES, agent, assert_consistent, judge, write_samples
 
 runner = CliRunner()

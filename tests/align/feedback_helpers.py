@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mmrole.models.base import last_user_text
 from mmrole.schema import METRICS
 from mmrole.testing import Call, ScriptedBackend
-from mmrole.testing.server import last_user_text
 
 _A_START = "## **[Model A's Response Start]**\n\n"
 _A_END = "\n\n## **[Model A's Response End]**"

@@ -15,8 +15,9 @@ from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import training_samples
+from mmrole.models.base import last_user_text
 from mmrole.prompts.judge import JUDGE_SYSTEM
-from mmrole.testing.server import LocalOpenAIServer, last_user_text
+from mmrole.testing.server import LocalOpenAIServer
 
 N_PROMPTS, K = 3, 4
 TWO_METRICS = parse_weights("Fluency=1, response accuracy=1")

@@ -14,7 +14,8 @@ from mmrole.align.claims import CLAIMS_SYSTEM, ClaimCheck, ClaimScore, parse_que
 from mmrole.align.feedback import generate_feedback_sync
 from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.cli import app
-from mmrole.testing.server import LocalOpenAIServer, last_user_text
+from mmrole.models.base import last_user_text
+from mmrole.testing.server import LocalOpenAIServer
 
 TRUE_THINGS = {"boat", "lantern", "house"}
 FALSE_THINGS = ["dragon", "unicorn", "spaceship"]

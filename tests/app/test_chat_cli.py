@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from mmrole.app.transcript import load_transcript
 from mmrole.cli import app
+from mmrole.models.base import last_user_text
 from mmrole.testing import ScriptedBackend
 from mmrole.testing.bad_images import BAD_IMAGES
-from mmrole.testing.server import LocalOpenAIServer, last_user_text
+from mmrole.testing.server import LocalOpenAIServer
 
 runner = CliRunner()
 MMROLE = [sys.executable, "-m", "mmrole.cli"]

@@ -12,8 +12,9 @@ from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointUnavailable
 from mmrole.engine.runner import LOGGED_FAILURES, Backoff
 from mmrole.errors import AUTH, CONNECT, BackendError
 from mmrole.models.registry import load_backend
-from mmrole.testing import Call, Reply, ScriptedBackend
-from mmrole.testing.server import InjectedError, LocalOpenAIServer
+from mmrole.testing import Call, ScriptedBackend, ScriptedReply
+from mmrole.testing.responders import InjectedError
+from mmrole.testing.server import LocalOpenAIServer
 
 SECRET = "sk-mmrole-test-SECRET-77ab"
 FAST = Backoff(base_delay=0.001, max_delay=0.004)
@@ -36,7 +37,7 @@ def _dead_port() -> int:
 def failing_backend(error, after: int = 0) -> ScriptedBackend:
     """A scripted backend failing every call from call number ``after`` on with ``error()``."""
 
-    def reply(call: Call) -> Reply:
+    def reply(call: Call) -> ScriptedReply:
         return error() if len(backend.calls) > after else f"answer {call.request_id}"
 
     backend = ScriptedBackend(reply, spec="scripted:test")

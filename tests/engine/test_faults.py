@@ -6,7 +6,8 @@ from collections import Counter
 
 from mmrole.engine import Backoff, Request, Store, run_requests_sync
 from mmrole.models.openai_compat import OpenAICompatBackend
-from mmrole.testing.server import Faults, InjectedError, LocalOpenAIServer, echo_responder
+from mmrole.testing.responders import Faults, InjectedError, echo_responder
+from mmrole.testing.server import LocalOpenAIServer
 
 N = 600
 FAULTS = Faults(

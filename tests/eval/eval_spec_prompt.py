@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmrole.eval.importer import import_released
-from mmrole.testing.server import last_user_text
+from mmrole.models.base import last_user_text
 
 TYPES = ("comment", "human-role", "inter-role")
 

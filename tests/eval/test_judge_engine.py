@@ -20,7 +20,8 @@ from mmrole.engine import Backoff
 from mmrole.eval.judge import JudgeOptions, judge_run_sync
 from mmrole.models.registry import load_backend
 from mmrole.schema import METRICS
-from mmrole.testing.server import Faults, LocalOpenAIServer
+from mmrole.testing.responders import Faults
+from mmrole.testing.server import LocalOpenAIServer
 
 FAST = Backoff(base_delay=0.001, max_delay=0.005, max_retry_after=0.005)
 OPTIONS = JudgeOptions(missing_image="omit")

@@ -13,9 +13,11 @@ from mmrole.errors import ConfigError
 from mmrole.eval.judge import JudgeOptions, judge_run_sync
 from mmrole.eval.pipeline import judge_options_for
 from mmrole.eval.presets import DEMO_JUDGE
+from mmrole.models.base import last_user_text
 from mmrole.prompts.judge import JUDGE_SYSTEM
 from mmrole.schema import METRICS
-from mmrole.testing.server import LocalOpenAIServer, Reply, last_user_text
+from mmrole.testing.responders import Reply
+from mmrole.testing.server import LocalOpenAIServer
 
 N = 3  # samples
 

@@ -10,6 +10,6 @@ OpenAI-compatible server), :mod:`mmrole.testing.tiny_models` (tiny transformers 
 
 from __future__ import annotations
 
-from mmrole.testing.scripted import Call, Reply, ScriptedBackend, StreamingScriptedBackend
+from mmrole.testing.scripted import Call, ScriptedBackend, ScriptedReply, StreamingScriptedBackend
 
-__all__ = ["Call", "Reply", "ScriptedBackend", "StreamingScriptedBackend"]
+__all__ = ["Call", "ScriptedBackend", "ScriptedReply", "StreamingScriptedBackend"]

@@ -27,11 +27,11 @@ from mmrole.models.base import (
     last_user_text,
 )
 
-__all__ = ["Call", "Reply", "ScriptedBackend", "StreamingScriptedBackend"]
+__all__ = ["Call", "ScriptedReply", "ScriptedBackend", "StreamingScriptedBackend"]
 
 #: One scripted answer: its text, a whole Completion (logprobs, finish reason), or an exception
 #: instance the call raises (a :class:`~mmrole.errors.BackendError` for a failure the engine retries or not).
-Reply = str | Completion | BaseException
+ScriptedReply = str | Completion | BaseException
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,11 @@ class Call:
 
 
 #: What a ScriptedBackend answers from: replies in order, a function of the call, or replies by request id.
-Script = Iterable[Reply] | Callable[[Call], Reply] | Mapping[str, Reply | Sequence[Reply]]
+Script = (
+    Iterable[ScriptedReply]
+    | Callable[[Call], ScriptedReply]
+    | Mapping[str, ScriptedReply | Sequence[ScriptedReply]]
+)
 
 
 class ScriptedBackend(Backend):
@@ -98,7 +102,7 @@ class ScriptedBackend(Backend):
         self,
         script: Script = (),
         *,
-        default: Reply | Callable[[Call], Reply] | None = None,
+        default: ScriptedReply | Callable[[Call], ScriptedReply] | None = None,
         spec: str = "scripted",
         delay: float = 0.0,
         max_concurrency: int | None = None,
@@ -110,9 +114,9 @@ class ScriptedBackend(Backend):
         self.calls: list[Call] = []
         self.in_flight = 0
         self.peak = 0
-        self._function: Callable[[Call], Reply] | None = None
-        self._by_id: Mapping[str, Reply | Sequence[Reply]] | None = None
-        self._queue: list[Reply] = []
+        self._function: Callable[[Call], ScriptedReply] | None = None
+        self._by_id: Mapping[str, ScriptedReply | Sequence[ScriptedReply]] | None = None
+        self._queue: list[ScriptedReply] = []
         if isinstance(script, Mapping):
             self._by_id = script
         elif callable(script):
@@ -128,7 +132,7 @@ class ScriptedBackend(Backend):
         """Record the call, wait ``delay``, then answer the scripted reply (or raise it)."""
         return _completion(await self._answer(Call(messages, params, current_request_id.get())))
 
-    async def _answer(self, call: Call) -> Reply:
+    async def _answer(self, call: Call) -> ScriptedReply:
         self.calls.append(call)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
@@ -142,7 +146,7 @@ class ScriptedBackend(Backend):
             raise reply
         return reply
 
-    def _reply(self, call: Call) -> Reply:
+    def _reply(self, call: Call) -> ScriptedReply:
         if self._function is not None:
             return self._function(call)
         if self._by_id is not None:
@@ -176,7 +180,7 @@ class StreamingScriptedBackend(ScriptedBackend):
         self,
         script: Script = (),
         *,
-        default: Reply | Callable[[Call], Reply] | None = None,
+        default: ScriptedReply | Callable[[Call], ScriptedReply] | None = None,
         spec: str = "scripted-stream",
         delay: float = 0.0,
         max_concurrency: int | None = None,
@@ -193,7 +197,7 @@ class StreamingScriptedBackend(ScriptedBackend):
             yield chunk
 
 
-def _completion(reply: Reply) -> Completion:
+def _completion(reply: ScriptedReply) -> Completion:
     if isinstance(reply, Completion):
         return reply
     if isinstance(reply, str):

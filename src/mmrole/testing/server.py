@@ -28,15 +28,8 @@ from typing import Any
 from mmrole.models.base import last_user_text
 from mmrole.testing.responders import BODY_FAULTS, Faults, InjectedError, Reply, Responder, echo_responder
 
-__all__ = [
-    "Faults",
-    "InjectedError",
-    "LocalOpenAIServer",
-    "Reply",
-    "Responder",
-    "echo_responder",
-    "last_user_text",
-]
+#: Responders, replies and faults live in :mod:`mmrole.testing.responders`.
+__all__ = ["LocalOpenAIServer", "main"]
 
 
 class LocalOpenAIServer:

@@ -1,1 +1,0 @@
-"""mmrole.build."""
