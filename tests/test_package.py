@@ -68,6 +68,31 @@ def test_every_package_lists_exactly_its_public_names_in_all(name):
     assert len(package.__all__) == len(set(package.__all__)), f"{name}.__all__ repeats a name"
 
 
+def test_the_error_tree_in_errors_py_names_every_mmrole_error():
+    """errors.py draws the tree of MMRoleError; every subclass defined anywhere in mmrole is on it."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from mmrole import errors
+
+    bases: dict[str, set[str]] = {}
+    for path in Path(mmrole.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                names = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+                bases.setdefault(node.name, set()).update(names)
+    tree, grew = {"MMRoleError"}, True
+    while grew:
+        more = {name for name, parents in bases.items() if parents & tree} - tree
+        tree |= more
+        grew = bool(more)
+    assert {"BackendError", "DataError", "ConfigError", "StorageError"} <= tree
+    drawn = errors.__doc__ or ""  # a line of the tree: "    ├── Name   what it means"
+    assert [n for n in sorted(tree) if not re.search(rf"^ +(?:[│ ]*[├└]── )?{n}\b", drawn, re.M)] == []
+    assert issubclass(errors.BackendError, errors.MMRoleError)
+
+
 def test_console_script_version():
     for argv in (["version"], ["--version"]):
         result = subprocess.run([sys.executable, "-m", "mmrole.cli", *argv], capture_output=True, text=True)

@@ -1,13 +1,17 @@
 """mmrole's exceptions.
 
     MMRoleError
-    ├── DataError        bad input data: names the file, the record and the field
-    ├── ConfigError      a bad option, model spec or missing credential
-    ├── StorageError     a file that cannot be written: a full disk, no permission
-    └── BackendError     a model call failed, retryable or not (the engine retries the retryable)
+    ├── DataError            bad input data: names the file, the record and the field
+    │   └── UnsafePathError  a path leaving its root (mmrole.data.paths)
+    ├── ConfigError          a bad option, model spec or missing credential
+    ├── StorageError         a file that cannot be written: a full disk, no permission
+    ├── BackendError         a model call failed, retryable or not (the engine retries the retryable)
+    ├── TooManyFailures      a finished job failed more than --max-failures allows (mmrole.engine.failures)
+    ├── EndpointUnavailable  a job stopped early: the endpoint is unreachable or rejects the key (same)
+    └── ConversationError    a chat step that cannot be taken (mmrole.app.session)
 
-The CLI turns every MMRoleError into a one-line message and a non-zero exit,
-never a traceback.
+The errors defined elsewhere belong to their room; this module imports nothing of mmrole's. The
+CLI turns every MMRoleError into a one-line message and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
