@@ -229,7 +229,8 @@ def child(case: str, workdir: Path, url: str) -> dict:
         out["ok"], out["first_call_s"], out["rerun_us"] = asyncio.run(run())
         out["rerun_us"] *= 1e6
     else:
-        from mmrole.eval.judge import JudgeOptions, judge_run_sync
+        from mmrole.eval.judge import judge_run_sync
+        from mmrole.eval.judge_plan import JudgeOptions
 
         summary = judge_run_sync(
             workdir / f"judge-{size}",

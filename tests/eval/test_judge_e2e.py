@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from eval_spec_prompt import PromptSpec, ReviewServer, answers_run, read_spec
 
-from mmrole.eval.judge import JudgeOptions, judge_run_sync
+from mmrole.eval.judge import judge_run_sync
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.schema import METRICS
 from mmrole.testing.server import LocalOpenAIServer
 

@@ -17,7 +17,8 @@ import pytest
 from eval_spec_prompt import ReviewServer, answers_run, read_spec
 
 from mmrole.engine import Backoff
-from mmrole.eval.judge import JudgeOptions, judge_run_sync
+from mmrole.eval.judge import judge_run_sync
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.models.registry import load_backend
 from mmrole.schema import METRICS
 from mmrole.testing.responders import Faults
@@ -101,7 +102,8 @@ def test_faults_end_scored_or_failed_then_reruns_finish_and_make_no_calls(
 
 _CHILD = """
 import sys
-from mmrole.eval.judge import JudgeOptions, judge_run_sync
+from mmrole.eval.judge import judge_run_sync
+from mmrole.eval.judge_plan import JudgeOptions
 judge_run_sync(sys.argv[1], sys.argv[2], JudgeOptions(missing_image="omit"), progress=False, concurrency=2)
 """
 

@@ -10,7 +10,8 @@ import pytest
 from eval_spec_prompt import answers_run
 
 from mmrole.errors import ConfigError
-from mmrole.eval.judge import JudgeOptions, judge_run_sync
+from mmrole.eval.judge import judge_run_sync
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.eval.pipeline import judge_options_for
 from mmrole.eval.presets import DEMO_JUDGE
 from mmrole.models.base import last_user_text

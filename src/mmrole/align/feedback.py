@@ -219,7 +219,7 @@ async def _score(
         }
 
     from mmrole.align.claims import score_by_claims
-    from mmrole.eval.judge import JudgeOptions, image_parts
+    from mmrole.eval.judge_plan import JudgeOptions, image_parts
     from mmrole.models.registry import load_backend
 
     # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).

@@ -99,7 +99,8 @@ async def judge_rewards(
         the judge could not score have reward None.
     """
     from mmrole.eval import results as run_results
-    from mmrole.eval.judge import JudgeOptions, judge_run
+    from mmrole.eval.judge import judge_run
+    from mmrole.eval.judge_plan import JudgeOptions
     from mmrole.runs import RunFolder, StageInputs
 
     run_dir = out_dir / JUDGE_DIR

@@ -64,7 +64,8 @@ def _free_memory() -> None:
 def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict[str, Any]:
     """MMRole-Eval results of a model (greedy answers, then the judge); reused when already done."""
     from mmrole.eval.answer import answer_dataset
-    from mmrole.eval.judge import JudgeOptions, judge_run
+    from mmrole.eval.judge import judge_run
+    from mmrole.eval.judge_plan import JudgeOptions
     from mmrole.models.base import GenerationParams
 
     folder = RunFolder(eval_dir)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from mmrole.eval.aggregate import Judgement, ScoreTable, aggregate, build_table, combine
 from mmrole.eval.compare import Comparison, compare_runs
 from mmrole.eval.importer import PUBLISHED_NAMES, import_published, import_released
-from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run, judge_run_sync
+from mmrole.eval.judge import JudgeSummary, judge_run, judge_run_sync
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.eval.leaderboard import leaderboard, write_leaderboard
 from mmrole.eval.parse import ScorePair, locate_scores, parse_scores
 from mmrole.eval.pipeline import evaluate, evaluate_sync

@@ -26,13 +26,9 @@ from typing import Any
 
 from mmrole.eval import results as run_results
 from mmrole.eval.judge_plan import (
-    ORDERS_DEFAULT,
-    ORDERS_SWAP,
     JudgeOptions,
     JudgeTask,
     SampleImages,
-    Scoring,
-    image_parts,
     judge_messages,
     plan_tasks,
 )
@@ -42,18 +38,10 @@ from mmrole.models.base import Backend, display_spec
 from mmrole.runs import ReviewRecord, RunFolder, StageInputs
 
 __all__ = [
-    "ORDERS_DEFAULT",
-    "ORDERS_SWAP",
-    "JudgeOptions",
     "JudgeSummary",
-    "JudgeTask",
     "Outcome",
-    "Scoring",
-    "image_parts",
-    "judge_messages",
     "judge_run",
     "judge_run_sync",
-    "plan_tasks",
     "read_outcome",
 ]
 

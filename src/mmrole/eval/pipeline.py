@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mmrole.eval.judge import JudgeOptions, JudgeSummary, judge_run
+from mmrole.eval.judge import JudgeSummary, judge_run
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.eval.presets import DEMO_ANSWER_MAX_TOKENS, DEMO_JUDGE, DEMO_MAX_FAILURES, is_demo
 
 
