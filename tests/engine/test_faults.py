@@ -49,8 +49,9 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
             max_retries=3,
             progress=False,
             backoff=backoff,
-            fail_fast_after=None,  # this test is about faults, not a dead endpoint: a loaded CPU
-        )  # can time out the first calls in a row
+            # This test is about faults, not a dead endpoint: a loaded CPU can time out the first calls.
+            fail_fast_after=None,
+        )
         outcomes = Counter(server.outcomes)
         faults = server.received - outcomes["ok"] - outcomes["503_responder"]
         assert faults / server.received >= 0.2, outcomes
