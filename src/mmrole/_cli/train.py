@@ -7,49 +7,19 @@ The configs import no torch, so ``--help`` is instant; the trainer loads inside 
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from mmrole._cli.options import option_parameters
+
 train_app = typer.Typer(
     help="Train MRPAs (sft), judges (judge) and aligned MRPAs (dpo) with TRL; scale out with `accelerate launch`.",
     no_args_is_help=True,
 )
-
-
-def _scalar_type(annotation: Any) -> type:
-    """``int | None`` -> ``int``: the one non-None type of an optional field."""
-    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-    return args[0] if args else annotation
-
-
-def _option_parameters(config_class: type) -> list[inspect.Parameter]:
-    hints = typing.get_type_hints(config_class)
-    parameters = []
-    for field in dataclasses.fields(config_class):
-        flag = "--" + field.name.replace("_", "-")
-        help_text = field.metadata.get("help")
-        base = _scalar_type(hints[field.name])
-        if field.metadata.get("required"):
-            option, annotation = typer.Option(..., flag, help=help_text), base
-        elif base is bool:
-            decls = f"{flag}/--no-{field.name.replace('_', '-')}"
-            shown = "auto" if field.default is None else ("on" if field.default else "off")
-            option, annotation = typer.Option(None, decls, help=help_text, show_default=shown), bool | None
-        else:
-            shown = "none" if field.default is None else str(field.default)
-            option, annotation = typer.Option(None, flag, help=help_text, show_default=shown), base | None
-        parameters.append(
-            inspect.Parameter(
-                field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
-            )
-        )
-    return parameters
 
 
 def config_command(config_class: type, run: Callable[[Any], Any], doc: str) -> Callable[..., None]:
@@ -63,7 +33,7 @@ def config_command(config_class: type, run: Callable[[Any], Any], doc: str) -> C
         result = run(config)
         _report(result)
 
-    parameters = _option_parameters(config_class)
+    parameters = option_parameters(config_class)
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__doc__ = doc
