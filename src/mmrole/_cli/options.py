@@ -48,7 +48,9 @@ def option_parameters(options_class: type) -> list[inspect.Parameter]:
             shown = "none" if default is None else str(default)
             option, annotation = typer.Option(None, *decls, help=help_text, show_default=shown), base | None
         parameters.append(
-            inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+            inspect.Parameter(
+                field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
+            )
         )
     return parameters
 
