@@ -151,6 +151,14 @@ class Holdout:
             ood_stems=_ood_stems(root) if root else frozenset(),
         )
 
+    def inputs(self) -> list[Path]:
+        """The files and folders this holdout was read from (its test sets and OOD list): what a
+        cache of training data prepared with it must be keyed on."""
+        found = [demo_root() / "data" / "test" if t == DEMO else Path(t) for t in self.test_sets]
+        if self.root is not None and (self.root / "profiles" / OOD / "roles.json").is_file():
+            found.append(self.root / "profiles" / OOD / "roles.json")
+        return found
+
     def reason(
         self, record_id: str | None, *, roles: Iterable[str | None] = (), split: str | None = None
     ) -> str | None:

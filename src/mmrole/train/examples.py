@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,24 +119,45 @@ def sft_examples(
         )
 
 
+@dataclass
+class ExampleTally:
+    """What a pass over training data found: examples, those with images, those whose image was missing."""
+
+    examples: int = 0
+    with_images: int = 0
+    missing_images: int = 0
+
+
 def resolve_images(
     examples: Iterable[Example], image_root: Path | None, *, missing: str = "error", source: str = ""
 ) -> list[Example]:
-    """Make image paths absolute and check the files exist.
+    """Make image paths absolute and check the files exist (see :func:`iter_resolved`)."""
+    return list(iter_resolved(examples, image_root, missing=missing, source=source))
+
+
+def iter_resolved(
+    examples: Iterable[Example],
+    image_root: Path | None,
+    *,
+    missing: str = "error",
+    source: str = "",
+    tally: ExampleTally | None = None,
+) -> Iterator[Example]:
+    """Make image paths absolute and check the files exist, one example at a time.
 
     Args:
         examples: Examples with relative (or absolute) image paths.
         image_root: What relative paths are relative to.
         missing: ``error`` (stop, naming the example), ``skip`` (leave the example out) or
             ``drop`` (train it without its images).
+        tally: Counts the examples whose image was missing (skipped or dropped).
 
     Raises:
         DataError: An image is missing and ``missing`` is ``error``, or a relative image path
             escapes ``image_root`` (``..``, or a symbolic link pointing outside it).
     """
-    if missing not in MISSING_IMAGE_POLICIES:
-        raise ConfigError(f"--missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
-    kept, skipped, dropped = [], 0, 0
+    _check_missing_policy(missing)
+    skipped, dropped = 0, 0
     for example in examples:
         paths = [_absolute(path, image_root, example["id"], source) for path in example.get("images") or []]
         absent = [path for path in paths if not path.is_file()]
@@ -147,6 +169,8 @@ def resolve_images(
                     record=example["id"],
                     field="image",
                 )
+            if tally is not None:
+                tally.missing_images += 1
             if missing == "skip":
                 skipped += 1
                 continue
@@ -155,7 +179,7 @@ def resolve_images(
             if "messages" in example:
                 example["messages"] = drop_images(example["messages"])
             paths = []
-        kept.append({**example, "images": [str(path) for path in paths]})
+        yield {**example, "images": [str(path) for path in paths]}
     if skipped or dropped:
         logger.warning(
             "%s: %d examples skipped, %d trained without their image (images not found)",
@@ -163,7 +187,11 @@ def resolve_images(
             skipped,
             dropped,
         )
-    return kept
+
+
+def _check_missing_policy(missing: str) -> None:
+    if missing not in MISSING_IMAGE_POLICIES:
+        raise ConfigError(f"--missing-images must be one of {', '.join(MISSING_IMAGE_POLICIES)}")
 
 
 def _absolute(path: str, root: Path | None, record: str, source: str) -> Path:
@@ -186,7 +214,32 @@ def load_examples(
     max_samples: int | None = None,
     guard_of: Callable[[str], TrainingSource] | None = None,
 ) -> list[Example]:
-    """Read every source with ``read``, resolve images, stop at ``max_samples``.
+    """Every example of ``data`` in a list (see :func:`iter_examples`; trainers stream them instead)."""
+    return list(
+        iter_examples(
+            data,
+            read,
+            image_root=image_root,
+            image_root_of=image_root_of,
+            missing_images=missing_images,
+            max_samples=max_samples,
+            guard_of=guard_of,
+        )
+    )
+
+
+def iter_examples(
+    data: str,
+    read: Callable[[str, TrainingSource | None], Iterable[Example]],
+    *,
+    image_root: str | None = None,
+    image_root_of: Callable[[str], Path | None] | None = None,
+    missing_images: str = "error",
+    max_samples: int | None = None,
+    guard_of: Callable[[str], TrainingSource] | None = None,
+    tally: ExampleTally | None = None,
+) -> Iterator[Example]:
+    """Read every source with ``read``, resolve images, stop at ``max_samples``: one example at a time.
 
     Args:
         data: Comma-separated sources.
@@ -194,40 +247,76 @@ def load_examples(
             ``guard_of``).
         image_root: ``--image-root`` (else found per source).
         image_root_of: Finds a source's image root (default :func:`source_image_root`).
-        missing_images: See :func:`resolve_images`.
+        missing_images: See :func:`iter_resolved`.
         max_samples: Keep only the first N examples.
         guard_of: The :class:`mmrole.data.holdout.TrainingSource` of a source: what training leaves
-            out of it; what was left out is reported per source.
+            out of it; what was left out is reported per source, once the source is read.
+        tally: Counts what was read.
 
     Raises:
-        DataError: Bad data, a missing image, or no example at all.
+        ConfigError: A bad ``missing_images`` (at once, before anything is read).
+        DataError: Bad data, a missing image, or no example at all (once every source is read).
     """
-    examples: list[Example] = []
-    left_out: list[str] = []
+    _check_missing_policy(missing_images)
     sources = split_sources(data)
+    return _examples(
+        data, sources, read, image_root, image_root_of, missing_images, max_samples, guard_of, tally
+    )
+
+
+def _examples(
+    data: str,
+    sources: list[str],
+    read: Callable[[str, TrainingSource | None], Iterable[Example]],
+    image_root: str | None,
+    image_root_of: Callable[[str], Path | None] | None,
+    missing_images: str,
+    max_samples: int | None,
+    guard_of: Callable[[str], TrainingSource] | None,
+    tally: ExampleTally | None,
+) -> Iterator[Example]:
+    tally = tally if tally is not None else ExampleTally()
+    left_out: list[str] = []
+    # Error messages name examples by id: a repeated id gets a ``#k`` suffix (only ids are kept).
+    seen: dict[str, int] = {}
     for source in sources:
         root = image_root_of(source) if image_root_of else source_image_root(source, image_root)
         guard = guard_of(source) if guard_of is not None else None
         found = read(source, guard)
         if max_samples is not None:
-            found = islice(found, max(0, max_samples - len(examples)))
-        batch = resolve_images(found, root, missing=missing_images, source=source)
-        examples.extend(batch)
+            found = islice(found, max(0, max_samples - tally.examples))
+        for example in iter_resolved(found, root, missing=missing_images, source=source, tally=tally):
+            seen[example["id"]] = seen.get(example["id"], 0) + 1
+            if seen[example["id"]] > 1:
+                example["id"] = f"{example['id']}#{seen[example['id']] - 1}"
+            tally.examples += 1
+            tally.with_images += bool(example["images"])
+            yield example
         if guard is not None:
             guard.report()
             if guard.summary():
                 left_out.append(f"{source}: {guard.summary()}" if len(sources) > 1 else guard.summary())
-        if max_samples is not None and len(examples) >= max_samples:
+        if max_samples is not None and tally.examples >= max_samples:
             break
-    examples = examples[:max_samples] if max_samples is not None else examples
-    if not examples:
+    if not tally.examples:
         raise DataError("no training examples" + "".join(f" ({line})" for line in left_out), file=data)
-    counts: dict[str, int] = {}
-    for example in examples:  # error messages name examples by id: keep ids unique
-        counts[example["id"]] = counts.get(example["id"], 0) + 1
-        if counts[example["id"]] > 1:
-            example["id"] = f"{example['id']}#{counts[example['id']] - 1}"
-    return examples
+
+
+def sft_row(example: Example) -> dict[str, Any]:
+    """An SFT example as a dataset row: messages as JSON text (Arrow would otherwise merge the parts'
+    keys across rows)."""
+    return {
+        "id": example["id"],
+        "messages": json.dumps(example["messages"], ensure_ascii=False),
+        "images": list(example.get("images") or []),
+    }
+
+
+def sft_features() -> Any:
+    """The ``datasets.Features`` of :func:`sft_row`."""
+    from datasets import Features, List, Value
+
+    return Features({"id": Value("string"), "messages": Value("string"), "images": List(Value("string"))})
 
 
 def to_dataset(examples: list[Example], *, with_images: bool) -> Any:
@@ -237,10 +326,8 @@ def to_dataset(examples: list[Example], *, with_images: bool) -> Any:
     """
     from datasets import Dataset
 
-    rows = []
-    for example in examples:
-        row = {"id": example["id"], "messages": json.dumps(example["messages"], ensure_ascii=False)}
-        if with_images:
-            row["images"] = list(example.get("images") or [])
-        rows.append(row)
+    rows = [sft_row(example) for example in examples]
+    if not with_images:
+        for row in rows:
+            del row["images"]
     return Dataset.from_list(rows)

@@ -24,9 +24,20 @@ from typing import TYPE_CHECKING
 from mmrole.errors import DataError
 from mmrole.runs import REVIEWS, RunFolder
 from mmrole.train.common import TrainResult
-from mmrole.train.examples import Example, conversation_files, load_examples, source_image_root
+from mmrole.train.examples import (
+    Example,
+    ExampleTally,
+    conversation_files,
+    iter_examples,
+    sft_features,
+    sft_row,
+    source_image_root,
+    split_sources,
+)
 from mmrole.train.formatting import conversation_example, message_text, prompt_completion_example
 from mmrole.train.judge_config import JudgeTrainConfig
+from mmrole.train.prepared import PreparedData, example_options, prepare_dataset
+from mmrole.train.sft import sft_inputs
 
 if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions, TrainingSource
@@ -180,7 +191,12 @@ def rm_data_examples(
 
 
 def judge_examples(config: JudgeTrainConfig) -> list[Example]:
-    """Every trajectory of ``config.data`` (run folders and RM_data, comma-separated)."""
+    """Every trajectory of ``config.data`` (run folders and RM_data, comma-separated), in a list;
+    training streams them with :func:`prepare_judge_data` instead."""
+    return list(_judge_examples(config))
+
+
+def _judge_examples(config: JudgeTrainConfig, tally: ExampleTally | None = None) -> Iterator[Example]:
     from mmrole.prompts.judge import JUDGE_SYSTEM
 
     system = config.default_system or JUDGE_SYSTEM
@@ -194,20 +210,56 @@ def judge_examples(config: JudgeTrainConfig) -> list[Example]:
         holdout = config.holdout_options()
         return run_guard(source, holdout) if is_run_folder(source) else holdout.guard(source)
 
-    def image_root_of(source: str) -> Path | None:
-        if config.image_root or not is_run_folder(source):
-            return source_image_root(source, config.image_root)
-        from mmrole.runs import RunFolder
-
-        return RunFolder(source).image_root() or Path(source)
-
-    return load_examples(
+    return iter_examples(
         config.data,
         read,
-        image_root_of=image_root_of,
+        image_root_of=lambda source: judge_image_root(source, config.image_root),
         missing_images=config.missing_images,
         max_samples=config.max_samples,
         guard_of=guard_of,
+        tally=tally,
+    )
+
+
+def judge_image_root(source: str, explicit: str | None) -> Path | None:
+    """What a judge source's image paths are relative to: a run folder's image root, else as for SFT."""
+    if explicit or not is_run_folder(source):
+        return source_image_root(source, explicit)
+    return RunFolder(source).image_root() or Path(source)
+
+
+def judge_inputs(source: str, holdout: HoldoutOptions) -> list[Path]:
+    """What a judge source's trajectories are read from: the run folder (and the test sets of the data
+    it answered) or the RM_data files (and their root's test sets)."""
+    from mmrole.data.holdout import Holdout
+
+    if not is_run_folder(source):
+        return sft_inputs(source, holdout)
+    data_source = run_data_source(source)
+    return [Path(source), *Holdout.of(data_source or source, holdout.test_data).inputs()]
+
+
+def prepare_judge_data(config: JudgeTrainConfig, *, cache_dir: Path | None = None) -> PreparedData:
+    """The trajectories of :func:`judge_examples` streamed into a memory-mapped dataset, once per node
+    (:func:`mmrole.train.prepared.prepare_dataset`; rows as :func:`mmrole.train.examples.sft_row`)."""
+    sources = split_sources(config.data)
+    holdout = config.holdout_options()
+    options = example_options(
+        config,
+        sources,
+        lambda source: judge_image_root(source, config.image_root),
+        default_system=config.default_system,
+        metrics=sorted(_wanted_metrics(config.metrics) or []),
+        require_score=config.require_score,
+    )
+    return prepare_dataset(
+        "judge",
+        lambda tally: map(sft_row, _judge_examples(config, tally)),
+        features=sft_features(),
+        options=options,
+        inputs=[path for source in sources for path in judge_inputs(source, holdout)],
+        progress=config.progress,
+        cache_dir=cache_dir,
     )
 
 
@@ -222,4 +274,4 @@ def train_judge(config: JudgeTrainConfig) -> TrainResult:
     from mmrole.train.sft import train_sft
 
     checkpoint_to_resume(config)  # fail fast, before reading the data
-    return train_sft(config, examples=judge_examples(config), method="judge")
+    return train_sft(config, prepare=lambda: prepare_judge_data(config), method="judge")
