@@ -196,9 +196,10 @@ def convert_command(
     ),
 ) -> None:
     """Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL."""
-    from mmrole.data import image_root, load_samples, sample_to_qwen, write_samples_jsonl
+    from mmrole.data import image_root, load_samples, write_samples_jsonl
     from mmrole.data.convert import to_openai_messages, write_vlmeval_tsv
     from mmrole.data.output import atomic_output
+    from mmrole.data.qwen import write_qwen_file
 
     samples = load_samples(source)
     root = image_root(source)
@@ -217,10 +218,7 @@ def convert_command(
     elif to is Format.jsonl:
         count = write_samples_jsonl(samples, out)
     elif to is Format.qwen:
-        records = [sample_to_qwen(sample) for sample in samples]
-        with atomic_output(out) as handle:
-            json.dump(records, handle, ensure_ascii=False, indent=2)
-        count = len(records)
+        count = write_qwen_file(samples, out)
     else:
         count = 0
         with atomic_output(out) as handle:

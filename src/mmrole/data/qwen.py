@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,41 @@ def sample_to_qwen(sample: Sample, *, answer: str | None = None) -> dict[str, An
         "script": sample.script,
         "other_role": sample.other_role,
     }
+
+
+def json_array_text(records: Iterable[Any], *, indent: int = 2) -> Iterator[str]:
+    """``json.dump(list(records), indent=indent, ensure_ascii=False)``'s text, one record at a time.
+
+    JSON strings hold no raw newline, so indenting each line of a record's own dump by one level
+    gives exactly the text of the record inside the list.
+    """
+    pad = " " * indent
+    first = True
+    for record in records:
+        text = json.dumps(record, ensure_ascii=False, indent=indent)
+        yield ("[\n" if first else ",\n") + pad + text.replace("\n", "\n" + pad)
+        first = False
+    yield "[]" if first else "\n]"
+
+
+def write_qwen_file(samples: Iterable[Sample], path: str | Path) -> int:
+    """Write samples as one of MMRole's Qwen-VL test files, streaming (all or nothing: a failure
+    leaves no file); returns how many.
+
+    Raises:
+        StorageError: The disk is full or the folder cannot be written.
+    """
+    from mmrole.data.output import atomic_output
+
+    count = 0
+
+    def records() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for sample in samples:
+            count += 1
+            yield sample_to_qwen(sample)
+
+    with atomic_output(path) as handle:
+        for chunk in json_array_text(records()):
+            handle.write(chunk)
+    return count
