@@ -199,3 +199,32 @@ def test_a_missing_image_error_suggests_omitting_it(tmp_path: Path, demo_samples
     missing = demo_samples[0].model_copy(update={"image": "nowhere.png"})
     with pytest.raises(DataError, match=r"image file not found: .*nowhere.png \(pass --missing-image omit"):
         to_openai_messages(missing, tmp_path)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_qwen_files_stream_the_text_json_dump_writes(tmp_path: Path, demo_samples, count: int):
+    import json
+
+    from mmrole.data.qwen import sample_to_qwen, write_qwen_file
+
+    samples = [demo_samples[0].model_copy(update={"instruction": 'Ünïcode\n"quoted" {x}'}), *demo_samples][
+        :count
+    ]
+    path = tmp_path / "test.json"
+    assert write_qwen_file(iter(samples), path) == count
+    expected = json.dumps([sample_to_qwen(s) for s in samples], ensure_ascii=False, indent=2)
+    assert path.read_text(encoding="utf-8") == expected
+    assert [s.id for s in load_samples(path)] == [s.id for s in samples]
+
+
+def test_a_qwen_conversion_failing_midway_leaves_no_file(tmp_path: Path, demo_samples):
+    from mmrole.data.qwen import write_qwen_file
+
+    def broken():
+        yield from demo_samples[:2]
+        raise DataError("bad record", record="x")
+
+    path = tmp_path / "test.json"
+    with pytest.raises(DataError, match="bad record"):
+        write_qwen_file(broken(), path)
+    assert list(tmp_path.iterdir()) == []

@@ -212,6 +212,9 @@ def _reuse(folder: Path, key: str, info: dict[str, Any], features: Any) -> Prepa
         dataset = _from_generator(gone, folder, key, features, progress=False)
     except _Gone:
         return None
+    except (OSError, ValueError) as err:  # an Arrow file deleted or damaged since
+        logger.warning("%s: cannot open the prepared training data (%s): preparing it again", folder, err)
+        return None
     if not _images_present(dataset):
         logger.warning("%s: images of the prepared training data are gone: preparing it again", folder)
         return None
