@@ -13,6 +13,9 @@ Test samples, the other turns of their dialogues and out-of-distribution charact
 Image paths are made absolute against ``--image-root`` or the folder the data engineer's
 :func:`mmrole.data.image_root` finds for the source, and checked up front, so a missing image
 stops the run before training starts, naming the example.
+
+:func:`iter_examples` yields the examples one at a time (what the trainers stream into a
+memory-mapped dataset, :mod:`mmrole.train.prepared`); :func:`load_examples` lists them.
 """
 
 from __future__ import annotations
