@@ -1,63 +1,81 @@
-"""Engine throughput: how fast can a judge run go against a server that allows 320 calls/s?
+"""Engine throughput: judge calls/s of each client, at equal concurrency, against a server of known capacity.
 
-A benchmark, not a test. The local OpenAI-compatible server runs in its own process with
-200 ms latency and room for 64 concurrent requests, so no client can beat
-64 / 0.2 s = 320 calls/s. The workload is one MMRole-Eval judge pass over In-Test: 294
-samples x 8 metrics = 2,352 requests (judge-sized prompts, each sample's image attached).
-Measured in one run:
+A benchmark, not a test. The local OpenAI-compatible server (``mmrole.testing.server``) runs in
+its own process with 200 ms latency and room for as many concurrent requests as the clients
+keep in flight, 64 or 256, so its capacity is 64 / 0.2 s = 320 or 256 / 0.2 s = 1,280 calls/s and
+"of capacity" is a client's share of it. The workload (:mod:`engine_workload`) is MMRole-Eval's
+judge pass: 8 requests per sample sharing its image, built as ``mmrole judge`` builds them, once
+with a tiny image and once with a real-size one (~95 KB JPEG, MMRole-Data's median).
 
-1. one-at-a-time calls with the openai SDK, as MMRole's scripts call (a subset of the calls);
-2. VLMEvalKit's pattern: a 32-thread pool of sync HTTP calls (``requests.post``) that dumps
-   the whole results dict to a pickle checkpoint after each finished item;
-3. mmrole's engine, concurrency 64, with its SQLite store in a temporary run folder;
+Rows (each in a fresh process, so no client inherits another's caches; see :mod:`engine_clients`):
+one-at-a-time openai SDK calls (MMRole's scripts, a short sample); VLMEvalKit's pattern at its
+default 4 threads, at 64 and at 256; a plain ``AsyncOpenAI`` + ``Semaphore`` + JSONL client at 64
+and 256; mmrole's engine with its SQLite store at 64 and 256. Each row reports calls/s, its share
+of the server's capacity, and the client process's CPU time per call (all its threads).
+Goals: mmrole at >= 0.95 of capacity at 64 and >= 0.9 at 256; < 1 ms of CPU per call with the
+95 KB image.
 
-each as calls/s and as a ratio to the 320 calls/s limit, plus mmrole's CPU time per call
-(this process's CPU time during the engine run; the server's CPU is in the other process).
+    PYTHONPATH=src .venv/bin/python benchmarks/engine_throughput.py [--quick] [--results benchmarks/RESULTS.md]
 
-    .venv/bin/python benchmarks/engine_throughput.py [--results benchmarks/RESULTS.md]
+``--before SRC`` adds mmrole rows run with another checkout's sources (e.g. ``/work/main/src``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import base64
-import io
 import json
 import os
-import pickle
 import platform
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import results_file  # benchmarks/results_file.py (scripts run from benchmarks/)
+from engine_clients import measure
+from engine_workload import IMAGE_KINDS, Workload, prompt_chars, write_images
 
-LATENCY, CAPACITY = 0.2, 64
-LIMIT = CAPACITY / LATENCY
-SAMPLES, METRICS = 294, 8
-SEQUENTIAL_CALLS = 25
+LATENCY = 0.2
 MARK_START, MARK_END = "<!-- engine-throughput:start -->", "<!-- engine-throughput:end -->"
+#: Calls per row: (one at a time, VLMEvalKit's default 4 threads, at 64, at 256). Multiples of the
+#: concurrency, so the last wave of calls is full and a perfect client could reach 1.0.
+FULL = (25, 160, 2048, 4096)
+QUICK = (8, 40, 256, 512)
+VLMEVALKIT_DEFAULT = 4
+#: mmrole's goals: at least this share of the server's capacity at each concurrency.
+GOALS = {64: 0.95, 256: 0.9}
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "mmrole.testing.server",
-        "--latency",
-        str(LATENCY),
-        "--capacity",
-        str(CAPACITY),
-    ]
-    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = server.stdout.readline() if server.stdout else ""
-    if not line.startswith("listening on "):
-        raise SystemExit(f"the server did not start: {line!r}")
-    return server, line.split()[-1]
+@dataclass(frozen=True)
+class RowSpec:
+    """One row: a client at a concurrency, against a server with ``slots`` concurrent requests."""
+
+    client: str
+    concurrency: int
+    slots: int
+    calls: int
+    src: str | None = None  # other sources (``--before``), for the mmrole rows
+
+
+def plan(
+    sizes: tuple[int, int, int, int] = FULL,
+    concurrencies: tuple[int, int] = (64, 256),
+    before: str | None = None,
+) -> list[RowSpec]:
+    """The rows: ``sizes`` are the calls (one at a time, VLMEvalKit's default, at each concurrency)."""
+    one, default, *at = sizes
+    low = concurrencies[0]
+    rows = [RowSpec("sequential", 1, low, one), RowSpec("vlmevalkit", VLMEVALKIT_DEFAULT, low, default)]
+    for concurrency, calls in zip(concurrencies, at, strict=True):
+        rows += [RowSpec(client, concurrency, concurrency, calls) for client in ("vlmevalkit", "plain-async")]
+        rows.append(RowSpec("mmrole", concurrency, concurrency, calls))
+        if before:
+            rows.append(RowSpec("mmrole", concurrency, concurrency, calls, src=before))
+    return rows
 
 
 def process_cpu(pid: int) -> float:
@@ -66,157 +84,214 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def workload(samples: int = SAMPLES) -> list[tuple[str, list[dict]]]:
-    """2,352 judge requests: (id, messages); the 8 metric prompts of a sample share its image."""
-    from PIL import Image
-
-    requests = []
-    filler = " ".join(f"word{i % 97}" for i in range(900))  # ~7 KB: profile + dialogue + two answers
-    for s in range(samples):
-        buffer = io.BytesIO()
-        Image.new("RGB", (128, 96), (s % 256, (7 * s) % 256, 90)).save(buffer, "JPEG", quality=85)
-        image = {
-            "type": "image_url",
-            "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()},
-        }
-        for m in range(METRICS):
-            text = f"Sample {s}, metric {m}. Rate Model A and Model B from 1 to 10.\n{filler}"
-            messages = [
-                {"role": "system", "content": "You are an objective and precise evaluator."},
-                {"role": "user", "content": [image, {"type": "text", "text": text}]},
-            ]
-            requests.append((f"s{s}/m{m}", messages))
-    return requests
-
-
-def sequential(url: str, requests: list[tuple[str, list[dict]]]) -> float:
-    """MMRole's scripts: one call, wait, next call (openai SDK, sync)."""
-    import openai
-
-    client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)
-    start = time.perf_counter()
-    for _, messages in requests[:SEQUENTIAL_CALLS]:
-        client.chat.completions.create(model="test-model", messages=messages, max_tokens=256, temperature=0)
-    return SEQUENTIAL_CALLS / (time.perf_counter() - start)
+@contextmanager
+def serving(latency: float, slots: int) -> Iterator[tuple[str, int]]:
+    """The local test server in its own process: yields (base URL, pid)."""
+    command = [
+        sys.executable,
+        "-m",
+        "mmrole.testing.server",
+        "--latency",
+        str(latency),
+        "--capacity",
+        str(slots),
+    ]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if not line.startswith("listening on "):
+            raise SystemExit(f"the server did not start: {line!r}")
+        yield line.split()[-1], server.pid
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=10)
 
 
-def vlmevalkit(url: str, requests: list[tuple[str, list[dict]]], checkpoint: Path) -> float:
-    """VLMEvalKit's pattern: 32 threads, sync requests.post, whole checkpoint dumped after each item."""
-    import requests as http
-
-    def call(messages: list[dict]) -> str:
-        payload = {"model": "test-model", "messages": messages, "max_tokens": 256, "temperature": 0}
-        response = http.post(
-            f"{url}/chat/completions", json=payload, headers={"Authorization": "Bearer unused"}, timeout=60
-        )
-        return response.json()["choices"][0]["message"]["content"]
-
-    results: dict[str, str] = {}
-    start = time.perf_counter()
-    with ThreadPoolExecutor(32) as pool:
-        futures = {pool.submit(call, messages): key for key, messages in requests}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            with checkpoint.open("wb") as handle:  # the whole dict, every time
-                pickle.dump(results, handle)
-    return len(requests) / (time.perf_counter() - start)
+def run_row(spec: RowSpec, url: str, workload: Workload, scratch: Path, *, fresh_process: bool) -> dict:
+    """Measure one row; in a fresh Python process (with ``spec.src`` first on its path) or in this one."""
+    if not fresh_process:
+        return measure(spec.client, url, workload, spec.concurrency, scratch).to_dict()
+    job = {"spec": asdict(spec), "url": url, "images": str(workload.images), "samples": workload.samples}
+    env = dict(os.environ)
+    if spec.src:
+        env["PYTHONPATH"] = os.pathsep.join([spec.src, env.get("PYTHONPATH", "")])
+    command = [sys.executable, __file__, "--row", json.dumps(job), "--scratch", str(scratch)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def mmrole_engine(
-    url: str, requests: list[tuple[str, list[dict]]], run_dir: Path
-) -> tuple[float, float, int]:
-    """mmrole: run_requests with concurrency 64 and the run folder's store. Returns (calls/s, CPU s/call, ok)."""
-    from mmrole.engine import Request, Store, run_requests
-    from mmrole.models import GenerationParams, load_backend
+def run_rows(
+    specs: list[RowSpec], kind: str, root: Path, latency: float = LATENCY, *, fresh_process: bool = True
+) -> list[dict]:
+    """Every row with ``kind`` images: one server per slot count; each row's calls, times, CPU, server CPU."""
+    samples = -(-max(spec.calls for spec in specs) // 8)
+    image_bytes = write_images(root / f"images-{kind}", samples, kind)
+    rows = []
+    for slots in sorted({spec.slots for spec in specs}):
+        with serving(latency, slots) as (url, pid):
+            for n, spec in enumerate(s for s in specs if s.slots == slots):
+                workload = Workload(root / f"images-{kind}", samples, spec.calls)
+                server_cpu = process_cpu(pid)
+                scratch = root / f"{kind}-{slots}-{n}"
+                measured = run_row(spec, url, workload, scratch, fresh_process=fresh_process)
+                rate, capacity = measured["calls"] / measured["seconds"], spec.slots / latency
+                row = {
+                    **asdict(spec),
+                    **measured,
+                    "kind": kind,
+                    "image_bytes": image_bytes,
+                    "latency": latency,
+                }
+                row |= {"calls_per_s": rate, "capacity": capacity, "of_capacity": rate / capacity}
+                row |= {"server_cpu_seconds": process_cpu(pid) - server_cpu, "load_1min": os.getloadavg()[0]}
+                rows.append(row)
+                print(
+                    f"{kind:4} {spec.client:11} {spec.concurrency:3} in flight{' (' + spec.src + ')' if spec.src else ''}: "
+                    f"{rate:7.1f} calls/s, {row['of_capacity']:.3f} of {capacity:.0f}, "
+                    f"CPU {1000 * row['cpu_seconds'] / row['calls']:.3f} ms/call, {row['ok']}/{row['calls']} ok",
+                    flush=True,
+                )
+    return rows
 
-    params = GenerationParams(max_tokens=256)
-    engine_requests = [Request(key, messages, params) for key, messages in requests]
 
-    async def run() -> tuple[float, float, int]:
-        backend = load_backend(f"openai:test-model@{url}")
-        with Store.in_run(run_dir) as store:
-            cpu, start = time.process_time(), time.perf_counter()
-            results = await run_requests(
-                backend, engine_requests, store, concurrency=64, description="mmrole engine"
-            )
-            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        await backend.aclose()
-        return len(results) / wall, cpu / len(results), sum(r.ok for r in results)
-
-    return asyncio.run(run())
+# -- the RESULTS.md section -----------------------------------------------------------------------------
+VLMEVALKIT_CITATION = (
+    "VLMEvalKit's default: `run.py` declares `parser.add_argument('--api-nproc', type=int, default=4, "
+    "help='Parallel API calling')` and `vlmeval/inference.py` has `infer_data_api(..., api_nproc=4, ...)` "
+    "([open-compass/VLMEvalKit run.py at 002f7b7](https://github.com/open-compass/VLMEvalKit/blob/"
+    "002f7b782cc772c236f34c10c0f3419284aa8593/run.py)); its `track_progress_rich` (`vlmeval/utils/mp_util.py`) "
+    "runs the calls in a `ThreadPoolExecutor(max_workers=nproc)` and saves the whole results dict after each one."
+)
 
 
-def markdown(rows: list[tuple[str, float]], cpu_ms: float, server_cpu_ms: float, ok: int, n: int) -> str:
-    machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+def label(spec: RowSpec) -> str:
+    if spec.client == "sequential":
+        return f"one at a time, openai SDK (MMRole's scripts; first {spec.calls} calls)"
+    if spec.client == "vlmevalkit":
+        text = f"VLMEvalKit's pattern: {spec.concurrency} threads, whole checkpoint dumped per item"
+        if spec.concurrency == VLMEVALKIT_DEFAULT:
+            text += f" (**its default**, `--api-nproc {VLMEVALKIT_DEFAULT}`[^nproc]; {spec.calls} calls)"
+        return text
+    if spec.client == "plain-async":
+        return f"`AsyncOpenAI` + `asyncio.Semaphore({spec.concurrency})` + JSONL append"
+    return f"mmrole engine, concurrency {spec.concurrency}, SQLite store" + (
+        f" (sources: `{spec.src}`)" if spec.src else ""
+    )
+
+
+def markdown(rows: list[dict], loads: tuple[float, float]) -> str:
+    """The RESULTS.md section: one line per row spec, a column group per image size."""
+    specs = list(dict.fromkeys(_spec(r) for r in rows))
+    kinds = [k for k in IMAGE_KINDS if any(r["kind"] == k for r in rows)]
+    by = {(_spec(r), r["kind"]): r for r in rows}
+    size = {k: next(r["image_bytes"] for r in rows if r["kind"] == k) for k in kinds}
+    head = {
+        k: f"{size[k] / 1000:.0f} KB image" if size[k] >= 10_000 else f"{size[k]:,} B image" for k in kinds
+    }
+    latency = rows[0]["latency"]
+    slots = sorted({r["slots"] for r in rows})
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     lines = [
         MARK_START,
         "## Engine throughput",
         "",
-        f"`benchmarks/engine_throughput.py`, measured {time.strftime('%Y-%m-%d')} on {machine} (shared machine).",
-        f"Local OpenAI-compatible server in its own process: {LATENCY * 1000:.0f} ms latency, "
-        f"{CAPACITY} concurrent requests at most, so the limit is {LIMIT:.0f} calls/s. "
-        f"Workload: {n // METRICS} samples x {METRICS} metrics = {n} judge requests (~7 KB prompt + image each).",
+        f"`benchmarks/engine_throughput.py`, measured {time.strftime('%Y-%m-%d')} in one run on {machine} "
+        f"(a machine shared with other jobs: 1-minute load average {loads[0]:.1f} at the start, {loads[1]:.1f} at "
+        "the end; each row's is in the script's JSON output).",
+        f"Local OpenAI-compatible server (`mmrole.testing.server`) in its own process, {latency * 1000:.0f} ms latency, "
+        "with as many slots as the clients keep in flight, so its capacity is slots / latency: "
+        + ", ".join(f"{n} slots, {n / latency:,.0f} calls/s" for n in slots)
+        + f" (the one-at-a-time and {VLMEVALKIT_DEFAULT}-thread rows use the {slots[0]}-slot server). "
+        "Workload: MMRole-Eval's judge requests as `mmrole judge` builds them, 8 per sample sharing its image "
+        f"(~{prompt_chars() / 1000:.1f} KB of text each), each sample with an image file of its own: a tiny one "
+        "(128 x 96) and a real-size one (MMRole-Data's median: 1532 x 812 px, a noise texture at the JPEG quality "
+        "that makes it ~95 KB). mmrole gets the image as `mmrole judge` sends it (a path its backend reads and "
+        "encodes); the other clients read and base64-encode it for each call. *CPU ms/call*: the client process's "
+        "CPU time (all threads) over its calls, divided by the calls. Each row runs in a fresh process, after one "
+        "untimed warm-up call.",
         "",
-        "| how the calls are made | calls/s | of the limit |",
-        "| --- | ---: | ---: |",
+        "| how the calls are made | in flight | server, calls/s | calls | "
+        + " | ".join(f"{head[k]}: calls/s | of capacity | CPU ms/call" for k in kinds)
+        + " |",
+        "| --- | ---: | ---: | ---: | " + " | ".join("---: | ---: | ---:" for _ in kinds) + " |",
     ]
-    lines += [f"| {name} | {rate:.1f} | {rate / LIMIT:.3f} |" for name, rate in rows]
-    lines += [
-        "",
-        f"mmrole's CPU time per call: **{cpu_ms:.3f} ms** (engine, lean HTTP client, cache keys, SQLite commit per "
-        f"result, progress bar; the server used {server_cpu_ms:.3f} ms per call in its own process). "
-        f"{ok}/{n} answered. Goals: >= 0.9 of the limit, < 1 ms CPU per call.",
-        MARK_END,
-    ]
+    for spec in specs:
+        cells = []
+        for k in kinds:
+            r = by.get((spec, k))
+            cells.append(
+                "— | — | —"
+                if r is None
+                else f"{r['calls_per_s']:.1f} | {r['of_capacity']:.3f} | {1000 * r['cpu_seconds'] / r['calls']:.3f}"
+            )
+        capacity = f"{spec.slots / latency:,.0f}"
+        lines.append(
+            f"| {label(spec)} | {spec.concurrency} | {capacity} | {spec.calls:,} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines += ["", *goal_lines(rows, head), "", f"[^nproc]: {VLMEVALKIT_CITATION}", MARK_END]
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (other sections are left alone)."""
-    results_file.write_section(path, section, MARK_START, MARK_END)
+def _spec(row: dict) -> RowSpec:
+    return RowSpec(row["client"], row["concurrency"], row["slots"], row["calls"], row["src"])
+
+
+def goal_lines(rows: list[dict], head: dict[str, str]) -> list[str]:
+    mine = [r for r in rows if r["client"] == "mmrole" and not r["src"]]
+    failed = sum(r["calls"] - r["ok"] for r in rows)
+    out = [f"Every row answered all its calls: {'yes' if not failed else f'no, {failed} failed'}."]
+    for concurrency, goal in GOALS.items():
+        got = [r for r in mine if r["concurrency"] == concurrency]
+        if got:
+            shares = ", ".join(f"{r['of_capacity']:.3f} ({head[r['kind']]})" for r in got)
+            met = all(r["of_capacity"] >= goal for r in got)
+            out.append(
+                f"- mmrole at {concurrency} in flight: {shares} of capacity; goal >= {goal}: **{'met' if met else 'missed'}**."
+            )
+    for r in (r for r in mine if r["kind"] == "real" and r["concurrency"] in GOALS):
+        cpu = 1000 * r["cpu_seconds"] / r["calls"]
+        server = 1000 * r["server_cpu_seconds"] / r["calls"]
+        out.append(
+            f"- mmrole CPU per call with the {head['real']}, {r['concurrency']} in flight: {cpu:.3f} ms; goal < 1 ms: "
+            f"**{'met' if cpu < 1 else 'missed'}** (the server used {server:.3f} ms per call in its own process)."
+        )
+    out.append(
+        "- Time to first call at 50,000 requests (goal < 0.5 s): measured by `benchmarks/engine_memory.py`, "
+        "its `run_requests`, 50,000 row in the *Engine memory* section."
+    )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, help="Write the engine section of this RESULTS.md.")
-    parser.add_argument("--samples", type=int, default=SAMPLES, help="Fewer samples for a quick smoke run.")
+    parser.add_argument("--quick", action="store_true", help=f"Fewer calls per row {QUICK} (a smoke run).")
+    parser.add_argument("--before", help="Also run the mmrole rows with these sources (a checkout's src/).")
+    parser.add_argument("--kinds", nargs="+", choices=IMAGE_KINDS, default=list(IMAGE_KINDS))
+    parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: measure one row in this process
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    requests = workload(args.samples)
-    server, url = start_server()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            seq = sequential(url, requests)
-            print(
-                f"one at a time (MMRole scripts):        {seq:7.1f} calls/s  {seq / LIMIT:.3f} of the limit",
-                flush=True,
-            )
-            vlm = vlmevalkit(url, requests, Path(tmp) / "checkpoint.pkl")
-            print(
-                f"32 threads + checkpoint (VLMEvalKit):   {vlm:7.1f} calls/s  {vlm / LIMIT:.3f} of the limit",
-                flush=True,
-            )
-            server_cpu = process_cpu(server.pid)
-            rate, cpu, ok = mmrole_engine(url, requests, Path(tmp) / "run")
-            server_cpu = (process_cpu(server.pid) - server_cpu) / len(requests)
-            print(
-                f"mmrole engine, concurrency 64 + store:  {rate:7.1f} calls/s  {rate / LIMIT:.3f} of the limit"
-            )
-            print(
-                f"mmrole CPU per call: {cpu * 1000:.3f} ms (server: {server_cpu * 1000:.3f} ms); {ok}/{len(requests)} ok"
-            )
-    finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(timeout=10)
-    rows = [
-        (f"one at a time, openai SDK (MMRole's scripts; first {SEQUENTIAL_CALLS} calls)", seq),
-        ("32-thread pool + whole checkpoint dumped per item (VLMEvalKit)", vlm),
-        ("mmrole engine, concurrency 64, SQLite store", rate),
-    ]
-    section = markdown(rows, cpu * 1000, server_cpu * 1000, ok, len(requests))
-    print(json.dumps({"rates": dict(rows), "cpu_ms_per_call": cpu * 1000}, indent=1))
+    if args.row:
+        job = json.loads(args.row)
+        workload = Workload(Path(job["images"]), job["samples"], job["spec"]["calls"])
+        spec = job["spec"]
+        measured = measure(
+            spec["client"], job["url"], workload, spec["concurrency"], args.scratch, progress=True
+        )
+        print(json.dumps(measured.to_dict()))
+        return
+    specs = plan(QUICK if args.quick else FULL, before=args.before)
+    start_load, rows = os.getloadavg()[0], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds:
+            rows += run_rows(specs, kind, Path(tmp))
+    section = markdown(rows, (start_load, os.getloadavg()[0]))
+    print(json.dumps(rows, indent=1))
     if args.results:
-        write_section(args.results, section)
+        results_file.write_section(args.results, section, MARK_START, MARK_END)
         print(f"wrote {args.results}")
 
 
