@@ -9,7 +9,8 @@
 - ``plain-async``: the hand-written async client: ``AsyncOpenAI`` (defaults, retries off), an
   ``asyncio.Semaphore`` holding the calls in flight, each result appended to a JSONL file.
 - ``mmrole``: :func:`mmrole.engine.run_requests` with the run folder's SQLite store, fed the
-  requests as ``mmrole judge`` builds them (a generator, the image as a local path).
+  requests as ``mmrole judge`` builds them (a generator, the image as a local path), after the
+  check of every image that ``judge_run`` makes before its first call.
 
 Each returns a :class:`Measured`: wall seconds and this process's CPU seconds (all its threads)
 over the calls, from the first call's start to the last one's end. Each client first makes one
@@ -145,9 +146,9 @@ def mmrole_engine(url: str, workload: Workload, concurrency: int, run_dir: Path,
     async def run() -> Measured:
         backend = load_backend(f"openai:{MODEL}@{url}")
         await backend.generate(WARM_UP, OPTIONS.params(0, 0))  # type: ignore[arg-type]
-        import PIL.Image  # noqa: F401 - mmrole judge checks every image (with PIL) before its first call
-
         tasks, images = workload.tasks(), workload.mmrole_messages()
+        # judge_run checks (decodes) every sample's image before its first call: outside the window here too.
+        images.check({task.sample.id: task.sample for task in tasks}.values())
         # As judge_run builds them: lazily, each sample's image parts made once for its 8 tasks.
         requests = (
             Request(f"judge:{task.key}", judge_messages(task, images(task.sample)), OPTIONS.params(0, 0))

@@ -125,7 +125,7 @@ def run_rows(
     specs: list[RowSpec], kind: str, root: Path, latency: float = LATENCY, *, fresh_process: bool = True
 ) -> list[dict]:
     """Every row with ``kind`` images: one server per slot count; each row's calls, times, CPU, server CPU."""
-    samples = -(-max(spec.calls for spec in specs) // 8)
+    samples = -(-max(spec.calls for spec in specs) // 8)  # 8 judge requests per sample
     image_bytes = write_images(root / f"images-{kind}", samples, kind)
     rows = []
     for slots in sorted({spec.slots for spec in specs}):
@@ -206,8 +206,8 @@ def markdown(rows: list[dict], loads: tuple[float, float]) -> str:
         "Workload: MMRole-Eval's judge requests as `mmrole judge` builds them, 8 per sample sharing its image "
         f"(~{prompt_chars() / 1000:.1f} KB of text each), each sample with an image file of its own: a tiny one "
         "(128 x 96) and a real-size one (MMRole-Data's median: 1532 x 812 px, a noise texture at the JPEG quality "
-        "that makes it ~95 KB). mmrole gets the image as `mmrole judge` sends it (a path its backend reads and "
-        "encodes); the other clients read and base64-encode it for each call. *CPU ms/call*: the client process's "
+        "that makes it ~95 KB). mmrole gets the image as `mmrole judge` sends it (a path its backend reads, checks and "
+        "encodes; `judge_run`'s check of every image before the first call is outside the timed window); the other clients read and base64-encode it for each call. *CPU ms/call*: the client process's "
         "CPU time (all threads) over its calls, divided by the calls. Each row runs in a fresh process, after one "
         "untimed warm-up call.",
         "",
@@ -231,7 +231,16 @@ def markdown(rows: list[dict], loads: tuple[float, float]) -> str:
             + " | ".join(cells)
             + " |"
         )
-    lines += ["", *goal_lines(rows, head), "", f"[^nproc]: {VLMEVALKIT_CITATION}", MARK_END]
+    lines += ["", *goal_lines(rows, head)]
+    peak = max([*loads, *(r["load_1min"] for r in rows)])
+    if peak > (os.cpu_count() or 1):
+        lines += [
+            "",
+            f"**A loaded run** (1-minute load average up to {peak:.1f} on {os.cpu_count()} cores): every client was "
+            "short of CPU, so these rates say little about the goals; rerun on a quiet machine. Under contention a "
+            "client with hundreds of threads also gets a larger share of the CPU than a one-thread async client.",
+        ]
+    lines += ["", f"[^nproc]: {VLMEVALKIT_CITATION}", MARK_END]
     return "\n".join(lines)
 
 
