@@ -1,8 +1,9 @@
 """Commands generated from option dataclasses: each field becomes ``--field-name`` with its help text.
 
 The dataclass *is* the CLI (TRL's pattern): a field's ``metadata`` carries ``help`` (and
-``required``, ``flag`` for another flag name, ``short`` for a one-letter alias); a ``bool``
-field becomes ``--name/--no-name``. Options left out keep the dataclass default, so the same
+``required``, ``flag`` for another flag name, ``short`` for a one-letter alias, ``argument`` for
+a positional argument instead of an option); a ``bool`` field becomes ``--name/--no-name``, a
+``list[str]`` field an option given once per value. Options left out keep the dataclass default, so the same
 object can be built in Python with the same names and defaults as on the command line.
 """
 
@@ -37,7 +38,9 @@ def option_parameters(options_class: type) -> list[inspect.Parameter]:
         decls = [flag] + ([field.metadata["short"]] if field.metadata.get("short") else [])
         help_text = field.metadata.get("help")
         base = scalar_type(hints[field.name])
-        if field.metadata.get("required"):
+        if field.metadata.get("argument"):
+            option, annotation = typer.Argument(..., help=help_text, show_default=False), base
+        elif field.metadata.get("required"):
             option, annotation = typer.Option(..., *decls, help=help_text), base
         elif base is bool:
             decls[0] = f"{flag}/--no-{flag[2:]}"
