@@ -104,8 +104,8 @@ def parse_dialogue(
             raise ReplyError(
                 "speakers do not alternate", f"turn {number} is {name!r}'s, where {expected!r} should speak"
             )
-        if not said.strip():
-            raise ReplyError("empty turn", f"turn {number} ({name}) is empty")
+        if not any(ch.isalnum() for ch in said):  # "" or a copied placeholder ("...")
+            raise ReplyError("empty turn", f"turn {number} ({name}) is empty: {said.strip()!r}")
         problem = language_problem(said, language)
         if problem:
             raise ReplyError("switches language", f"turn {number} ({name}) is {problem}")

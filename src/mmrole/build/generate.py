@@ -210,7 +210,7 @@ def json_object(text: str) -> dict[str, Any]:
             value, _ = json.JSONDecoder().raw_decode(stripped, start)
         except ValueError as err:
             if isinstance(err, json.JSONDecodeError) and (
-                err.pos >= len(stripped) - 1 or err.msg.startswith("Unterminated string")
+                err.pos >= len(stripped) or err.msg.startswith("Unterminated string")
             ):
                 raise ReplyError("stopped mid-reply", "the reply ends inside its JSON object") from None
             raise ReplyError("not valid JSON", str(err)) from None
@@ -232,8 +232,10 @@ def text_field(data: dict[str, Any], name: str, *, allow_empty: bool = False) ->
         raise ReplyError(
             f"missing field: {name}", f"{name!r} is {'absent' if value is None else type(value).__name__}"
         )
-    if not value.strip() and not allow_empty:
-        raise ReplyError(f"empty field: {name}", f"{name!r} is empty")
+    if not any(ch.isalnum() for ch in value) and not (allow_empty and not value.strip()):
+        raise ReplyError(
+            f"empty field: {name}", f"{name!r} is empty (or only punctuation: {value.strip()!r})"
+        )
     return value.strip()
 
 
@@ -277,16 +279,21 @@ def _attempt_messages(
 
 
 def _read(task: Task[T], completion: Completion, prefill: str | None, outcome: Outcome[T]) -> bool:
-    """Fill ``outcome`` from a reply; False when the parser refused it."""
+    """Fill ``outcome`` from a reply; False when the parser refused it.
+
+    A reply that reached the token limit is used when it parses all the same (a whole JSON object
+    followed by rambling); when it does not, the limit is the reason given.
+    """
     text = (prefill or "") + completion.text
     outcome.reply = text
     try:
-        if completion.finish_reason == "length":
-            raise ReplyError("cut off at the token limit", "the reply reached --max-tokens before it ended")
         outcome.value, outcome.reason, outcome.detail = task.parse(text), None, ""
         return True
     except ReplyError as err:
         outcome.value, outcome.reason, outcome.detail = None, err.reason, err.detail
+        if completion.finish_reason == "length":
+            outcome.reason = "cut off at the token limit"
+            outcome.detail = f"the reply reached --max-tokens ({err})"
         return False
 
 

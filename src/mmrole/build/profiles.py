@@ -274,7 +274,7 @@ async def build_profiles_async(options: ProfileOptions) -> StageSummary:
         splits = sorted({c.split for c in candidates})
         roles = {split: read_roles(root, split) for split in splits}
         summaries = {split: read_summaries(root, split) for split in splits}
-        before = json.dumps([roles, summaries])
+        before = {split: json.dumps([roles[split], summaries[split]]) for split in splits}
         todo, profiles = [], {}
         for candidate in candidates:
             has_detailed = candidate.detailed_path(root).exists()
@@ -313,13 +313,14 @@ async def build_profiles_async(options: ProfileOptions) -> StageSummary:
             if candidate.key in profiles and summaries[candidate.split].get(candidate.name, "").strip():
                 register(roles[candidate.split], candidate.series, candidate.name)
                 summary.kept += 1
-        if json.dumps([roles, summaries]) != before:
-            for split in splits:  # profiles first: a character listed in roles.json always has one
+        for split in splits:  # profiles first: a character listed in roles.json always has one
+            old_roles, old_summaries = json.loads(before[split])
+            if summaries[split] != old_summaries:
                 write_summaries(root, split, summaries[split])
+                summary.outputs.append(str(split_folder(root, split) / "profiles.json"))
+            if roles[split] != old_roles:
                 write_roles(root, split, roles[split])
-                summary.outputs += [
-                    str(split_folder(root, split) / n) for n in ("profiles.json", "roles.json")
-                ]
+                summary.outputs.append(str(split_folder(root, split) / "roles.json"))
         failed = tally(summary, [*detailed.values(), *condensed.values()])
         processed = [f"{step}:{c.key}" for c in todo for step in ("detailed", "summary")]
         folder.record_failures(STAGE, processed, failed)
