@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,9 @@ import typer
 
 
 def scalar_type(annotation: Any) -> Any:
-    """``int | None`` -> ``int``: the one non-None type of an optional field."""
+    """``int | None`` -> ``int``: the one non-None type of an optional field (``list[str]`` stays)."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     return args[0] if len(args) == 1 else annotation
 
