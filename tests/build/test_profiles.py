@@ -255,3 +255,13 @@ def test_bad_input_is_one_line_naming_file_and_field_and_calls_nothing(root, gen
             ProfileOptions(root=root, generator=generator, characters=["Nobody"], series="X", progress=False)
         )
     assert "\n" not in str(refused.value) and generator.calls == []
+
+
+def test_limit_builds_the_first_n_characters_not_yet_built(root, generator):
+    for _ in range(2):
+        summary = build_profiles(
+            ProfileOptions(root=root, generator=generator, overwrite=False, limit=2, progress=False)
+        )
+        assert (summary.kept, summary.calls) == (2, 2)  # the root has their short profiles already
+    built = sorted(p.stem for p in root.glob("profiles/*/detailed_profiles/*.json"))
+    assert built == ["Buzz_Lightyear", "Woody", "唐僧", "孙悟空"]  # raw_info_en, then raw_info_zh

@@ -155,7 +155,7 @@ def _read_meta(path: Path, root: Path) -> dict[str, str]:
 
 
 def find_candidates(root: Path, options: ProfileOptions) -> list[Candidate]:
-    """The characters to build, in file order (raw info, then seed attributes), filtered.
+    """The characters the options choose, in file order (raw info, then seed attributes).
 
     Raises:
         DataError: A source file that cannot be read, a requested character without one, or a
@@ -203,7 +203,7 @@ def find_candidates(root: Path, options: ProfileOptions) -> list[Candidate]:
                 record=candidate.name,
                 field="series",
             )
-    return chosen[: options.limit] if options.limit else chosen
+    return chosen
 
 
 def _source_text(candidate: Candidate, root: Path, limit: int) -> str:
@@ -286,6 +286,7 @@ async def build_profiles_async(options: ProfileOptions) -> StageSummary:
             if has_detailed and not options.overwrite:
                 profiles[candidate.key] = _existing_profile(candidate.detailed_path(root), root)
             todo.append(candidate)
+        todo = todo[: options.limit] if options.limit else todo
         detailed_tasks = [_detailed_task(c, root, options) for c in todo if c.key not in profiles]
         async with open_generator(options.generator) as backend:
             detailed = await run_tasks(
