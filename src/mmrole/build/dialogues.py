@@ -120,14 +120,10 @@ def _speaker(character: Character) -> Speaker:
     return Speaker(character.name, character.series, character.summary)
 
 
-def dialogue_task(assignment: Assignment, folder: Path, options: DialogueOptions) -> Task[Turns]:
-    """The generator request of one assignment and the parser of its reply.
-
-    Raises:
-        UnsafePathError, DataError: The image leads out of the image folder, or is not a usable image.
-    """
+def dialogue_task(assignment: Assignment, part: dict[str, Any], options: DialogueOptions) -> Task[Turns]:
+    """The generator request of one assignment (``part``: its image's ``image_url`` part, from
+    :func:`mmrole.build.root.image_part`) and the parser of its reply."""
     role, language = assignment.role, assignment.role.language
-    part = image_part(folder, assignment.image, file=str(assignment.path), record=assignment.id)
     notes = assignment.annotation
     image_notes = ImageNotes(notes.role_info, notes.place_info, notes.scene_info) if notes else None
     bounds = {"min_turns": options.min_turns, "max_turns": options.max_turns}
@@ -227,8 +223,12 @@ async def build_dialogues_async(options: DialogueOptions) -> StageSummary:
         todo = [a for a in planned if options.overwrite or a.id not in built]
         summary.skipped = len(planned) - len(todo)
         todo = todo[: options.limit] if options.limit else todo
-        # Every image is checked (inside the folder, a decodable file) before the first call.
-        tasks = [dialogue_task(assignment, folder, options) for assignment in todo]
+        # Every image is checked (inside the folder, a decodable file) before the first call, once.
+        parts: dict[str, dict[str, Any]] = {}
+        for a in todo:
+            if a.image not in parts:
+                parts[a.image] = image_part(folder, a.image, file=str(a.path), record=a.id)
+        tasks = [dialogue_task(assignment, parts[assignment.image], options) for assignment in todo]
         async with open_generator(options.generator) as backend:
             outcomes = await run_tasks(
                 backend, tasks, folder=build, stage=options.stage, options=options, summary=summary

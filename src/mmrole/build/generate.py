@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mmrole.build.stage import StageSummary
-from mmrole.data.characters import looks_chinese
 from mmrole.models.base import Backend, Completion, GenerationParams, Message
 from mmrole.prompts.build_common import format_reminder
 
@@ -37,6 +37,8 @@ T = TypeVar("T")
 BUILD_FOLDER = ".build"
 #: Characters of a refused reply kept in the failures file (enough to see what went wrong).
 REPLY_KEPT = 4000
+_LETTER = re.compile(r"[^\W\d_]")
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -240,11 +242,20 @@ def text_field(data: dict[str, Any], name: str, *, allow_empty: bool = False) ->
 
 
 def language_problem(text: str, language: str) -> str | None:
-    """Why ``text`` is not in ``language`` (None when it is, or too short to tell)."""
-    letters = sum(1 for ch in text if ch.isalpha())
+    """Why ``text`` is not in ``language`` (None when it is, or too short to tell: under 8 letters).
+
+    The rule is the loaders' (:func:`mmrole.data.characters.looks_chinese`: at least a fifth of the
+    letters are CJK ideographs). Every turn of every reply is checked, so the letters are counted
+    only when the count of ideographs alone cannot decide (a Python loop over the characters would
+    cost more than the rest of the parsing).
+    """
+    cjk = len(_CJK.findall(text))
+    if (language == "English" and cjk == 0) or (language == "Chinese" and cjk * 5 >= len(text) and cjk >= 8):
+        return None
+    letters = len(_LETTER.findall(text))
     if letters < 8:
         return None
-    chinese = looks_chinese(text)
+    chinese = cjk * 5 >= letters
     if language == "Chinese" and not chinese:
         return "written in English, not Chinese"
     if language == "English" and chinese:
