@@ -1,8 +1,9 @@
 """Commands generated from option dataclasses: each field becomes ``--field-name`` with its help text.
 
 The dataclass *is* the CLI (TRL's pattern): a field's ``metadata`` carries ``help`` (and
-``required``, ``flag`` for another flag name, ``short`` for a one-letter alias); a ``bool``
-field becomes ``--name/--no-name``. Options left out keep the dataclass default, so the same
+``required``, ``flag`` for another flag name, ``short`` for a one-letter alias, ``argument`` for
+a positional argument instead of an option); a ``bool`` field becomes ``--name/--no-name``, a
+``list[str]`` field an option given once per value. Options left out keep the dataclass default, so the same
 object can be built in Python with the same names and defaults as on the command line.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +20,9 @@ import typer
 
 
 def scalar_type(annotation: Any) -> Any:
-    """``int | None`` -> ``int``: the one non-None type of an optional field."""
+    """``int | None`` -> ``int``: the one non-None type of an optional field (``list[str]`` stays)."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     return args[0] if len(args) == 1 else annotation
 
@@ -37,7 +41,9 @@ def option_parameters(options_class: type) -> list[inspect.Parameter]:
         decls = [flag] + ([field.metadata["short"]] if field.metadata.get("short") else [])
         help_text = field.metadata.get("help")
         base = scalar_type(hints[field.name])
-        if field.metadata.get("required"):
+        if field.metadata.get("argument"):
+            option, annotation = typer.Argument(..., help=help_text, show_default=False), base
+        elif field.metadata.get("required"):
             option, annotation = typer.Option(..., *decls, help=help_text), base
         elif base is bool:
             decls[0] = f"{flag}/--no-{flag[2:]}"
