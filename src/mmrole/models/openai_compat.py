@@ -1,6 +1,6 @@
 """Any OpenAI-compatible chat endpoint: api.openai.com, vLLM, SGLang, LMDeploy, Ollama, Azure.
 
-``generate`` goes through :mod:`mmrole.engine.http` (a lean keep-alive HTTP/1.1 client) for
+``generate`` goes through :mod:`mmrole.models.http_client` (a lean keep-alive HTTP/1.1 client) for
 plain-HTTP servers, and through httpx for ``https://`` endpoints and proxied ones; ``stream``
 always through httpx. Images become base64 data URLs, downscaled to ``max_image_side`` when
 set. Failures become :class:`BackendError`: retryable for 429, 408, 5xx, timeouts, dropped
@@ -28,9 +28,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from mmrole.engine import http
 from mmrole.engine.images import to_data_url
 from mmrole.errors import AUTH, CONNECT, BackendError
+from mmrole.models import http_client
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.endpoint import parse_endpoint
 
@@ -96,7 +96,7 @@ class OpenAICompatBackend(Backend):
         self._use_httpx = transport == "httpx" or (
             transport == "auto" and (self.base_url.startswith("https://") or _proxied(self.base_url))
         )
-        self._lean: http.HTTPClient | None = None
+        self._lean: http_client.HTTPClient | None = None
         self._httpx: Any = None
         self._httpx_loop: asyncio.AbstractEventLoop | None = None
 
@@ -194,18 +194,18 @@ class OpenAICompatBackend(Backend):
                 ) from exc
             return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
         if self._lean is None:
-            self._lean = http.HTTPClient(
+            self._lean = http_client.HTTPClient(
                 self.base_url, headers=self._headers, connect_timeout=self.connect_timeout
             )
         try:
             response = await self._lean.request(
                 "POST", f"/chat/completions{self._query}", body, timeout=self.timeout
             )
-        except http.ConnectError as exc:
+        except http_client.ConnectError as exc:
             raise BackendError(self._scrub(f"{exc}: {url}"), retryable=True, kind=CONNECT) from exc
-        except http.TimeoutError_ as exc:
+        except http_client.TimeoutError_ as exc:
             raise BackendError(f"timed out ({exc}): {url}", retryable=True) from exc
-        except http.HTTPError as exc:
+        except http_client.HTTPError as exc:
             raise BackendError(self._scrub(f"{exc}: {url}"), retryable=True) from exc
         return response.status, response.headers, response.body
 

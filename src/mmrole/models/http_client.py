@@ -1,4 +1,4 @@
-"""A lean asyncio HTTP/1.1 client for the engine's hot path.
+"""A lean asyncio HTTP/1.1 client for the OpenAI-compatible backend's hot path (the engine's calls).
 
 Why not httpx here: on the 2-core machine mmrole is benchmarked on, an ``httpx.AsyncClient``
 POST costs about 3 ms of CPU (URL models, anyio, h11, pool bookkeeping), three times the

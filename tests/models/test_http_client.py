@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mmrole.engine import http
+from mmrole.models import http_client
 
 
 async def _serve(responses: list[bytes], *, hold: float = 0.0, seen: list[int] | None = None):
@@ -57,7 +57,7 @@ def test_content_length_and_keep_alive_reuse():
         body = b'{"a": 1}'
         response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
         server, url = await _serve([response, response, response], seen=seen)
-        client = http.HTTPClient(url + "/v1")
+        client = http_client.HTTPClient(url + "/v1")
         results = [await client.request("POST", "/chat/completions", b"{}") for _ in range(3)]
         client.close()
         server.close()
@@ -77,7 +77,7 @@ def test_chunked_body_with_trailer_and_interim_100_continue():
 
     async def scenario():
         server, url = await _serve([chunked])
-        client = http.HTTPClient(url)
+        client = http_client.HTTPClient(url)
         response = await client.request("POST", "/x", b"{}")
         server.close()
         return response
@@ -89,7 +89,7 @@ def test_chunked_body_with_trailer_and_interim_100_continue():
 def test_close_delimited_body():
     async def scenario():
         server, url = await _serve([b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"])
-        client = http.HTTPClient(url)
+        client = http_client.HTTPClient(url)
         response = await client.request("GET", "/", b"", timeout=5)
         server.close()
         return response
@@ -100,14 +100,14 @@ def test_close_delimited_body():
 def test_timeout_and_dropped_connection_and_garbage():
     async def scenario():
         slow, slow_url = await _serve([OK], hold=1.0)
-        with pytest.raises(http.TimeoutError_):
-            await http.HTTPClient(slow_url).request("POST", "/", b"{}", timeout=0.05)
+        with pytest.raises(http_client.TimeoutError_):
+            await http_client.HTTPClient(slow_url).request("POST", "/", b"{}", timeout=0.05)
         dropping, drop_url = await _serve([b""])
-        with pytest.raises(http.RemoteClosedError, match="before sending a response"):
-            await http.HTTPClient(drop_url).request("POST", "/", b"{}")
+        with pytest.raises(http_client.RemoteClosedError, match="before sending a response"):
+            await http_client.HTTPClient(drop_url).request("POST", "/", b"{}")
         junk, junk_url = await _serve([b"SSH-2.0-OpenSSH\r\n\r\n"])
-        with pytest.raises(http.ProtocolError, match="not an HTTP response"):
-            await http.HTTPClient(junk_url).request("POST", "/", b"{}")
+        with pytest.raises(http_client.ProtocolError, match="not an HTTP response"):
+            await http_client.HTTPClient(junk_url).request("POST", "/", b"{}")
         for server in (slow, dropping, junk):
             server.close()
 
@@ -120,15 +120,15 @@ def test_connect_error():
         port = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()
-        with pytest.raises(http.ConnectError):
-            await http.HTTPClient(f"http://127.0.0.1:{port}").request("GET", "/", b"")
+        with pytest.raises(http_client.ConnectError):
+            await http_client.HTTPClient(f"http://127.0.0.1:{port}").request("GET", "/", b"")
 
     _run(scenario())
 
 
 def test_rejects_non_http_urls():
     with pytest.raises(ValueError):
-        http.HTTPClient("ftp://example.com")
+        http_client.HTTPClient("ftp://example.com")
 
 
 def test_url_userinfo_becomes_basic_auth_and_never_the_host_or_an_error():
@@ -143,8 +143,8 @@ def test_url_userinfo_becomes_basic_auth_and_never_the_host_or_an_error():
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        await http.HTTPClient(f"http://user:p%40ss@127.0.0.1:{port}/v1").request("GET", "/models")
-        await http.HTTPClient(
+        await http_client.HTTPClient(f"http://user:p%40ss@127.0.0.1:{port}/v1").request("GET", "/models")
+        await http_client.HTTPClient(
             f"http://user:p%40ss@127.0.0.1:{port}/v1", headers={"Authorization": "Bearer k"}
         ).request("GET", "/models")
         server.close()
@@ -155,7 +155,7 @@ def test_url_userinfo_becomes_basic_auth_and_never_the_host_or_an_error():
     assert b"Host: 127.0.0.1:" in first and b"p%40ss" not in first
     assert b"Authorization: Bearer k\r\n" in second and b"Basic" not in second
     with pytest.raises(ValueError) as caught:
-        http.HTTPClient("ftp://user:sk-ftp@example.com")
+        http_client.HTTPClient("ftp://user:sk-ftp@example.com")
     assert "sk-ftp" not in str(caught.value)
 
 
@@ -175,7 +175,7 @@ def test_a_large_body_arrives_whole_and_the_connection_is_reused():
             writer.close()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        client = http.HTTPClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        client = http_client.HTTPClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
         big = bytes(range(256)) * 8000  # 2 MB
         statuses = [(await client.request("POST", "/x", body)).status for body in (big, b"{}")]
         client.close()
@@ -187,5 +187,5 @@ def test_a_large_body_arrives_whole_and_the_connection_is_reused():
 
 
 def test_a_connect_timeout_is_a_connect_error():
-    assert issubclass(http.ConnectTimeoutError, http.ConnectError)
-    assert issubclass(http.ConnectTimeoutError, http.TimeoutError_)
+    assert issubclass(http_client.ConnectTimeoutError, http_client.ConnectError)
+    assert issubclass(http_client.ConnectTimeoutError, http_client.TimeoutError_)
