@@ -75,3 +75,33 @@ def test_the_alignment_loop_sits_above_the_trainers() -> None:
     align = {t for m, targets in graph.items() if m.startswith("mmrole.align") for t in targets}
     assert "mmrole.train.dpo" in align  # the loop calls the DPO trainer
     assert not {t for t in align if t.startswith(("mmrole.cli", "mmrole._cli", "mmrole.app"))}
+
+
+def test_models_never_import_the_engine() -> None:
+    """Backends sit below the engine that calls them (the HTTP client and image codec included)."""
+    graph = _import_graph()
+    models = {m: targets for m, targets in graph.items() if m.startswith("mmrole.models")}
+    assert "mmrole.models.http_client" in models and "mmrole.models.openai_compat" in models
+    assert not {(m, t) for m, targets in models.items() for t in targets if t.startswith("mmrole.engine")}
+
+
+def test_the_engine_knows_only_the_backend_protocol_and_the_core() -> None:
+    """No data, eval, train, runs, align or app; of the models, the protocol and the spec registry only
+    (which loads the concrete backends lazily, by name)."""
+    allowed = ("mmrole.engine", "mmrole.errors", "mmrole.images", "mmrole.lru")
+    allowed_models = {"mmrole.models", "mmrole.models.base", "mmrole.models.registry"}
+    graph = _import_graph()
+    engine = {m: targets for m, targets in graph.items() if m.startswith("mmrole.engine")}
+    assert "mmrole.engine.keys" in engine and "mmrole.images" in engine["mmrole.engine.keys"]
+    reaching = {
+        (m, t)
+        for m, targets in engine.items()
+        for t in targets
+        if not (t.startswith(allowed) or t in allowed_models)
+    }
+    assert not reaching
+
+
+def test_the_image_module_is_core() -> None:
+    """Every room shows images through mmrole.images, so it imports no room itself."""
+    assert _import_graph()["mmrole.images"] <= {"mmrole.errors", "mmrole.lru"}

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from mmrole.data import load_samples, sample_to_qwen
-from mmrole.data.convert import encode_image, read_vlmeval_tsv, write_vlmeval_tsv
+from mmrole.data.convert import read_vlmeval_tsv, write_vlmeval_tsv
 from mmrole.data.jsonio import iter_json_array, read_json
 from mmrole.data.validate import validate
 from mmrole.errors import DataError
-from mmrole.imaging import MAX_IMAGE_PIXELS
+from mmrole.images import MAX_IMAGE_PIXELS, read_image
 from mmrole.testing.bad_images import BAD_IMAGES, BadImage
 
 BAD = [pytest.param(case, id=case.name) for case in BAD_IMAGES]
@@ -79,7 +79,7 @@ def test_the_pixel_limit_is_mmroles_own(tmp_path):
     just_over = tmp_path / "big.png"
     just_over.write_bytes(png_header(side + 1, side))
     with pytest.raises(DataError, match=f"{side + 1}x{side}"):
-        encode_image(just_over, 64)
+        read_image(just_over, 64)
 
 
 def test_vlmeval_tsv_with_a_bad_embedded_image_is_one_error(tmp_path):

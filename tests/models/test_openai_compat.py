@@ -90,7 +90,8 @@ def test_image_file_paths_become_downscaled_data_urls(tmp_path):
         small = _generate(capped, messages)
         assert server.last_payload["messages"][1]["content"][0]["image_url"]["detail"] == "low"
     assert full.text == "200x100" and small.text == "50x25"
-    assert received == ["data:image/png;base64,"] * 2
+    # an RGB picture shrinks to a JPEG, as every --max-image-side does (mmrole.images.downscale)
+    assert received == ["data:image/png;base64,", "data:image/jpeg;base64"]
     assert capped.key_options == {"max_image_side": 50, "extra_body": {}}
     assert messages[1]["content"][0]["image_url"]["url"] == str(
         tmp_path / "wide.png"

@@ -27,7 +27,7 @@ from mmrole.data.convert import to_openai_messages
 from mmrole.data.dialogues import ID_MARKERS
 from mmrole.data.samples import turn_sample
 from mmrole.errors import MMRoleError
-from mmrole.imaging import check_image_file
+from mmrole.images import check_image_file
 from mmrole.models.base import Backend, GenerationParams, Message, current_request_id
 from mmrole.schema import (
     CURIOUS_HUMAN,

@@ -138,7 +138,7 @@ def image_part(
         UnsafePathError: The path leads out of the image folder (as text or through a link).
         DataError: The file does not exist or is not a usable image (names the image and the record).
     """
-    from mmrole.imaging import check_image_file
+    from mmrole.images import check_image_file
 
     path = resolve_under(folder, image, file=file, record=record, field="image")
     if not path.is_file():

@@ -10,28 +10,18 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import io
 import sys
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
-from mmrole.imaging import check_image_file, image_errors, open_image
-from mmrole.lru import SizedLRU
+from mmrole.images import file_data_url, open_image, read_image
 from mmrole.prompts.mrpa import MRPA_SYSTEM
 from mmrole.schema import Sample
 
 MissingImage = Literal["error", "omit"]
-_MIME = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-}
 #: What a missing-image error suggests (every command that sends or embeds images takes the option).
 MISSING_IMAGE_HINT = (
     " (pass --missing-image omit to go on without it, or point the command at the image folder)"
@@ -72,70 +62,6 @@ def resolve_image(sample: Sample, image_root: str | Path | None) -> Path:
         shown = Path(image_root) / sample.image if image_root is not None else path
         raise DataError(f"image file not found: {shown}", record=sample.id, field="image")
     return path
-
-
-def encode_image(
-    path: str | Path, max_side: int | None = None, *, record: str | None = None
-) -> tuple[bytes, str]:
-    """The bytes and MIME type of an image, downscaled so its longer side is at most ``max_side``.
-
-    Images that already fit are passed through unchanged (no re-encoding), but always checked to
-    decode: a server would otherwise get bytes it cannot read.
-
-    Raises:
-        DataError: The file cannot be read, or is not a usable image (empty, SVG, corrupt,
-            over :data:`mmrole.imaging.MAX_IMAGE_PIXELS`); names the file and ``record``.
-    """
-    path = Path(path)
-    where = {"file": str(path), "record": record, "field": "image"}
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read image: {exc.strerror or exc}", **where) from None
-    mime = _MIME.get(path.suffix.lower(), "image/jpeg")
-    if max_side is None:
-        check_image_file(path, **where)
-        return data, mime
-    image = open_image(data, decode=False, **where)
-    if max(image.size) <= max_side:
-        check_image_file(path, **where)
-        return data, mime
-    with image_errors(**where):
-        image.thumbnail((max_side, max_side))  # decodes (a JPEG at a reduced draft size)
-        out = io.BytesIO()
-        if image.mode in ("RGBA", "LA", "P"):
-            image.save(out, format="PNG")
-            return out.getvalue(), "image/png"
-        image.convert("RGB").save(out, format="JPEG", quality=90)
-        return out.getvalue(), "image/jpeg"
-
-
-#: Data URLs by image content: 2,000 samples showing one image share one encoded string instead
-#: of holding 2,000 copies. Bounded by the bytes held (samples sharing an image come close together:
-#: a dialogue's turns, a judge's metric prompts).
-_DATA_URLS: SizedLRU[str] = SizedLRU(32 * 2**20)
-
-
-def image_data_url(path: str | Path, max_side: int | None = None, *, record: str | None = None) -> str:
-    """A ``data:`` URL of an image file (see :func:`encode_image`), encoded once per distinct content
-    while it stays cached."""
-    path = Path(path)
-
-    def encode() -> str:
-        data, mime = encode_image(path, max_side, record=record)
-        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-    try:
-        stat = path.stat()
-        digest = _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return encode()  # raises the DataError naming the file
-    return _DATA_URLS.get_or_make((digest, _MIME.get(path.suffix.lower(), "image/jpeg"), max_side), encode)
-
-
-@lru_cache(maxsize=4096)
-def _file_digest(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def locate_image(
@@ -182,7 +108,7 @@ def to_openai_messages(
         content.append(
             {
                 "type": "image_url",
-                "image_url": {"url": image_data_url(path, max_image_side, record=sample.id)},
+                "image_url": {"url": file_data_url(path, max_image_side, record=sample.id)},
             }
         )
     content.append({"type": "text", "text": sample.instruction})
@@ -245,7 +171,7 @@ def write_vlmeval_tsv(
                 image_cell = str(first_row_of[sample.image])
             else:
                 first_row_of[sample.image] = index
-                data, _ = encode_image(image_file, record=sample.id)
+                _, data = read_image(image_file, record=sample.id)
                 image_cell = base64.b64encode(data).decode("ascii")
             writer.writerow(
                 {

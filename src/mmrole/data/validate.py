@@ -22,7 +22,7 @@ from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS, Problem, problem_
 from mmrole.data.qwen import sample_from_qwen, split_from_path, type_from_name
 from mmrole.data.sources import image_root, is_data_root, resolve_source
 from mmrole.errors import DataError
-from mmrole.imaging import check_image_file
+from mmrole.images import check_image_file
 from mmrole.schema import Character, Sample
 
 #: Problems kept per kind (counts are always exact): a broken 85k-sample file must not fill memory.

@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from mmrole.engine.images import image_digest
+from mmrole.images import image_digest
 from mmrole.models.base import GenerationParams, Message
 
 

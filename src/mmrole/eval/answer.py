@@ -78,7 +78,7 @@ def sample_requests(
     """One engine request per sample (id = sample id), the image as a data URL, built when taken.
 
     The engine takes requests as it sends them, so only the few in flight exist at once, and
-    samples sharing an image share one encoded copy (:func:`mmrole.data.convert.image_data_url`).
+    samples sharing an image share one encoded copy (:func:`mmrole.images.file_data_url`).
     """
     from mmrole.data.convert import to_openai_messages
 

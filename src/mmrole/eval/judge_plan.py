@@ -163,7 +163,7 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
     """
     from mmrole.data.convert import resolve_image, to_openai_messages
     from mmrole.data.paths import UnsafePathError
-    from mmrole.imaging import check_image_file
+    from mmrole.images import check_image_file
 
     if options.max_image_side is None:
         try:

@@ -27,7 +27,6 @@ Data layout (column names travel in each file, so the page reads records by name
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -185,7 +184,7 @@ class Thumbnails:
         return reasons[0], None
 
     def _encode(self, path: Path) -> str:
-        from mmrole.imaging import image_errors, open_image
+        from mmrole.images import encode_data_url, image_errors, open_image
 
         try:
             data = path.read_bytes()
@@ -198,7 +197,7 @@ class Thumbnails:
             return f"image unreadable: {path} ({err.strerror or err})"
         except DataError as err:
             return f"image unreadable: {path} ({err.reason})"
-        return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        return encode_data_url("image/jpeg", buffer.getvalue())
 
 
 def _write_samples(folder: Path, runs: Sequence[RunData], files: BrowserFiles) -> None:

@@ -21,13 +21,12 @@ When several images get different kinds, the weakest one is reported
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from mmrole.errors import BackendError, DataError
+from mmrole.images import decode_data_url, local_path, open_image
 from mmrole.models.base import Message
 
 if TYPE_CHECKING:
@@ -86,10 +85,9 @@ def image_url_of(part: dict[str, Any]) -> str:
     return url
 
 
-def _local_path(url: str) -> Path:
-    if url.startswith("file://"):
-        return Path(unquote(urlparse(url).path))
-    return Path(url)
+def _file_of(url: str) -> Path:
+    """The file of a URL that is neither ``data:`` nor remote (a ``file://`` URL or a plain path)."""
+    return local_path(url) or Path(url)
 
 
 def load_image(url: str) -> PILImage.Image:
@@ -98,8 +96,6 @@ def load_image(url: str) -> PILImage.Image:
     Raises:
         BackendError: (not retryable) when the image cannot be read; the message names it.
     """
-    from mmrole.imaging import open_image
-
     if url.startswith(("http://", "https://")):
         raise BackendError(
             f"local models take images as data: URLs or file paths, not web URLs ({url[:80]})",
@@ -109,11 +105,11 @@ def load_image(url: str) -> PILImage.Image:
     try:
         if url.startswith("data:"):
             header, _, payload = url.partition(",")
-            raw = base64.b64decode(payload) if header.endswith(";base64") else unquote(payload).encode()
+            raw = decode_data_url(url)[1] if header.endswith(";base64") else unquote(payload).encode()
         else:
-            raw = _local_path(url).read_bytes()
+            raw = _file_of(url).read_bytes()
         image = open_image(raw)
-    except (OSError, binascii.Error, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise BackendError(f"cannot read image {shown}: {exc}", retryable=False) from None
     except DataError as err:  # empty, SVG, corrupt or too large: the same for every retry
         raise BackendError(f"cannot read image {shown}: {err.reason}", retryable=False) from None
@@ -138,7 +134,7 @@ def image_caption(part: dict[str, Any]) -> str | None:
             return caption.strip()
     url = image_url_of(part)
     if not url.startswith(("data:", "http://", "https://")):
-        sidecar = _local_path(url).with_suffix(".txt")
+        sidecar = _file_of(url).with_suffix(".txt")
         if sidecar.is_file():
             text = sidecar.read_text(encoding="utf-8").strip()
             return text or None

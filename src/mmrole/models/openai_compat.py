@@ -28,8 +28,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from mmrole.engine.images import to_data_url
 from mmrole.errors import AUTH, CONNECT, BackendError
+from mmrole.images import to_data_url
 from mmrole.models import http_client
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.endpoint import parse_endpoint

@@ -1,7 +1,7 @@
 """Image files that must be refused with one clear line: for mmrole's tests and your own.
 
 Each entry is a file name and its bytes; every one of them is a ``DataError`` from
-:func:`mmrole.imaging.open_image`, whichever command reads it::
+:func:`mmrole.images.open_image`, whichever command reads it::
 
     for case in BAD_IMAGES:
         (images / case.name).write_bytes(case.data())

@@ -44,7 +44,7 @@ def load_image(path: str | Path, *, record: str | None = None) -> Any:
         DataError: The file is missing or not a usable image (empty, SVG, corrupt, too large),
             naming the example.
     """
-    from mmrole.imaging import open_image
+    from mmrole.images import open_image
 
     where = {"file": str(path), "record": record, "field": "images"}
     try:
