@@ -105,3 +105,15 @@ def test_the_engine_knows_only_the_backend_protocol_and_the_core() -> None:
 def test_the_image_module_is_core() -> None:
     """Every room shows images through mmrole.images, so it imports no room itself."""
     assert _import_graph()["mmrole.images"] <= {"mmrole.errors", "mmrole.lru"}
+
+
+def test_only_the_entry_point_imports_the_cli() -> None:
+    """``python -m mmrole`` is mmrole/__main__.py; no package below the CLI reaches up to it."""
+    graph = _import_graph()
+    up = {
+        m
+        for m, targets in graph.items()
+        for t in targets
+        if t.startswith(("mmrole.cli", "mmrole._cli")) and not m.startswith(("mmrole.cli", "mmrole._cli"))
+    }
+    assert up == {"mmrole.__main__"}

@@ -94,10 +94,12 @@ def test_the_error_tree_in_errors_py_names_every_mmrole_error():
 
 
 def test_console_script_version():
-    for argv in (["version"], ["--version"]):
-        result = subprocess.run([sys.executable, "-m", "mmrole.cli", *argv], capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == mmrole.__version__
+    # `python -m mmrole` (mmrole/__main__.py, what launchers such as accelerate run) is the same command.
+    for module in ("mmrole.cli", "mmrole"):
+        for argv in (["version"], ["--version"]):
+            result = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.strip() == mmrole.__version__
 
 
 def test_exit_codes_and_errors_are_clean(capsys):

@@ -94,8 +94,8 @@ def test_bad_data_is_one_clear_error(tmp_path, tiny_vlm):
     args = ["sft", "--model", str(tiny_vlm), "--data", str(missing), "--output-dir", str(tmp_path / "o")]
     result = CliRunner().invoke(app, ["train", *args])
     assert isinstance(result.exception, DataError) and str(missing) in str(result.exception)
-    # `python -m mmrole.train` (what accelerate launch runs) prints it as one line and exits 2.
-    run = subprocess.run([sys.executable, "-m", "mmrole.train", *args], capture_output=True, text=True)
+    # `python -m mmrole train` (what accelerate launch runs) prints it as one line and exits 2.
+    run = subprocess.run([sys.executable, "-m", "mmrole", "train", *args], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [f"error: {result.exception}"]
 
