@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_BYTES",
     "MAX_IMAGE_PIXELS",
+    "cached_data_url",
     "check_image",
     "check_image_file",
     "decode_data_url",
@@ -335,6 +336,8 @@ def image_digest(url: str) -> str:
 CACHE_BYTES = 32 * 2**20
 _URL_DIGESTS: SizedLRU[str] = SizedLRU(CACHE_BYTES)
 _DATA_URLS: SizedLRU[str] = SizedLRU(CACHE_BYTES)
+#: File digests by (path, mtime, size): a changed file is hashed again. About 200 bytes an entry.
+_FILE_DIGESTS: SizedLRU[str] = SizedLRU(2**20)
 
 
 def _data_url_digest(url: str) -> str:
@@ -345,9 +348,12 @@ def _data_url_digest(url: str) -> str:
     )
 
 
-@lru_cache(maxsize=4096)
 def _file_digest(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _FILE_DIGESTS.get_or_make(
+        (path, mtime_ns, size),
+        lambda: hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        nbytes=len(path) + 150,
+    )
 
 
 def file_data_url(
@@ -388,6 +394,27 @@ def to_data_url(url: str, max_side: int | None = None) -> str:
     return _DATA_URLS.get_or_make(
         ("data", _data_url_digest(url), max_side), lambda: _downscaled_data_url(url, max_side)
     )
+
+
+def cached_data_url(url: str, max_side: int | None = None) -> str | None:
+    """What :func:`to_data_url` returns, when that takes no work: the URL itself, or a data URL
+    already made (a stat for a file); None when it must be made (a file read, a resize).
+
+    For callers on an event loop: the 8 judge requests of a sample find their image here instead
+    of taking a trip through a worker thread each (about 50 us of CPU a trip).
+    """
+    if is_remote(url) or (url.startswith("data:") and max_side is None):
+        return url
+    path = local_path(url)
+    if path is None:  # a data URL to downscale
+        digest = _URL_DIGESTS.get(url)
+        return None if digest is None else _DATA_URLS.get(("data", digest, max_side))
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # to_data_url raises the error naming the file
+    digest = _FILE_DIGESTS.get((str(path), stat.st_mtime_ns, stat.st_size))
+    return None if digest is None else _DATA_URLS.get((digest, mime_type(path), max_side))
 
 
 def _downscaled_data_url(url: str, max_side: int | None) -> str:

@@ -60,6 +60,15 @@ class SizedLRU(Generic[V]):
                 self._bytes -= dropped
         return value
 
+    def get(self, key: Hashable) -> V | None:
+        """The value of ``key`` when held (it becomes the most recent), else None; nothing is made."""
+        with self._lock:
+            found = self._values.get(key)
+            if found is None:
+                return None
+            self._values.move_to_end(key)
+            return found[0]
+
     @property
     def nbytes(self) -> int:
         """The total size of the values held."""

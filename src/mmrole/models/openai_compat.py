@@ -29,10 +29,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mmrole.errors import AUTH, CONNECT, BackendError
-from mmrole.images import to_data_url
+from mmrole.images import cached_data_url, to_data_url
 from mmrole.models import http_client
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.endpoint import parse_endpoint
+from mmrole.models.request_body import encode_body
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -114,7 +115,8 @@ class OpenAICompatBackend(Backend):
 
     # -- requests ---------------------------------------------------------------------------
     async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
-        body = json.dumps(self._payload(await self._prepare(messages), params, stream=False)).encode()
+        # json.dumps(payload).encode(), each image's JSON text made once for all requests showing it
+        body = encode_body(self._payload(await self._prepare(messages), params, stream=False))
         url = self._url("/chat/completions")
         status, headers, content = await self._post(body)
         if status != 200:
@@ -236,7 +238,11 @@ class OpenAICompatBackend(Backend):
                     if part.get("type") == "image_url":
                         url = _image_url(part)
                         if not url.startswith("data:") or self.max_image_side:
-                            url = await asyncio.to_thread(to_data_url, url, self.max_image_side)
+                            side = self.max_image_side
+                            # made once per image: the other requests showing it find it without a thread
+                            url = cached_data_url(url, side) or await asyncio.to_thread(
+                                to_data_url, url, side
+                            )
                         part = {**part, "image_url": {**(part.get("image_url") or {}), "url": url}}
                     parts.append(part)
                 message = {**message, "content": parts}
