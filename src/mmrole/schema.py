@@ -17,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 DialogueType = Literal["comment", "human-role", "inter-role"]
 Split = Literal["in-distribution", "out-of-distribution"]
 Language = Literal["English", "Chinese"]
+#: What a command does with a sample whose image file is absent: stop (``error``) or go on without
+#: the image (``omit``: the text alone is sent, judged or converted).
+MissingImage = Literal["error", "omit"]
 
 DIALOGUE_TYPES: tuple[str, ...] = ("comment", "human-role", "inter-role")
 SPLITS: tuple[str, ...] = ("in-distribution", "out-of-distribution")
+MISSING_IMAGE_POLICIES: tuple[str, ...] = ("error", "omit")
 #: The paper's names of the splits (its tables' In-Test and Out-Test columns).
 SPLIT_NAMES: dict[str, str] = {"in-distribution": "In-Test", "out-of-distribution": "Out-Test"}
 

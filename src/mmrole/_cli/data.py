@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from mmrole._cli import console as make_console
+from mmrole.schema import MissingImage
 
 data_app = typer.Typer(help="MMRole-Data: build samples, validate, count, convert.", no_args_is_help=True)
 
@@ -177,11 +178,6 @@ def stats_command(
         console.print(table)
 
 
-class MissingImage(str, Enum):
-    error = "error"
-    omit = "omit"
-
-
 @data_app.command("convert")
 def convert_command(
     source: str = SourceArg,
@@ -189,7 +185,7 @@ def convert_command(
     to: Format = typer.Option(Format.vlmeval_tsv, "--to", help="Output format."),
     max_image_side: int = typer.Option(None, help="openai: downscale images to this longer side."),
     missing_image: MissingImage = typer.Option(
-        MissingImage.error,
+        "error",
         "--missing-image",
         help="A missing image file stops the conversion (error) or is left out (omit): vlmeval-tsv leaves "
         "the sample out, openai sends its text alone. jsonl and qwen carry image paths only.",
@@ -213,7 +209,7 @@ def convert_command(
 
     without_image = 0
     if to is Format.vlmeval_tsv:
-        count = write_vlmeval_tsv(counted(), root, out, missing_image=missing_image.value)
+        count = write_vlmeval_tsv(counted(), root, out, missing_image=missing_image)
         without_image = read - count
     elif to is Format.jsonl:
         count = write_samples_jsonl(samples, out)
@@ -224,7 +220,7 @@ def convert_command(
         with atomic_output(out) as handle:
             for sample in samples:
                 messages = to_openai_messages(
-                    sample, root, max_image_side=max_image_side, missing_image=missing_image.value
+                    sample, root, max_image_side=max_image_side, missing_image=missing_image
                 )
                 without_image += not any(p.get("type") == "image_url" for p in messages[-1]["content"])
                 handle.write(json.dumps({"id": sample.id, "messages": messages}, ensure_ascii=False) + "\n")

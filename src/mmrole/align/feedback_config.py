@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mmrole.errors import ConfigError
-from mmrole.schema import METRICS
+from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage
 
 if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions
@@ -119,7 +119,7 @@ class FeedbackOptions:
     include_test: bool = False
     include_ood: bool = False
     test_data: tuple[str, ...] = ()
-    missing_image: Literal["error", "omit"] = "error"
+    missing_image: MissingImage = "error"
     max_image_side: int | None = None
     concurrency: int = 32
     max_retries: int = 5
@@ -139,7 +139,7 @@ class FeedbackOptions:
             raise ConfigError(f"unknown metric(s) in weights: {unknown}")
         if self.min_gap < 0 or self.max_pairs < 1:
             raise ConfigError("--min-gap must be >= 0 and --max-pairs >= 1")
-        if self.missing_image not in ("error", "omit"):
+        if self.missing_image not in MISSING_IMAGE_POLICIES:
             raise ConfigError("--missing-image must be 'error' or 'omit'")
         if self.offset < 0 or (self.limit is not None and self.limit < 1):
             raise ConfigError("--offset must be >= 0 and --limit >= 1")

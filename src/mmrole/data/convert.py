@@ -13,15 +13,14 @@ import hashlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
 from mmrole.images import file_data_url, open_image, read_image
 from mmrole.prompts.mrpa import MRPA_SYSTEM
-from mmrole.schema import Sample
+from mmrole.schema import MissingImage, Sample
 
-MissingImage = Literal["error", "omit"]
 #: What a missing-image error suggests (every command that sends or embeds images takes the option).
 MISSING_IMAGE_HINT = (
     " (pass --missing-image omit to go on without it, or point the command at the image folder)"

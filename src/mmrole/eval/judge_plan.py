@@ -15,7 +15,7 @@ from mmrole.errors import ConfigError, DataError
 from mmrole.eval.parse import MMROLE_SCALE, check_scale
 from mmrole.models.base import GenerationParams, Message
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
-from mmrole.schema import METRICS, Sample
+from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage, Sample
 
 Scoring = Literal["sampled", "logprob"]
 #: Orders: ``AB`` puts the MRPA as Model A (MMRole's setting); ``BA`` swaps the two.
@@ -57,7 +57,7 @@ class JudgeOptions:
     temperature: float = 0.0
     top_logprobs: int = 20
     format_retries: int = 2
-    missing_image: Literal["error", "omit"] = "error"
+    missing_image: MissingImage = "error"
     max_image_side: int | None = None
     prefill: str | None = None
     scale: tuple[float, float] = MMROLE_SCALE
@@ -72,7 +72,7 @@ class JudgeOptions:
             raise ConfigError("--scoring must be 'sampled' or 'logprob'")
         if self.format_retries < 0:
             raise ConfigError("format retries must be >= 0")
-        if self.missing_image not in ("error", "omit"):
+        if self.missing_image not in MISSING_IMAGE_POLICIES:
             raise ConfigError("--missing-image must be 'error' or 'omit'")
         try:
             object.__setattr__(self, "scale", check_scale(self.scale))

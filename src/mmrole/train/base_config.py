@@ -9,20 +9,11 @@ Other presets (:data:`PRESETS`) override some fields; options given explicitly o
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mmrole.errors import ConfigError
-
-
-def option(default: Any, help: str, **extra: Any) -> Any:
-    """A dataclass field whose ``help`` becomes the CLI option's help text."""
-    return field(default=default, metadata={"help": help, **extra})
-
-
-def required(help: str) -> Any:
-    """A required dataclass field (a required CLI option)."""
-    return field(metadata={"help": help, "required": True})
+from mmrole.options import option, required
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmrole.train.base_config import TrainConfig, option, required
+from mmrole.options import option, required
+from mmrole.train.base_config import TrainConfig
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mmrole.train.base_config import option, required
+from mmrole.options import option, required
 from mmrole.train.sft_config import SFTConfig
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mmrole.train.base_config import TrainConfig, option, required
+from mmrole.options import option, required
+from mmrole.train.base_config import TrainConfig
 
 if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions
