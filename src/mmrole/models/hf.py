@@ -32,6 +32,7 @@ import torch
 
 from mmrole.errors import BackendError, ConfigError
 from mmrole.models import hf_processors, prefix_cache
+from mmrole.models.backend_options import HFOptions, convert_options
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
@@ -101,8 +102,12 @@ class HFBackend(Backend):
         dtype: ``auto`` (bf16 on cuda, fp32 on cpu) or a dtype name.
         max_batch_size: Most concurrent requests answered in one padded batch.
         batch_wait_ms: How long a request waits for others to batch with.
+        device_map: Spread the model over devices with accelerate (``auto``, or a map of module
+            names to devices); inputs go to the device of its first parameters.
         spec: The backend's identity in cache keys; defaults to ``hf:PATH``.
         trust_remote_code: Passed to transformers (off by default).
+
+    The options of an ``hf:`` spec (``--agent-arg dtype=bfloat16``) are :class:`HFOptions`'s.
 
     Raises:
         ConfigError: The model cannot be loaded (missing folder, unknown architecture...).
@@ -112,19 +117,16 @@ class HFBackend(Backend):
         self,
         path: str | Path,
         *,
-        device: str = "auto",
-        dtype: str = "auto",
-        max_batch_size: int | str = 8,
-        batch_wait_ms: float | str = 5.0,
+        device: str = HFOptions.device,
+        device_map: str | dict[str, Any] | None = None,
+        dtype: str = HFOptions.dtype,
+        max_batch_size: int | str = HFOptions.max_batch_size,
+        batch_wait_ms: float | str = HFOptions.batch_wait_ms,
         spec: str | None = None,
-        trust_remote_code: bool | str = False,
+        trust_remote_code: bool | str = HFOptions.trust_remote_code,
         **unknown: Any,
     ):
-        if unknown:
-            raise ConfigError(
-                f"hf backend: unknown options {sorted(unknown)}; "
-                "known: device, dtype, max_batch_size, batch_wait_ms, spec, trust_remote_code"
-            )
+        convert_options("hf", HFOptions, unknown)  # an unknown option: one line naming the valid ones
         try:
             batch_size, wait_s = int(max_batch_size), float(batch_wait_ms) / 1000
         except ValueError as exc:
@@ -135,6 +137,7 @@ class HFBackend(Backend):
             raise ConfigError("hf backend: max_batch_size must be at least 1 and batch_wait_ms not negative")
         self.path = str(path)
         self.spec = spec or f"hf:{self.path}"
+        self.device_map = device_map
         self.device = select_device(device)
         self.dtype = select_dtype(dtype, self.device)
         self.trust_remote_code = str(trust_remote_code).lower() in ("true", "1", "yes")
@@ -169,10 +172,15 @@ class HFBackend(Backend):
             else:
                 self.tokenizer = AutoTokenizer.from_pretrained(self.path, **remote)
                 model_class = AutoModelForCausalLM
-            self.model = model_class.from_pretrained(self.path, dtype=self.dtype, **remote)
+            placed = {"device_map": self.device_map} if self.device_map is not None else {}
+            self.model = model_class.from_pretrained(self.path, dtype=self.dtype, **remote, **placed)
         except (OSError, ValueError, KeyError, ImportError) as exc:
             raise ConfigError(f"cannot load hf model {self.path}: {exc}") from exc
-        self.model.to(self.device).eval()
+        if self.device_map is None:
+            self.model.to(self.device)
+        else:  # accelerate placed the layers; inputs go where the first ones are
+            self.device = str(self.model.device)
+        self.model.eval()
         self.model_type = config.model_type
         self._shares_prefix = not self.vision and prefix_cache.can_share_prefix(
             self.model

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from mmrole.errors import AUTH, CONNECT, BackendError
 from mmrole.images import cached_data_url, to_data_url
 from mmrole.models import http_client
+from mmrole.models.backend_options import OpenAIOptions
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
 from mmrole.models.endpoint import parse_endpoint
 from mmrole.models.request_body import encode_body
@@ -39,7 +40,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAICompatBackend(Backend):
-    """Chat completions over HTTP.
+    """Chat completions over HTTP (the options of an ``openai:`` spec: :class:`OpenAIOptions`).
 
     Args:
         model: The model name the server expects.
@@ -62,13 +63,13 @@ class OpenAICompatBackend(Backend):
         base_url: str = DEFAULT_BASE_URL,
         *,
         api_key: str | None = None,
-        timeout: float = 120.0,
-        connect_timeout: float = 10.0,
+        timeout: float = OpenAIOptions.timeout,
+        connect_timeout: float = OpenAIOptions.connect_timeout,
         max_image_side: int | None = None,
         extra_body: dict[str, Any] | None = None,
         extra_headers: dict[str, str] | None = None,
-        max_tokens_field: str = "max_tokens",
-        transport: str = "auto",
+        max_tokens_field: str = OpenAIOptions.max_tokens_field,
+        transport: str = OpenAIOptions.transport,
     ):
         if transport not in ("auto", "lean", "httpx"):
             raise ValueError("transport must be 'auto', 'lean' or 'httpx'")

@@ -25,27 +25,77 @@ The config file is ``$MMROLE_CONFIG`` or ``~/.config/mmrole/config.toml``:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mmrole.errors import ConfigError
+from mmrole.models.backend_options import (
+    HFOptions,
+    OpenAIOptions,
+    ReplayOptions,
+    convert_options,
+    parse_key_values,
+)
 from mmrole.models.base import Backend
 from mmrole.models.endpoint import parse_endpoint, redact_urls, split_model_url
 
 #: prefix -> factory(argument after "prefix:", options) -> Backend
 Factory = Callable[[str, dict[str, Any]], Backend]
 _FACTORIES: dict[str, Factory] = {}
+#: prefix -> the dataclass of the options its factory takes (none: the factory checks them itself)
+_OPTIONS: dict[str, type] = {}
 
 
-def register_backend(prefix: str) -> Callable[[Factory], Factory]:
-    """Make ``prefix:ARG`` specs build backends with the decorated factory(ARG, options)."""
+def register_backend(prefix: str, options: type | None = None) -> Callable[[Factory], Factory]:
+    """Make ``prefix:ARG`` specs build backends with the decorated factory(ARG, options).
+
+    Args:
+        prefix: The spec's prefix (``openai``, ``hf``...).
+        options: The dataclass of the options the factory takes: ``load_backend`` and
+            ``--agent-arg`` check keys and convert text values against it.
+    """
 
     def decorate(factory: Factory) -> Factory:
         _FACTORIES[prefix] = factory
+        if options is not None:
+            _OPTIONS[prefix] = options
+        else:
+            _OPTIONS.pop(prefix, None)
         return factory
 
     return decorate
+
+
+def backend_options_class(spec: str) -> type | None:
+    """The options dataclass of a spec's backend (None for a prefix registered without one)."""
+    return _OPTIONS.get(str(spec).strip().partition(":")[0])
+
+
+def backend_options(spec: Any, options: Mapping[str, Any] | None, flag: str | None = None) -> dict[str, Any]:
+    """``options`` checked against the spec's backend options dataclass, text values converted.
+
+    Args:
+        spec: A model spec (a backend instance, or a prefix without a dataclass, passes them as given).
+        options: Keyword options, or ``key=value`` texts read by :func:`parse_backend_args`.
+        flag: The command-line option they came from, named in errors (``--judge-arg``).
+
+    Raises:
+        ConfigError: One line naming the backend, the unknown key and the valid keys (or the bad value).
+    """
+    options = dict(options or {})
+    options_class = backend_options_class(spec) if isinstance(spec, str) else None
+    if not options or options_class is None:
+        return options
+    try:
+        return convert_options(str(spec).strip().partition(":")[0], options_class, options)
+    except ConfigError as err:
+        raise ConfigError(f"{flag}: {err}" if flag else str(err)) from None
+
+
+def parse_backend_args(texts: Sequence[str] | str | None, flag: str = "--agent-arg") -> dict[str, str]:
+    """``--agent-arg KEY=VALUE`` (repeated) as a dict of texts: see :func:`backend_options`."""
+    return parse_key_values(texts, flag)
 
 
 def backend_prefixes() -> list[str]:
@@ -57,10 +107,11 @@ def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
 
     Args:
         spec_or_backend: A model spec (see the module docstring) or a Backend instance.
-        **options: Passed to the backend's constructor (``timeout``, ``max_image_side``, ``api_key``...).
+        **options: The backend's options (``timeout``, ``max_image_side``, ``api_key``...: the fields of
+            its options dataclass, :mod:`mmrole.models.backend_options`); text values are converted.
 
     Raises:
-        ConfigError: unknown prefix, malformed spec or missing credential.
+        ConfigError: unknown prefix, malformed spec, unknown option or missing credential.
     """
     if isinstance(spec_or_backend, Backend) or (
         not isinstance(spec_or_backend, str) and callable(getattr(spec_or_backend, "generate", None))
@@ -76,7 +127,7 @@ def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
     if factory is None:
         known = ", ".join(f"{p}:..." if p != "demo" else p for p in backend_prefixes())
         raise ConfigError(f"unknown model spec {redact_urls(spec)!r}: expected one of {known}")
-    return factory(argument, options)
+    return factory(argument, backend_options(spec, options))
 
 
 def split_openai_spec(argument: str) -> tuple[str, str | None]:
@@ -157,7 +208,7 @@ def read_config() -> dict[str, Any]:
 
 
 # -- the built-in prefixes -------------------------------------------------------------------------
-@register_backend("openai")
+@register_backend("openai", OpenAIOptions)
 def _openai(argument: str, options: dict[str, Any]) -> Backend:
     from mmrole.models.openai_compat import DEFAULT_BASE_URL, OpenAICompatBackend
 
@@ -181,7 +232,7 @@ def _openai(argument: str, options: dict[str, Any]) -> Backend:
         raise ConfigError(redact_urls(f"openai:{model}@{endpoint.display}: {exc}")) from None
 
 
-@register_backend("hf")
+@register_backend("hf", HFOptions)
 def _hf(argument: str, options: dict[str, Any]) -> Backend:
     if not argument:
         raise ConfigError("hf spec without a path: use hf:PATH (a local folder or a hub id)")
@@ -190,7 +241,7 @@ def _hf(argument: str, options: dict[str, Any]) -> Backend:
     return HFBackend(argument, **options)
 
 
-@register_backend("replay")
+@register_backend("replay", ReplayOptions)
 def _replay(argument: str, options: dict[str, Any]) -> Backend:
     if not argument:
         raise ConfigError("replay spec without a file: use replay:FILE")
@@ -199,7 +250,7 @@ def _replay(argument: str, options: dict[str, Any]) -> Backend:
     return ReplayBackend(argument, **options)
 
 
-@register_backend("demo")
+@register_backend("demo", HFOptions)
 def _demo(argument: str, options: dict[str, Any]) -> Backend:
     if argument:
         raise ConfigError(f"the demo model takes no argument (got demo:{argument})")
