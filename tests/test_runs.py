@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmrole.cli import app
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.answer import answer_dataset_sync
 from mmrole.eval.judge import judge_run_sync
@@ -179,7 +180,7 @@ def test_a_killed_rerun_of_answer_leaves_answers_that_judge_refuses(servers, tmp
 
     server.responder = flaky
     spec = f"openai:agent-a@{server.base_url}"
-    assert answer_dataset_sync(spec, data, run, progress=False).failed == 1
+    assert answer_dataset_sync(spec, data, run, engine=EngineOptions(progress=False)).failed == 1
 
     # The rerun gets the missing answer into the store, then dies before writing answers.jsonl.
     server.responder = healthy
@@ -190,16 +191,16 @@ def test_a_killed_rerun_of_answer_leaves_answers_that_judge_refuses(servers, tmp
     with monkeypatch.context() as patch:
         patch.setattr(RunFolder, "finish_answer", killed)
         with pytest.raises(KeyboardInterrupt):
-            answer_dataset_sync(spec, data, run, progress=False)
+            answer_dataset_sync(spec, data, run, engine=EngineOptions(progress=False))
     assert server.received == N_SAMPLES + 1
     judge_spec = f"openai:judge-1@{servers['judge-1'].base_url}"
     with pytest.raises(DataError, match="answering did not finish .* rerun `mmrole answer`"):
-        judge_run_sync(run, judge_spec, progress=False)
+        judge_run_sync(run, judge_spec, engine=EngineOptions(progress=False))
     assert servers["judge-1"].received == 0
 
-    summary = answer_dataset_sync(spec, data, run, progress=False)
+    summary = answer_dataset_sync(spec, data, run, engine=EngineOptions(progress=False))
     assert (summary.answered, summary.calls) == (N_SAMPLES, 0)  # from the store
-    judge_run_sync(run, judge_spec, progress=False, n_boot=20)
+    judge_run_sync(run, judge_spec, engine=EngineOptions(progress=False), n_boot=20)
     assert_consistent(run, agent_spec=spec, judge_spec=judge_spec, mrpa_score=6)
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from mmrole import files
 from mmrole.engine import Store
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import DataError
 from mmrole.eval.answer import answer_dataset_sync
 from mmrole.eval.judge import judge_run_sync
@@ -116,10 +117,14 @@ def test_a_crash_before_any_file_operation_is_refused_or_consistent_and_the_reru
     spec = {name: f"openai:{name}@{server.base_url}" for name, server in servers.items()}
 
     def answer(name: str, **options) -> Callable[[Path], object]:
-        return lambda run: answer_dataset_sync(spec[name], data, run, progress=False, **options)
+        return lambda run: answer_dataset_sync(
+            spec[name], data, run, engine=EngineOptions(progress=False), **options
+        )
 
     def judge_with(name: str, **options) -> Callable[[Path], object]:
-        return lambda run: judge_run_sync(run, spec[name], progress=False, n_boot=20, **options)
+        return lambda run: judge_run_sync(
+            run, spec[name], engine=EngineOptions(progress=False), n_boot=20, **options
+        )
 
     def report(run: Path) -> object:
         return write_reports([run])

@@ -9,10 +9,11 @@
 names and defaults as on the command line. What the metadata may say:
 
 - ``help``: the option's help text (every option has one).
-- ``required``: a required option (the field has no default).
+- ``required``: a required option (the field has no default); ``argument``: a positional argument.
 - ``flag``: the option's name when it is not ``--field-name``; ``short``: a one-letter alias.
 - ``aliases``: older spellings still accepted, hidden from the help (deprecated).
-- ``min`` / ``max``: bounds of a number; ``metavar``: how the value is shown in the help.
+- ``min`` / ``max``: bounds of a number; ``metavar``: how the value is shown in the help;
+  ``default_text``: how the default is shown, when not as itself.
 - ``parse``: reads the option's text into the field's value (e.g. ``"1-10"`` -> ``(1.0, 10.0)``);
   with ``repeat`` the option may be given several times and ``parse`` gets the list of texts.
 - ``cli``: False keeps a field off the command line (set from Python, or by the command).

@@ -14,6 +14,7 @@ from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 from mmrole.align.loop import align
 from mmrole.align.loop_config import AlignConfig, parse_overrides
 from mmrole.cli import app
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.testing.server import LocalOpenAIServer
 
@@ -49,7 +50,7 @@ def _config(model: Path, judge: str, out: Path) -> AlignConfig:
         ),
         dpo_preset="smoke",
         dpo=parse_overrides("max_steps=2,max_length=4096,save_strategy=steps,save_steps=1"),
-        progress=False,
+        engine=EngineOptions(progress=False, max_failures=None),
     )
 
 
@@ -205,7 +206,11 @@ def test_a_feedback_stage_over_max_failures_stops_align_before_training(tmp_path
     }
     (feedback / "feedback.json").write_text(json.dumps(counts))  # a finished feedback stage, read back
     config = AlignConfig(
-        model="hf:/no/model", data="demo", judge="demo", output_dir=str(tmp_path), max_failures="1"
+        model="hf:/no/model",
+        data="demo",
+        judge="demo",
+        output_dir=str(tmp_path),
+        engine=EngineOptions(max_failures="1"),
     )
     assert config.to_dict()["max_failures"] == "1"
     with pytest.raises(TooManyFailures, match=r"2 of 9 feedback responses failed \(see .*candidates.jsonl\)"):

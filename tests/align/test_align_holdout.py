@@ -20,6 +20,7 @@ from mmrole.align.loop_config import AlignConfig
 from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import dialogue_id, training_samples
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError, DataError
 from mmrole.testing.server import LocalOpenAIServer
 
@@ -42,7 +43,11 @@ def _held_out(ids: set[str], test_ids: set[str]) -> set[str]:
 
 def _feedback_options(**overrides) -> FeedbackOptions:
     base = dict(
-        n_samples=2, limit=4, weights=parse_weights("Fluency=1"), progress=False, missing_image="omit"
+        n_samples=2,
+        limit=4,
+        weights=parse_weights("Fluency=1"),
+        engine=EngineOptions(progress=False),
+        missing_image="omit",
     )
     return FeedbackOptions(**{**base, **overrides})
 

@@ -15,6 +15,7 @@ from mmrole.align.feedback_config import FeedbackOptions, parse_weights
 from mmrole.cli import app
 from mmrole.data import load_samples
 from mmrole.data.holdout import training_samples
+from mmrole.engine.options import EngineOptions
 from mmrole.models.base import last_user_text
 from mmrole.prompts.judge import JUDGE_SYSTEM
 from mmrole.testing.server import LocalOpenAIServer
@@ -38,7 +39,9 @@ def _pairs(folder: Path) -> list[dict]:
 
 
 def _options(**overrides) -> FeedbackOptions:
-    base = dict(n_samples=K, limit=N_PROMPTS, weights=TWO_METRICS, progress=False, max_tokens=64)
+    base = dict(
+        n_samples=K, limit=N_PROMPTS, weights=TWO_METRICS, engine=EngineOptions(progress=False), max_tokens=64
+    )
     return FeedbackOptions(**{**base, **overrides})
 
 

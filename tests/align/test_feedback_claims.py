@@ -14,6 +14,7 @@ from mmrole.align.claims import CLAIMS_SYSTEM, ClaimCheck, ClaimScore, parse_que
 from mmrole.align.feedback import generate_feedback_sync
 from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.cli import app
+from mmrole.engine.options import EngineOptions
 from mmrole.models.base import last_user_text
 from mmrole.testing.server import LocalOpenAIServer
 
@@ -50,7 +51,9 @@ class ClaimServer:
 
 def test_claims_scorer_counts_rejected_claims(tmp_path: Path) -> None:
     claims = ClaimServer()
-    options = FeedbackOptions(n_samples=3, limit=2, scorer="claims", balance_length=False, progress=False)
+    options = FeedbackOptions(
+        n_samples=3, limit=2, scorer="claims", balance_length=False, engine=EngineOptions(progress=False)
+    )
     with LocalOpenAIServer(claims) as server:
         judge = f"openai:claims@{server.base_url}"
         summary = generate_feedback_sync(scripted_policy(_script), judge, "demo", tmp_path / "fb", options)

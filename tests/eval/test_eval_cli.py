@@ -266,13 +266,20 @@ def test_judge_against_a_dead_endpoint_stops_with_one_line(tmp_path: Path) -> No
 
 def test_the_demo_judge_tolerates_a_tenth_of_failures_unless_told_otherwise():
     """`make demo` must not fail on the 135M judge's occasional format misses; real judges allow none."""
-    from mmrole._cli import max_failures
-    from mmrole.eval.pipeline import max_failures_for
+    from mmrole._cli.eval_options import JudgeCommand, demo_judge_preset
+    from mmrole._cli.options import build_options
 
-    assert max_failures_for("demo", None) == "0.1"
-    assert max_failures_for("openai:gpt-4o", None) == "0"
-    assert max_failures_for("demo", "0") == "0"
-    demo = max_failures(max_failures_for("demo", None))
-    demo.check(2, 64, "judgements", "reviews.jsonl")  # the demo's 2 of 64: allowed
+    def judge_options(judge: str, **given: object) -> JudgeCommand:
+        given = {"judge": judge, "run": Path("r"), **given}
+        return build_options(JudgeCommand, given, demo_judge_preset({("judge",): judge}))
+
+    assert judge_options("demo").engine.max_failures == "0.1"
+    assert judge_options("openai:gpt-4o").engine.max_failures == "0"
+    assert judge_options("demo", engine__max_failures="0").engine.max_failures == "0"
+    demo = judge_options("demo")
+    assert demo.judging.scoring == "logprob" and demo.judging.prefill == "[Scores]: ("  # the demo preset
+    assert judge_options("demo", judging__scoring="sampled").judging.scoring == "sampled"  # given wins
+    demo.engine.allowed_failures().check(2, 64, "judgements", "reviews.jsonl")  # the demo's 2 of 64: allowed
     with pytest.raises(Exception, match="more than --max-failures"):
-        max_failures(max_failures_for("openai:gpt-4o", None)).check(2, 64, "judgements", "reviews.jsonl")
+        real = judge_options("openai:gpt-4o")
+        real.engine.allowed_failures().check(2, 64, "judgements", "reviews.jsonl")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from eval_spec_prompt import PromptSpec, ReviewServer, answers_run, read_spec
 
+from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge import judge_run_sync
 from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.schema import METRICS
@@ -65,7 +66,7 @@ def test_judging_imported_answers_reproduces_released_csvs(
         judge = f"openai:mmrole-eval-rm@{server.base_url}"
         for model, (run, records) in runs.items():
             calls_before = server.received
-            summary = judge_run_sync(run, judge, options, progress=False, n_boot=200)
+            summary = judge_run_sync(run, judge, options, engine=EngineOptions(progress=False), n_boot=200)
             reviewed = sum(1 for r in records if "rm_review" in r)
             assert responder.unknown == [], responder.unknown[:3]
             assert server.received - calls_before == reviewed * 8  # empty answers are never sent
@@ -90,7 +91,7 @@ def test_judging_imported_answers_reproduces_released_csvs(
         run = runs["claude-3-opus"][0]
         before = (run / "results.json").read_text()
         calls_before = server.received
-        summary = judge_run_sync(run, judge, options, progress=False, n_boot=200)
+        summary = judge_run_sync(run, judge, options, engine=EngineOptions(progress=False), n_boot=200)
         assert server.received == calls_before and summary.n_calls == 0
         assert json.loads((run / "results.json").read_text())["metrics"] == json.loads(before)["metrics"]
 
@@ -113,7 +114,9 @@ def test_a_wrong_prompt_gets_no_scores_and_ends_failed_and_counted(
     )
     with LocalOpenAIServer(responder) as server:
         options = JudgeOptions(missing_image="omit", format_retries=2)
-        summary = judge_run_sync(run, f"openai:rm@{server.base_url}", options, progress=False, n_boot=50)
+        summary = judge_run_sync(
+            run, f"openai:rm@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=50
+        )
         assert server.received == 3 * 8 * 3  # first ask + two reminders per judgement
         assert len(server.by_prompt) == 3 * 8 * 2  # the reminder changes the prompt; retry 2 reuses it
         assert sum(1 for prompt in server.by_prompt if prompt.endswith("[Scores]: (7, 8).")) == 3 * 8

@@ -17,6 +17,7 @@ import pytest
 from eval_spec_prompt import ReviewServer, answers_run, read_spec
 
 from mmrole.engine import Backoff
+from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge import judge_run_sync
 from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.models.registry import load_backend
@@ -71,7 +72,9 @@ def test_faults_end_scored_or_failed_then_reruns_finish_and_make_no_calls(
     )
     with LocalOpenAIServer(responder, faults=faults, seed=7) as server:
         judge = load_backend(f"openai:rm@{server.base_url}", timeout=0.5)
-        first = judge_run_sync(run, judge, OPTIONS, progress=False, n_boot=50, max_retries=2, backoff=FAST)
+        first = judge_run_sync(
+            run, judge, OPTIONS, engine=EngineOptions(progress=False, max_retries=2), n_boot=50, backoff=FAST
+        )
         assert sum(server.outcomes[k] for k in ("429", "500", "drop", "garbage", "hang")) > 50
         reviews = [json.loads(line) for line in (run / "reviews.jsonl").read_text().splitlines()]
         # Every (sample, metric) is accounted for: a score, or a recorded error.
@@ -90,21 +93,24 @@ def test_faults_end_scored_or_failed_then_reruns_finish_and_make_no_calls(
         # Faults off: the rerun only asks again what failed, then everything is scored.
         server.faults = Faults()
         before = server.received
-        second = judge_run_sync(run, judge, OPTIONS, progress=False, n_boot=50, backoff=FAST)
+        second = judge_run_sync(
+            run, judge, OPTIONS, engine=EngineOptions(progress=False), n_boot=50, backoff=FAST
+        )
         assert server.received - before == failed == second.n_calls
         assert second.n_failed == 0
         _assert_csv(run, in_test_root)
 
         before = server.received
-        third = judge_run_sync(run, judge, OPTIONS, progress=False, n_boot=50)
+        third = judge_run_sync(run, judge, OPTIONS, engine=EngineOptions(progress=False), n_boot=50)
         assert server.received == before and third.n_calls == 0
 
 
 _CHILD = """
 import sys
+from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge import judge_run_sync
 from mmrole.eval.judge_plan import JudgeOptions
-judge_run_sync(sys.argv[1], sys.argv[2], JudgeOptions(missing_image="omit"), progress=False, concurrency=2)
+judge_run_sync(sys.argv[1], sys.argv[2], JudgeOptions(missing_image="omit"), engine=EngineOptions(progress=False, concurrency=2))
 """
 
 
@@ -135,7 +141,7 @@ def test_kill_9_mid_judge_then_resume_repeats_no_finished_call(
         assert not (run / "reviews.jsonl").exists()  # killed before the end: nothing half-written
 
         before = server.received
-        summary = judge_run_sync(run, spec, OPTIONS, progress=False, n_boot=50)
+        summary = judge_run_sync(run, spec, OPTIONS, engine=EngineOptions(progress=False), n_boot=50)
         assert server.received - before == n_tasks - finished == summary.n_calls
         assert summary.n_scored == n_tasks
         # No prompt was served twice, except calls that were in flight (unrecorded) at the kill.
@@ -170,7 +176,11 @@ def test_judge_requests_are_built_as_the_engine_sends_them(
     monkeypatch.setattr(mmrole.engine, "Request", Counted)
     monkeypatch.setattr(runner, "CHUNK", 16, raising=False)
     summary = judge_run_sync(
-        run, ScriptedBackend(judge, spec="scripted:judge"), OPTIONS, progress=False, n_boot=20, concurrency=4
+        run,
+        ScriptedBackend(judge, spec="scripted:judge"),
+        OPTIONS,
+        engine=EngineOptions(progress=False, concurrency=4),
+        n_boot=20,
     )
     assert summary.n_scored == n_tasks == 576
     assert 0 < live["peak"] <= 16 + 3 * 4 + 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from eval_spec_prompt import answers_run
 
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.eval.judge import judge_run_sync
 from mmrole.eval.judge_plan import JudgeOptions
@@ -61,15 +62,19 @@ def test_swap_cancels_position_bias_and_repeats_are_distinct_calls(small_run: tu
     run, references = small_run
     with LocalOpenAIServer(BiasedJudge(references)) as server:
         judge = f"openai:j@{server.base_url}"
-        judge_run_sync(run, judge, JudgeOptions(missing_image="omit"), progress=False, n_boot=20)
+        judge_run_sync(
+            run, judge, JudgeOptions(missing_image="omit"), engine=EngineOptions(progress=False), n_boot=20
+        )
         assert _results(run)["overall"]["mean"] == pytest.approx(8 / 8)  # MMRole order: (6+2)/8, biased
         assert server.received == N * 8
 
         before = server.received
         options = JudgeOptions(missing_image="omit", swap=True, repeats=2)
         with pytest.raises(ConfigError, match="judged with swap=False, repeats=1, not swap=True, repeats=2"):
-            judge_run_sync(run, judge, options, progress=False, n_boot=20)
-        summary = judge_run_sync(run, judge, options, progress=False, n_boot=20, overwrite=True)
+            judge_run_sync(run, judge, options, engine=EngineOptions(progress=False), n_boot=20)
+        summary = judge_run_sync(
+            run, judge, options, engine=EngineOptions(progress=False), n_boot=20, overwrite=True
+        )
         # The AB order of repeat 0 is cached from the first run; the other three judgements are new calls.
         assert server.received - before == N * 8 * 3 == summary.n_calls
         # Both sides get the +2 half the time: (6 + 1) / (8 + 1).
@@ -84,7 +89,9 @@ def test_metrics_subset(small_run: tuple[Path, set[str]]) -> None:
     run, references = small_run
     with LocalOpenAIServer(BiasedJudge(references)) as server:
         options = JudgeOptions(missing_image="omit", metrics=("Tone Consistency", "Fluency"))
-        judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        judge_run_sync(
+            run, f"openai:j@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=20
+        )
         assert server.received == N * 2
     results = _results(run)
     assert list(results["metrics"]) == ["Fluency", "Tone Consistency"]  # paper order
@@ -109,7 +116,9 @@ def test_logprob_scoring_uses_expected_scores(small_run: tuple[Path, set[str]]) 
     run, _ = small_run
     with LocalOpenAIServer(_logprob_reply) as server:
         options = JudgeOptions(missing_image="omit", scoring="logprob", top_logprobs=5)
-        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        summary = judge_run_sync(
+            run, f"openai:j@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=20
+        )
     assert summary.n_logprob_fallbacks == 0
     assert _results(run)["overall"]["mean"] == pytest.approx(8.0 / 7.0)  # E[a]=8, E[b]=7
     review = json.loads((run / "reviews.jsonl").read_text().splitlines()[0])
@@ -124,7 +133,9 @@ def test_logprob_scoring_without_logprobs_falls_back_and_says_so(small_run: tupl
     run, _ = small_run
     with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (6, 8)") as server:
         options = JudgeOptions(missing_image="omit", scoring="logprob")
-        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        summary = judge_run_sync(
+            run, f"openai:j@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=20
+        )
     assert summary.n_logprob_fallbacks == N * 8
     assert _results(run)["overall"]["mean"] == pytest.approx(0.75)
 
@@ -140,7 +151,9 @@ def test_prefill_is_sent_as_an_assistant_message_and_parsed_with_the_reply(
 
     with LocalOpenAIServer(continuing) as server:
         options = JudgeOptions(missing_image="omit", prefill="[Scores]: (", max_tokens=6)
-        judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        judge_run_sync(
+            run, f"openai:j@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=20
+        )
     assert _results(run)["overall"]["mean"] == pytest.approx(0.5)
     assert json.loads((run / "reviews.jsonl").read_text().splitlines()[0])["text"] == "[Scores]: (5, 10)"
 
@@ -224,7 +237,11 @@ def test_an_unusable_pair_is_a_parse_failure_asked_again(
     run, _ = small_run
     with LocalOpenAIServer(OffScaleFirst(first)) as server:
         summary = judge_run_sync(
-            run, f"openai:j@{server.base_url}", JudgeOptions(missing_image="omit"), progress=False, n_boot=20
+            run,
+            f"openai:j@{server.base_url}",
+            JudgeOptions(missing_image="omit"),
+            engine=EngineOptions(progress=False),
+            n_boot=20,
         )
         assert server.received == N * 8 * 2  # each first reply was re-asked once, with the reminder
     assert (summary.n_scored, summary.n_failed, summary.n_retries) == (N * 8, 0, N * 8)
@@ -239,7 +256,11 @@ def test_a_judge_that_stays_off_the_scale_ends_failed_and_results_stay_valid_jso
     run, _ = small_run
     with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (1e308, 0.5)") as server:
         summary = judge_run_sync(
-            run, f"openai:j@{server.base_url}", JudgeOptions(missing_image="omit"), progress=False, n_boot=20
+            run,
+            f"openai:j@{server.base_url}",
+            JudgeOptions(missing_image="omit"),
+            engine=EngineOptions(progress=False),
+            n_boot=20,
         )
     assert (summary.n_scored, summary.n_failed) == (0, N * 8)
     text = (run / "results.json").read_text()
@@ -254,7 +275,9 @@ def test_the_scale_is_a_judge_option(small_run: tuple[Path, set[str]]) -> None:
     assert JudgeOptions().scale == (1.0, 10.0)  # MMRole's
     with LocalOpenAIServer(lambda messages: "Ok. [Scores]: (60, 80)") as server:
         options = JudgeOptions(missing_image="omit", scale=(0, 100))
-        summary = judge_run_sync(run, f"openai:j@{server.base_url}", options, progress=False, n_boot=20)
+        summary = judge_run_sync(
+            run, f"openai:j@{server.base_url}", options, engine=EngineOptions(progress=False), n_boot=20
+        )
         assert server.received == N * 8
     assert summary.n_scored == N * 8 and _results(run)["overall"]["mean"] == pytest.approx(0.75)
     assert json.loads((run / "run.json").read_text())["judge_options"]["scale"] == [0.0, 100.0]

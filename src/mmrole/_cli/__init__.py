@@ -4,26 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-#: ``--max-failures``, the same on every command that runs model calls through the engine.
-MAX_FAILURES_HELP = (
-    "Exit 1 when more than N items failed (an integer), or more than this share of them (a fraction "
-    "between 0 and 1, e.g. 0.05). Default 0: any failure. The job always finishes and keeps everything."
-)
-
-
-def max_failures_option(default: str | None = "0", extra_help: str = "") -> Any:
-    """The ``--max-failures N|FRACTION`` option (parsed by :func:`max_failures`)."""
-    import typer
-
-    return typer.Option(default, "--max-failures", metavar="N|FRACTION", help=MAX_FAILURES_HELP + extra_help)
-
-
-def max_failures(text: str) -> Any:
-    """Parse ``--max-failures`` before the job starts (a bad value is one line, exit 2)."""
-    from mmrole.engine.failures import MaxFailures
-
-    return MaxFailures.parse(text)
-
 
 def console(**options: Any) -> Any:
     """A rich console for result tables.

@@ -6,72 +6,26 @@ Thin option parsing over :mod:`mmrole.eval`; heavy imports happen inside the com
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from mmrole._cli import console as make_console
-from mmrole._cli import max_failures as parse_max_failures
 from mmrole._cli.eval_options import (
-    CONCURRENCY,
-    FORMAT_RETRIES,
-    IMAGES,
-    JUDGE,
-    JUDGE_MAX_TOKENS,
-    MAX_FAILURES,
-    MAX_RETRIES,
-    MAX_SIDE,
-    METRICS,
-    MISSING,
-    N_BOOT,
-    OVERWRITE,
-    PREFILL,
-    PROGRESS,
-    REPEATS,
-    RPM,
-    RUN,
-    SCALE,
-    SCORING,
-    SEED,
-    SWAP,
-    TEMPERATURE,
-    MissingImage,
-    Scoring,
+    BOOTSTRAP_SEED_HELP,
+    N_BOOT_HELP,
+    EvalCommand,
+    JudgeCommand,
+    demo_judge_preset,
 )
-
-
-def _judge_options(judge: str, **given: Any) -> Any:
-    from mmrole.eval.pipeline import judge_options_for
-
-    metrics = given.pop("metrics")
-    if metrics:
-        given["metrics"] = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    for key in ("scoring", "missing_image"):
-        if isinstance(given.get(key), Enum):
-            given[key] = given[key].value
-    if given.get("scale") is not None:
-        given["scale"] = _scale(given["scale"])
-    return judge_options_for(judge, given)
+from mmrole._cli.options import options_command
 
 
 def _warn_not_like_for_like(warnings: list[str]) -> None:
     """Print each way the runs are not like for like, on stderr (stdout may be JSON)."""
     for line in warnings:
         typer.secho(f"Not like for like: {line}", fg="yellow", err=True)
-
-
-def _scale(text: str) -> tuple[float, float]:
-    from mmrole.errors import ConfigError
-
-    low, sep, high = text.strip().partition("-")
-    try:
-        if not sep:
-            raise ValueError
-        return (float(low), float(high))
-    except ValueError:
-        raise ConfigError(f"--scale takes LOW-HIGH, e.g. 1-10, not {text!r}") from None
 
 
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
@@ -91,67 +45,22 @@ def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
         console.print(f"[bold yellow]Note:[/bold yellow] {DEMO_DISCLAIMER}")
 
 
-def judge_command(
-    judge: str = JUDGE,
-    run: Path = RUN,
-    metrics: str | None = METRICS,
-    swap: bool = SWAP,
-    repeats: int = REPEATS,
-    scoring: Scoring | None = SCORING,
-    judge_max_tokens: int | None = JUDGE_MAX_TOKENS,
-    judge_temperature: float | None = TEMPERATURE,
-    format_retries: int | None = FORMAT_RETRIES,
-    prefill: str | None = PREFILL,
-    scale: str | None = SCALE,
-    missing_image: MissingImage | None = MISSING,
-    images: Path | None = IMAGES,
-    max_image_side: int | None = MAX_SIDE,
-    concurrency: int = CONCURRENCY,
-    max_retries: int = MAX_RETRIES,
-    rpm: float | None = RPM,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    max_failures: str | None = MAX_FAILURES,
-    progress: bool = PROGRESS,
-    overwrite: bool = OVERWRITE,
-) -> None:
-    """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl and
-    results.json (and rewrites the run's reports, if it has some). Defaults reproduce MMRole; rerunning
-    answers from the run's store. A run judged by another judge or with other options is refused (exit 2)
-    unless --overwrite. Exits 1 when more judgements failed than --max-failures allows, 3 when the judge's
-    endpoint is unusable."""
+def run_judge(options: JudgeCommand) -> None:
     from mmrole.eval.judge import judge_run_sync
-    from mmrole.eval.pipeline import max_failures_for
     from mmrole.eval.presets import is_demo
 
-    allowed = parse_max_failures(max_failures_for(judge, max_failures))
-
-    options = _judge_options(
-        judge,
-        metrics=metrics,
-        swap=swap,
-        repeats=repeats,
-        scoring=scoring,
-        max_tokens=judge_max_tokens,
-        temperature=judge_temperature,
-        format_retries=format_retries,
-        prefill=prefill,
-        scale=scale,
-        missing_image=missing_image,
-        max_image_side=max_image_side,
-    )
+    run = options.run
     summary = judge_run_sync(
         run,
-        judge,
-        options,
-        image_root=images,
-        concurrency=concurrency,
-        progress=progress,
-        n_boot=n_boot,
-        seed=seed,
-        overwrite=overwrite,
-        max_retries=max_retries,
-        rpm=rpm,
+        options.judge,
+        options.judging,
+        image_root=options.images,
+        engine=options.engine,
+        n_boot=options.n_boot,
+        seed=options.bootstrap_seed,
+        overwrite=options.overwrite,
+        limit=options.limit,
+        backend_options=options.judge_args,
     )
     typer.echo(
         f"{summary.n_scored}/{summary.n_tasks} judgements scored, {summary.n_failed} failed, "
@@ -164,101 +73,63 @@ def judge_command(
             fg="yellow",
             err=True,
         )
-    _print_results(summary.results, demo=is_demo(judge), title=f"MMRole-Eval: {run}")
-    allowed.check(summary.n_failed, summary.n_tasks, "judgements", str(run / "reviews.jsonl"))
+    _print_results(summary.results, demo=is_demo(options.judge), title=f"MMRole-Eval: {run}")
+    options.engine.allowed_failures().check(
+        summary.n_failed, summary.n_tasks, "judgements", str(run / "reviews.jsonl")
+    )
 
 
-def eval_command(
-    agent: str = typer.Option(
-        ..., "--agent", help="The MRPA: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."
-    ),
-    judge: str = JUDGE,
-    data: str = typer.Option(
-        ..., "--data", help="A samples .jsonl, an MMRole test folder or file, or 'demo'."
-    ),
-    run: Path = RUN,
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
-    max_tokens: int | None = typer.Option(
-        None, "--max-tokens", min=1, help="Longest answer in tokens (default 512; 48 for the demo agent)."
-    ),
-    metrics: str | None = METRICS,
-    swap: bool = SWAP,
-    repeats: int = REPEATS,
-    scoring: Scoring | None = SCORING,
-    judge_max_tokens: int | None = JUDGE_MAX_TOKENS,
-    judge_temperature: float | None = TEMPERATURE,
-    format_retries: int | None = FORMAT_RETRIES,
-    prefill: str | None = PREFILL,
-    scale: str | None = SCALE,
-    missing_image: MissingImage | None = MISSING,
-    images: Path | None = IMAGES,
-    max_image_side: int | None = MAX_SIDE,
-    concurrency: int = CONCURRENCY,
-    max_retries: int = MAX_RETRIES,
-    rpm: float | None = RPM,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    max_failures: str | None = MAX_FAILURES,
-    progress: bool = PROGRESS,
-    overwrite: bool = OVERWRITE,
-) -> None:
-    """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
-    report.md/.csv/.html are written into the run folder. A run folder holding a run made with another
-    agent, judge, data or options is refused (exit 2) unless --overwrite. Exits 1 when more answers or
-    more judgements failed than --max-failures allows (each counted on its own), 3 when an endpoint is
-    unusable."""
-    from mmrole.eval.pipeline import evaluate_sync, max_failures_for
+JUDGE_HELP = """MMRole-Eval over the answers of a run: 8 metrics, score = MRPA / reference; writes reviews.jsonl
+and results.json (and rewrites the run's reports, if it has some). Defaults reproduce MMRole; rerunning
+answers from the run's store. A run judged by another judge or with other options is refused (exit 2)
+unless --overwrite. Exits 1 when more judgements failed than --max-failures allows, 3 when the judge's
+endpoint is unusable."""
+
+
+def run_eval(options: EvalCommand) -> None:
+    from mmrole.eval.pipeline import evaluate_sync
     from mmrole.models.base import GenerationParams
 
-    allowed = parse_max_failures(max_failures_for(judge, max_failures))
-
-    options = _judge_options(
-        judge,
-        metrics=metrics,
-        swap=swap,
-        repeats=repeats,
-        scoring=scoring,
-        max_tokens=judge_max_tokens,
-        temperature=judge_temperature,
-        format_retries=format_retries,
-        prefill=prefill,
-        scale=scale,
-        missing_image=missing_image,
-        max_image_side=max_image_side,
-    )
+    run = options.run
     answer_options: dict[str, Any] = {
-        "limit": limit,
-        "max_image_side": max_image_side,
-        "missing_image": options.missing_image,
+        "limit": options.limit,
+        "max_image_side": options.judging.max_image_side,
+        "missing_image": options.judging.missing_image,
     }
-    if max_tokens is not None:
-        answer_options["params"] = GenerationParams(max_tokens=max_tokens)
+    if options.max_tokens is not None:
+        answer_options["params"] = GenerationParams(max_tokens=options.max_tokens)
     summary = evaluate_sync(
-        agent,
-        judge,
-        data,
+        options.agent,
+        options.judge,
+        options.data,
         run,
-        judge_options=options,
+        judge_options=options.judging,
         answer_options=answer_options,
-        concurrency=concurrency,
-        progress=progress,
-        n_boot=n_boot,
-        seed=seed,
-        overwrite=overwrite,
-        max_retries=max_retries,
-        rpm=rpm,
-        image_root=images,  # the answering and the judging both read the images from there
+        engine=options.engine,
+        n_boot=options.n_boot,
+        seed=options.bootstrap_seed,
+        overwrite=options.overwrite,
+        agent_backend_options=options.agent_args,
+        judge_backend_options=options.judge_args,
+        image_root=options.images,  # the answering and the judging both read the images from there
     )
     typer.echo(summary.answer.line())
     _print_results(summary.judge.results, demo=summary.demo, title=f"MMRole-Eval: {run}")
     for path in summary.reports.values():
         typer.echo(f"wrote {path}")
-    allowed.check_stages(
+    options.engine.allowed_failures().check_stages(
         [
             (summary.answer.failed, summary.answer.total, "answers", str(run / "answers.jsonl")),
             (summary.judge.n_failed, summary.judge.n_tasks, "judgements", str(run / "reviews.jsonl")),
         ]
     )
+
+
+EVAL_HELP = """Answer + judge + report: the MRPA answers the test set, the judge scores it (MMRole-Eval), and
+report.md/.csv/.html are written into the run folder. A run folder holding a run made with another
+agent, judge, data or options is refused (exit 2) unless --overwrite. Exits 1 when more answers or
+more judgements failed than --max-failures allows (each counted on its own), 3 when an endpoint is
+unusable."""
 
 
 def import_command(
@@ -351,9 +222,9 @@ def compare_command(
     out: list[Path] = typer.Option(
         [], "--out", help="Also write the comparison to .md or .json (repeatable)."
     ),
-    n_boot: int = N_BOOT,
+    n_boot: int = typer.Option(1000, "--n-boot", min=10, help=N_BOOT_HELP),
     n_perm: int = typer.Option(10000, "--n-perm", min=10, help="Permutations for the p-values."),
-    seed: int = SEED,
+    seed: int = typer.Option(0, "--bootstrap-seed", help=BOOTSTRAP_SEED_HELP + " Also of the permutations."),
 ) -> None:
     """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value;
     warns when the runs differ in judge, judge options, splits or samples."""
@@ -389,8 +260,10 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
-    app.command("judge")(judge_command)
-    app.command("eval")(eval_command)
+    app.command("judge", help=JUDGE_HELP)(
+        options_command(JudgeCommand, run_judge, JUDGE_HELP, demo_judge_preset)
+    )
+    app.command("eval", help=EVAL_HELP)(options_command(EvalCommand, run_eval, EVAL_HELP, demo_judge_preset))
     app.command("import")(import_command)
     app.command("leaderboard")(leaderboard_command)
     app.command("compare")(compare_command)

@@ -1,71 +1,177 @@
-"""Options shared by `mmrole judge` and `mmrole eval` (and the enums they take)."""
+"""The options of ``mmrole answer``, ``mmrole judge`` and ``mmrole eval``: the commands are made from
+these dataclasses (:func:`mmrole._cli.options.options_command`).
+
+Each option shared by several commands is declared once, below, and means the same on each:
+``--run`` the run folder, ``--images`` the image folder, ``--limit`` the first N samples,
+``--seed`` the model's sampling seed (``--bootstrap-seed`` seeds the confidence intervals),
+``--agent-arg``/``--judge-arg`` a backend option. The judging options are
+:class:`~mmrole.eval.judge_plan.JudgeOptions`'s fields, the engine's
+:class:`~mmrole.engine.options.EngineOptions`'s.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import typer
+from mmrole.engine.options import EngineOptions
+from mmrole.eval.judge_plan import JudgeOptions
+from mmrole.models.registry import backend_options, parse_backend_args
+from mmrole.options import option, required
+from mmrole.schema import MissingImage
 
-from mmrole._cli import max_failures_option
-
-
-class Scoring(str, Enum):
-    sampled = "sampled"
-    logprob = "logprob"
-
-
-class MissingImage(str, Enum):
-    error = "error"
-    omit = "omit"
+MODEL_SPECS = "openai:MODEL[@URL], hf:PATH, replay:FILE or demo"
+#: The judging commands' --max-failures: the demo judge's preset tolerates some failures.
+DEMO_FAILURES_NOTE = "With the demo judge the default is 0.1: a 135M judge misses the format now and then."
 
 
-JUDGE = typer.Option(..., "--judge", help="Judge model: openai:MODEL[@URL], hf:PATH, replay:FILE or demo.")
-RUN = typer.Option(..., "--run", help="The run folder.")
-METRICS = typer.Option(
-    None, "--metrics", help="Comma-separated metrics to judge (default: all 8), e.g. 'Fluency,Coherency'."
-)
-SWAP = typer.Option(False, "--swap", help="Also judge with the answers swapped and combine both orders.")
-REPEATS = typer.Option(1, "--repeats", min=1, help="Judge each pair N times (distinct draws) and average.")
-SCORING = typer.Option(
-    None, "--scoring", help="sampled: the written scores (MMRole). logprob: the expected score over 1..10."
-)
-JUDGE_MAX_TOKENS = typer.Option(None, "--judge-max-tokens", min=1, help="Judge reply cap (default 512).")
-TEMPERATURE = typer.Option(None, "--judge-temperature", min=0.0, help="Judge temperature (default 0).")
-FORMAT_RETRIES = typer.Option(
-    None,
-    "--format-retries",
-    min=0,
-    help="Re-asks, with a format reminder, of replies without scores (default 2).",
-)
-PREFILL = typer.Option(
-    None,
-    "--prefill",
-    help="Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges).",
-)
-SCALE = typer.Option(
-    None,
-    "--scale",
-    help="The judge's score scale LOW-HIGH (default 1-10, MMRole's); a pair off it is asked again, then failed.",
-)
-MISSING = typer.Option(
-    None, "--missing-image", help="An absent image file stops judging (error) or is judged without it (omit)."
-)
-IMAGES = typer.Option(None, "--images", help="Folder the samples' image paths are relative to.")
-MAX_SIDE = typer.Option(None, "--max-image-side", min=16, help="Downscale images to this longer side.")
-CONCURRENCY = typer.Option(32, "--concurrency", min=1, help="Calls in flight at most.")
-MAX_RETRIES = typer.Option(5, "--max-retries", min=0, help="Retries per request on 429, 5xx, timeouts.")
-RPM = typer.Option(None, "--rpm", min=0.1, help="At most this many requests per minute.")
-N_BOOT = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates for confidence intervals.")
-SEED = typer.Option(0, "--seed", help="Seed of the bootstrap (and permutation) draws.")
-PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
-#: Judging commands: the demo judge's preset tolerates some failures (presets.DEMO_MAX_FAILURES).
-MAX_FAILURES = max_failures_option(
-    None, " With the demo judge the default is 0.1: a 135M judge misses the format now and then."
-)
-OVERWRITE = typer.Option(
-    False,
-    "--overwrite",
-    help="Start afresh when the run folder was judged (or answered) with another model, other data or "
-    "other options, instead of refusing; drops the files that depended on it. Calls cached in the run's "
-    "store are reused.",
-)
+def agent_option() -> Any:
+    return required(f"The MRPA: {MODEL_SPECS}.")
+
+
+def judge_option() -> Any:
+    return required(f"Judge model: {MODEL_SPECS}.")
+
+
+def data_option() -> Any:
+    return required("A samples .jsonl, an MMRole test folder or file, a data root, or 'demo'.")
+
+
+def run_option() -> Any:
+    return required("The run folder (created when missing; a rerun resumes from its store).")
+
+
+def limit_option(what: str) -> Any:
+    return option(None, f"{what} only the first N samples.", min=1)
+
+
+def images_option() -> Any:
+    return option(
+        None,
+        "The folder the samples' image paths are relative to (default: found from the data, e.g. "
+        "MMRole-Data's images/, or the run's).",
+        aliases=("--image-root",),
+    )
+
+
+def backend_args_option(flag: str, model: str) -> Any:
+    """``--agent-arg KEY=VALUE`` (repeatable): an option of ``model``'s backend."""
+    return option(
+        help=f"An option of the {model}'s backend, e.g. timeout=300 or dtype=bfloat16 (repeatable; the "
+        "backends' options: docs/models.md).",
+        factory=dict,
+        flag=flag,
+        parse=functools.partial(parse_backend_args, flag=flag),
+        repeat=True,
+        metavar="KEY=VALUE",
+    )
+
+
+def engine_option(**notes: str) -> Any:
+    return option(help="How the model calls run.", factory=EngineOptions, notes=notes)
+
+
+def overwrite_option() -> Any:
+    return option(
+        False,
+        "Start afresh when the run folder was answered or judged with another model, other data or other "
+        "options, instead of refusing; drops the files that depended on it. Calls cached in the run's "
+        "store are reused.",
+    )
+
+
+N_BOOT_HELP = "Bootstrap replicates for confidence intervals."
+BOOTSTRAP_SEED_HELP = "Seed of the bootstrap draws of the confidence intervals (not of any model)."
+
+
+def n_boot_option() -> Any:
+    return option(1000, N_BOOT_HELP, min=10)
+
+
+def bootstrap_seed_option() -> Any:
+    return option(0, BOOTSTRAP_SEED_HELP)
+
+
+@dataclass(kw_only=True)
+class AnswerCommand:
+    """``mmrole answer``."""
+
+    agent: str = agent_option()
+    data: str = data_option()
+    run: Path = run_option()
+    limit: int | None = limit_option("Answer")
+    max_tokens: int = option(512, "Longest answer, in tokens.", min=1)
+    temperature: float = option(0.0, "Sampling temperature (0: greedy).", min=0.0)
+    top_p: float = option(1.0, "Nucleus sampling mass.", min=0.0, max=1.0)
+    seed: int | None = option(None, "Sampling seed of the model, for backends that take one.")
+    images: Path | None = images_option()
+    max_image_side: int | None = option(
+        None, "Downscale images whose longer side exceeds this many pixels.", min=16
+    )
+    missing_image: MissingImage = option(
+        "error", "A missing image file stops the run (error) or is left out (omit)."
+    )
+    agent_args: dict[str, Any] = backend_args_option("--agent-arg", "agent")
+    engine: EngineOptions = engine_option()
+    overwrite: bool = overwrite_option()
+
+    def __post_init__(self) -> None:
+        self.agent_args = backend_options(self.agent, self.agent_args, "--agent-arg")
+
+
+@dataclass(kw_only=True)
+class JudgeCommand:
+    """``mmrole judge``."""
+
+    judge: str = judge_option()
+    run: Path = run_option()
+    limit: int | None = limit_option("Judge")
+    judging: JudgeOptions = option(help="How to judge.", factory=JudgeOptions)
+    images: Path | None = images_option()
+    n_boot: int = n_boot_option()
+    bootstrap_seed: int = bootstrap_seed_option()
+    judge_args: dict[str, Any] = backend_args_option("--judge-arg", "judge")
+    engine: EngineOptions = engine_option(max_failures=DEMO_FAILURES_NOTE)
+    overwrite: bool = overwrite_option()
+
+    def __post_init__(self) -> None:
+        self.judge_args = backend_options(self.judge, self.judge_args, "--judge-arg")
+
+
+@dataclass(kw_only=True)
+class EvalCommand:
+    """``mmrole eval``: the answer options that matter for an evaluation, and the judge's."""
+
+    agent: str = agent_option()
+    judge: str = judge_option()
+    data: str = data_option()
+    run: Path = run_option()
+    limit: int | None = limit_option("Evaluate")
+    max_tokens: int | None = option(
+        None, "Longest answer in tokens (default 512; 48 for the demo agent).", min=1
+    )
+    judging: JudgeOptions = option(
+        help="How to judge (the image options apply to the answering too).", factory=JudgeOptions
+    )
+    images: Path | None = images_option()
+    n_boot: int = n_boot_option()
+    bootstrap_seed: int = bootstrap_seed_option()
+    agent_args: dict[str, Any] = backend_args_option("--agent-arg", "agent")
+    judge_args: dict[str, Any] = backend_args_option("--judge-arg", "judge")
+    engine: EngineOptions = engine_option(max_failures=DEMO_FAILURES_NOTE)
+    overwrite: bool = overwrite_option()
+
+    def __post_init__(self) -> None:
+        self.agent_args = backend_options(self.agent, self.agent_args, "--agent-arg")
+        self.judge_args = backend_options(self.judge, self.judge_args, "--judge-arg")
+
+
+def demo_judge_preset(given: dict[tuple[str, ...], Any]) -> dict[str, Any]:
+    """The demo judge's settings for the options not given (``mmrole.eval.presets``)."""
+    from mmrole.eval.presets import DEMO_JUDGE, DEMO_MAX_FAILURES, is_demo
+
+    if not is_demo(given.get(("judge",))):
+        return {}
+    return {"judging": DEMO_JUDGE, "engine": {"max_failures": DEMO_MAX_FAILURES}}

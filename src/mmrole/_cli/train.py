@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from mmrole._cli.options import option_parameters
+from mmrole._cli.options import given_values, option_parameters
 
 train_app = typer.Typer(
     help="Train MRPAs (sft), judges (judge) and aligned MRPAs (dpo) with TRL; scale out with `accelerate launch`.",
@@ -28,8 +28,9 @@ def config_command(config_class: type, run: Callable[[Any], Any], doc: str) -> C
     def command(**options: Any) -> None:
         from mmrole.train.base_config import build_config
 
-        preset = options.pop("preset", None)
-        config = build_config(config_class, preset, **options)
+        given = {path[0]: value for path, value in given_values(config_class, options).items()}
+        preset = given.pop("preset", None)
+        config = build_config(config_class, preset, **given)
         result = run(config)
         _report(result)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmrole.engine.options import EngineOptions
 from mmrole.models.base import Backend, GenerationParams, Message
 
 CLAIMS_SYSTEM = "You are a careful annotator who checks descriptions of images for factual errors."
@@ -144,9 +145,7 @@ async def score_by_claims(
     *,
     max_claims: int = 20,
     max_tokens: int = 512,
-    concurrency: int = 32,
-    progress: bool = True,
-    **engine_options: Any,
+    engine: EngineOptions | None = None,
 ) -> dict[str, ClaimScore]:
     """Score responses by their rejected claims.
 
@@ -158,20 +157,19 @@ async def score_by_claims(
         store: The engine Store the calls are cached in.
         max_claims: Questions read per response at most.
         max_tokens: Reply length cap of the splitter.
-        concurrency, progress, engine_options: See :func:`mmrole.engine.run_requests`.
+        engine: Concurrency, retries, rate limit, timeout and progress of the calls.
     """
     from mmrole.engine import Request, run_requests
 
+    engine = engine or EngineOptions()
     ids = list(responses)
     split_params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
     split_results = await run_requests(
         splitter,
         [Request(f"claims:{rid}", _messages(split_prompt(responses[rid][0])), split_params) for rid in ids],
         store,
-        concurrency=concurrency,
-        progress=progress,
         description="splitting claims",
-        **engine_options,
+        **engine.run_kwargs(),
     )
     scores: dict[str, ClaimScore] = {}
     checks: list[tuple[str, ClaimCheck]] = []
@@ -192,10 +190,8 @@ async def score_by_claims(
             for n, (rid, c) in enumerate(checks)
         ],
         store,
-        concurrency=concurrency,
-        progress=progress,
         description="checking claims",
-        **engine_options,
+        **engine.run_kwargs(),
     )
     for (rid, check), result in zip(checks, check_results, strict=True):
         if result.completion is None:

@@ -206,6 +206,7 @@ async def _score(
     image_root: Path | None,
     splitter: Backend | str | None,
     checker: Backend | str | None,
+    judge_backend_options: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """``{response id: {"score", "details"}}`` with the chosen scorer."""
     if options.scorer == "mmrole-eval":
@@ -213,7 +214,9 @@ async def _score(
 
         assert judge is not None  # checked by generate_feedback
 
-        rewards, _ = await judge_rewards(texts, judge, out_dir, options, image_root=image_root)
+        rewards, _ = await judge_rewards(
+            texts, judge, out_dir, options, image_root=image_root, backend_options=judge_backend_options
+        )
         return {
             rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
         }
@@ -226,8 +229,9 @@ async def _score(
     shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)
     parts = {sample.id: image_parts(sample, image_root, shown) for sample, _ in texts.values()}
 
-    split_backend = load_backend(splitter or judge)
-    check_backend = load_backend(checker or judge)
+    # --judge-arg goes to the judge wherever it stands in for the splitter or the checker.
+    split_backend = load_backend(splitter or judge, **({} if splitter else judge_backend_options))
+    check_backend = load_backend(checker or judge, **({} if checker else judge_backend_options))
     try:
         scores = await score_by_claims(
             {rid: (text, parts[sample.id]) for rid, (sample, text) in texts.items()},
@@ -235,10 +239,8 @@ async def _score(
             check_backend,
             store,
             max_claims=options.max_claims,
-            max_tokens=options.judge_max_tokens,
-            concurrency=options.concurrency,
-            progress=options.progress,
-            max_retries=options.max_retries,
+            max_tokens=options.judge.max_tokens,
+            engine=options.engine,
         )
     finally:
         for backend, given in ((split_backend, splitter or judge), (check_backend, checker or judge)):
@@ -257,6 +259,8 @@ async def generate_feedback(
     image_root: str | Path | None = None,
     splitter: Backend | str | None = None,
     checker: Backend | str | None = None,
+    policy_backend_options: dict[str, Any] | None = None,
+    judge_backend_options: dict[str, Any] | None = None,
 ) -> FeedbackSummary:
     """Sample K responses per prompt, score them, and write length-balanced preference pairs.
 
@@ -272,6 +276,9 @@ async def generate_feedback(
         image_root: Where the samples' images are (default: found from ``data``).
         splitter: Claims scorer: the text model splitting responses into yes/no questions.
         checker: Claims scorer: the vision-language model answering them about the image.
+        policy_backend_options, judge_backend_options: The backends' options when ``policy`` or
+            ``judge`` is a spec (``--policy-arg``, ``--judge-arg``; the judge's also when it stands in
+            for the splitter or the checker).
 
     Raises:
         DataError: No prompts, or a missing image with ``missing_image="error"``.
@@ -297,7 +304,7 @@ async def generate_feedback(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_samples_jsonl(samples, out_dir / "samples.jsonl")
 
-    policy_backend = load_backend(policy)
+    policy_backend = load_backend(policy, **(policy_backend_options or {}))
     judge_spec = None if judge is None else display_spec(judge)
     started = _now()
     update_run_info(
@@ -321,11 +328,9 @@ async def generate_feedback(
                 policy_backend,
                 sampling_requests(samples, root, options),
                 store,
-                concurrency=options.concurrency,
-                max_retries=options.max_retries,
-                progress=options.progress,
                 description="sampling responses",
                 total=len(samples) * options.n_samples,
+                **options.engine.run_kwargs(),
             )
         finally:
             if isinstance(policy, str):
@@ -340,7 +345,10 @@ async def generate_feedback(
             candidates.append({"sample_id": sample_id, "draw": int(draw), "text": text, "error": error})
             if error is None:
                 texts[result.id] = (by_id[sample_id], text)  # type: ignore[assignment]
-        scores = await _score(texts, judge, out_dir, options, store, root, splitter, checker) if texts else {}
+        scores: dict[str, dict[str, Any]] = {}
+        if texts:
+            judge_args = dict(judge_backend_options or {})
+            scores = await _score(texts, judge, out_dir, options, store, root, splitter, checker, judge_args)
 
     per_prompt: dict[str, list[Candidate]] = {s.id: [] for s in samples}
     for record in candidates:

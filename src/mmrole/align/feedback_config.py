@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
+from mmrole.eval.judge_plan import JudgeOptions
+from mmrole.options import option
 from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage
 
 if TYPE_CHECKING:
@@ -60,9 +63,20 @@ def parse_weights(text: str | None) -> dict[str, float]:
     return weights
 
 
+def _sources(text: str | None) -> tuple[str, ...]:
+    """``"a.jsonl, b/"`` -> ``("a.jsonl", "b/")``."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _judge_defaults() -> JudgeOptions:
+    return JudgeOptions()
+
+
 @dataclass
 class FeedbackOptions:
     """How ``mmrole feedback`` samples, scores and pairs responses. Defaults follow RLAIF-V.
+
+    Each field is also an option of ``mmrole feedback`` (and most of ``mmrole align``).
 
     Attributes:
         n_samples: Responses sampled per prompt (K).
@@ -75,10 +89,9 @@ class FeedbackOptions:
         weights: MMRole-Eval metric weights of the combined reward; weight-0 metrics are not judged.
         reward: ``score``: the weighted mean of the response's own 1-10 scores; ``ratio``: the
             weighted mean of MMRole's a/b ratios times 10 (so ``min_gap`` keeps its meaning).
-        judge_max_tokens: Judge (and claim splitter) reply length cap.
-        judge_temperature: Judge sampling temperature.
-        format_retries: Judge re-asks of a reply without scores.
-        swap: Also judge with the two answers swapped (cancels a position bias; twice the calls).
+        judge: How the MMRole-Eval judge judges the responses (``max_tokens`` also caps the claim
+            splitter's replies); its ``metrics``, ``missing_image`` and ``max_image_side`` follow
+            ``weights`` and the image options below.
         max_claims: Claims checked per response at most (claims scorer).
         min_gap: Smallest score difference of a kept pair.
         max_pairs: Pairs kept per prompt at most.
@@ -92,38 +105,54 @@ class FeedbackOptions:
         test_data: More test sets whose samples are held out of the prompts.
         missing_image: ``error`` stops on a missing image; ``omit`` sends the text alone.
         max_image_side: Downscale images whose longer side exceeds this many pixels.
-        concurrency: Model calls in flight at most.
-        max_retries: Retries of a failed call (429, 5xx, timeouts).
-        progress: Show progress bars.
+        engine: Concurrency, retries, rate limit, timeout and progress of the model calls.
     """
 
-    n_samples: int = 10
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_tokens: int = 512
-    seed: int | None = None
-    scorer: Scorer = "mmrole-eval"
-    weights: dict[str, float] = field(default_factory=lambda: {m: 1.0 for m in METRICS})
-    reward: Reward = "score"
-    judge_max_tokens: int = 512
-    judge_temperature: float = 0.0
-    format_retries: int = 2
-    swap: bool = False
-    max_claims: int = 20
-    min_gap: float = 1.0
-    max_pairs: int = 2
-    balance_length: bool = True
-    pair_seed: int = 0
-    limit: int | None = None
-    offset: int = 0
-    include_test: bool = False
-    include_ood: bool = False
-    test_data: tuple[str, ...] = ()
-    missing_image: MissingImage = "error"
-    max_image_side: int | None = None
-    concurrency: int = 32
-    max_retries: int = 5
-    progress: bool = True
+    n_samples: int = option(10, "Responses sampled per prompt.", flag="--k", min=2)
+    temperature: float = option(0.7, "Policy sampling temperature.", min=0.0)
+    top_p: float = option(1.0, "Policy nucleus sampling mass.", min=0.0, max=1.0)
+    max_tokens: int = option(512, "Longest response, in tokens.", min=1)
+    seed: int | None = option(
+        None,
+        "Sampling seed of the policy (draw k uses seed+k; mmrole align adds 1000 per iteration), for "
+        "backends that take one.",
+    )
+    scorer: Scorer = option("mmrole-eval", "mmrole-eval (judge scores) or claims (rejected claims).")
+    weights: dict[str, float] = option(
+        help="Metric weights of the reward, e.g. 'Fluency=1,Response Accuracy=2'.",
+        factory=lambda: {m: 1.0 for m in METRICS},
+        parse=parse_weights,
+        metavar="METRIC=W,...",
+        default_text="all 8 equal",
+    )
+    reward: Reward = option("score", "score: the response's 1-10 scores; ratio: 10 x a/b.")
+    judge: JudgeOptions = option(
+        help="How the judge judges the responses.", factory=_judge_defaults, only=("swap", "max_tokens")
+    )
+    max_claims: int = option(20, "Claims scorer: claims checked per response at most.", min=1)
+    min_gap: float = option(1.0, "Smallest score difference of a kept pair.", min=0.0)
+    max_pairs: int = option(2, "Pairs per prompt at most.", min=1)
+    balance_length: bool = option(True, "Drop pairs so chosen is longer as often as it is shorter.")
+    pair_seed: int = option(0, "Seed of the random choice of pairs.")
+    limit: int | None = option(None, "Use only the first N prompts.", min=1)
+    offset: int = option(0, "Skip the first N prompts.", min=0)
+    include_test: bool = option(
+        False,
+        "Keep test samples (the data root's data/test/, --test-data) and the other turns of their dialogues "
+        "(left out by default; warned about).",
+    )
+    include_ood: bool = option(False, "Keep out-of-distribution characters' samples (left out by default).")
+    test_data: tuple[str, ...] = option(
+        (),
+        "More test sets to hold out (comma-separated), besides the data root's data/test/.",
+        parse=_sources,
+        metavar="SOURCE,...",
+    )
+    missing_image: MissingImage = option(
+        "error", "A missing image stops the run (error) or is left out (omit)."
+    )
+    max_image_side: int | None = option(None, "Downscale images whose longer side exceeds this.", min=16)
+    engine: EngineOptions = option(help="How the model calls run.", factory=EngineOptions)
 
     def __post_init__(self) -> None:
         if self.n_samples < 2:
@@ -143,6 +172,13 @@ class FeedbackOptions:
             raise ConfigError("--missing-image must be 'error' or 'omit'")
         if self.offset < 0 or (self.limit is not None and self.limit < 1):
             raise ConfigError("--offset must be >= 0 and --limit >= 1")
+        # The judge judges the weighted metrics, and sees the images as the policy does.
+        self.judge = replace(
+            self.judge,
+            metrics=self.metrics or self.judge.metrics,
+            missing_image=self.missing_image,
+            max_image_side=self.max_image_side,
+        )
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -156,6 +192,30 @@ class FeedbackOptions:
         return HoldoutOptions(self.include_test, self.include_ood, tuple(self.test_data))
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """What run.json records: the flat layout of earlier versions (the judge's and the engine's
+        settings under their old names)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("judge", "engine")}
+        data["weights"] = dict(self.weights)
         data["test_data"] = list(self.test_data)
-        return data
+        judge = {
+            "judge_max_tokens": self.judge.max_tokens,
+            "judge_temperature": self.judge.temperature,
+            "format_retries": self.judge.format_retries,
+            "swap": self.judge.swap,
+        }
+        engine = {
+            "concurrency": self.engine.concurrency,
+            "max_retries": self.engine.max_retries,
+            "progress": self.engine.progress,
+        }
+        merged = {**data, **judge, **engine}
+        return {name: merged[name] for name in _RECORDED}
+
+
+#: run.json's order of the feedback options (as earlier versions wrote them).
+_RECORDED = (
+    "n_samples", "temperature", "top_p", "max_tokens", "seed", "scorer", "weights", "reward",
+    "judge_max_tokens", "judge_temperature", "format_retries", "swap", "max_claims", "min_gap",
+    "max_pairs", "balance_length", "pair_seed", "limit", "offset", "include_test", "include_ood",
+    "test_data", "missing_image", "max_image_side", "concurrency", "max_retries", "progress",
+)  # fmt: skip

@@ -84,6 +84,7 @@ async def judge_rewards(
     options: FeedbackOptions,
     *,
     image_root: Path | None,
+    backend_options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Judge every response with MMRole-Eval and combine its metric scores into a reward.
 
@@ -93,6 +94,7 @@ async def judge_rewards(
         out_dir: The feedback folder (the judged pseudo-run goes to ``out_dir/judge``).
         options: The feedback options (metrics and weights, reward, judge settings).
         image_root: The samples' image folder.
+        backend_options: The judge backend's options when ``judge`` is a spec (``--judge-arg``).
 
     Returns:
         ``({response id: {"reward", "metrics"}}, the judge run's results.json)``. Responses
@@ -100,7 +102,6 @@ async def judge_rewards(
     """
     from mmrole.eval import results as run_results
     from mmrole.eval.judge import judge_run
-    from mmrole.eval.judge_plan import JudgeOptions
     from mmrole.runs import RunFolder, StageInputs
 
     run_dir = out_dir / JUDGE_DIR
@@ -116,24 +117,14 @@ async def judge_rewards(
     run_results.write_run(
         folder, pseudo, answers, inputs=StageInputs(info["agent"], data=str(out_dir)), summary=info
     )
-    judge_options = JudgeOptions(
-        metrics=options.metrics,
-        swap=options.swap,
-        max_tokens=options.judge_max_tokens,
-        temperature=options.judge_temperature,
-        format_retries=options.format_retries,
-        missing_image=options.missing_image,
-        max_image_side=options.max_image_side,
-    )
     summary = await judge_run(
         run_dir,
         judge,
-        judge_options,
+        options.judge,
         image_root=image_root,
-        concurrency=options.concurrency,
-        progress=options.progress,
+        engine=options.engine,
         n_boot=200,
-        max_retries=options.max_retries,
+        backend_options=backend_options,
     )
     rewards = rewards_from_reviews(folder.reviews(), options)
     for rid in responses:

@@ -86,8 +86,8 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
             limit=config.eval_limit,
             missing_image=fb.missing_image,
             max_image_side=fb.max_image_side,
-            progress=config.progress,
-            max_retries=fb.max_retries,
+            engine=config.engine,
+            backend_options=config.model_args,
         )
     )
     _free_memory()
@@ -99,14 +99,7 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
         max_image_side=fb.max_image_side,
     )
     summary = asyncio.run(
-        judge_run(
-            eval_dir,
-            config.judge,
-            options,
-            concurrency=fb.concurrency,
-            progress=config.progress,
-            max_retries=fb.max_retries,
-        )
+        judge_run(eval_dir, config.judge, options, engine=config.engine, backend_options=config.judge_args)
     )
     _check_failures(
         config, summary.n_failed, summary.n_tasks, "evaluation judgements", eval_dir / "reviews.jsonl"
@@ -116,9 +109,9 @@ def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict
 
 
 def _check_failures(config: AlignConfig, failed: int, total: int, what: str, where: Path) -> None:
-    """Stop (TooManyFailures) at a stage with more failures than ``config.max_failures`` allows."""
-    if config.max_failures is not None:
-        config.max_failures.check(failed, total, what, str(where))  # type: ignore[union-attr]
+    """Stop (TooManyFailures) at a stage with more failures than ``config.engine.max_failures`` allows."""
+    if config.engine.max_failures is not None:
+        config.engine.allowed_failures().check(failed, total, what, str(where))
 
 
 def overall(results: dict[str, Any] | None) -> float | None:
@@ -130,10 +123,12 @@ def feedback_options(config: AlignConfig, iteration: int, n_prompts: int) -> Any
     """Iteration ``iteration``'s feedback options: its slice of prompts and its sampling seed (the
     evaluations' test set held out of the prompts)."""
     options = config.feedback_holdout()
-    changes: dict[str, Any] = {"progress": config.progress}
+    changes: dict[str, Any] = {"engine": config.engine}
     if config.prompts_per_iteration is not None:
-        changes["offset"] = ((iteration - 1) * config.prompts_per_iteration) % n_prompts
-        changes["limit"] = config.prompts_per_iteration
+        offset = ((iteration - 1) * config.prompts_per_iteration) % n_prompts
+        changes["offset"], changes["limit"] = offset, config.prompts_per_iteration
+        if options.limit is not None:  # the slices wrap around within the first --limit prompts
+            changes["limit"] = min(config.prompts_per_iteration, n_prompts - offset)
     if options.seed is not None:
         changes["seed"] = options.seed + 1000 * iteration  # new samples even when the base did not change
     return dataclasses.replace(options, **changes)
@@ -159,7 +154,7 @@ def train_iteration(base: str, pairs: Path, model_dir: Path, config: AlignConfig
         model=base,
         data=str(pairs),
         output_dir=str(model_dir),
-        progress=config.progress,
+        progress=config.engine.progress,
         resume=has_checkpoint or None,
         **config.dpo,
     )
@@ -215,6 +210,8 @@ def run_iteration(
                 feedback_options(config, iteration, n_prompts),
                 splitter=config.splitter,
                 checker=config.checker,
+                policy_backend_options=config.model_args,
+                judge_backend_options=config.judge_args,
             )
         )
         _free_memory()
@@ -298,7 +295,8 @@ def align(config: AlignConfig, *, say: Callable[[str], None] | None = None) -> d
     out = Path(config.output_dir)
     if not Path(config.model).is_dir():
         raise ConfigError(f"--model: {config.model} is not a local model folder (align trains it with DPO)")
-    n_prompts = len(prompt_slice(config.data, 0, None, config.feedback_holdout().holdout())[0])
+    holdout = config.feedback_holdout().holdout()
+    n_prompts = len(prompt_slice(config.data, 0, config.feedback.limit, holdout)[0])
     _check_folder(config)
     say(f"evaluating the starting model {config.model}")
     base_results = evaluate_model(Path(config.model), out / "base" / "eval", config)

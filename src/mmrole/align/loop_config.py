@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from mmrole.align.feedback_config import FeedbackOptions
-from mmrole.engine.failures import MaxFailures
+from mmrole.align.feedback_config import FeedbackOptions, metric_named
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
+from mmrole.models.registry import backend_options, parse_backend_args
+from mmrole.options import option, required
 from mmrole.schema import METRICS
 
 
@@ -32,9 +34,30 @@ def parse_overrides(text: str | None, option: str = "--dpo-args") -> dict[str, A
     return found
 
 
+def parse_metric_names(text: str | None) -> tuple[str, ...]:
+    """``"fluency, Coherency"`` -> the metrics named, in the paper's order (all eight when none)."""
+    named = {metric_named(m) for m in (text or "").split(",") if m.strip()}
+    return tuple(m for m in METRICS if m in named) or METRICS
+
+
+def _quiet_engine() -> EngineOptions:
+    return EngineOptions(max_failures=None)  # from Python, align never stops on failures unless asked
+
+
+#: The feedback options ``mmrole align`` takes (the rest keep FeedbackOptions' defaults, or are set per
+#: iteration: ``limit`` and ``offset`` with --prompts-per-iteration).
+_FEEDBACK_OPTIONS = (
+    "n_samples", "temperature", "max_tokens", "seed", "scorer", "weights", "reward", "judge.max_tokens",
+    "min_gap", "max_pairs", "balance_length", "limit", "include_test", "include_ood", "test_data",
+    "missing_image", "max_image_side",
+)  # fmt: skip
+
+
 @dataclass
 class AlignConfig:
     """Iterative DPO: each iteration samples pairs with the current model, trains, evaluates.
+
+    Each field is also an option of ``mmrole align``.
 
     Attributes:
         model: The starting model: a local transformers folder (``hf:`` prefix optional).
@@ -48,45 +71,85 @@ class AlignConfig:
         eval_limit: Evaluate on the first N test samples only.
         eval_max_tokens: Longest evaluated answer, in tokens (greedy decoding).
         eval_metrics: MMRole-Eval metrics of the evaluation (default: all eight).
-        eval_judge_max_tokens: The evaluation judge's reply length cap.
+        eval_judge_max_tokens: The evaluation judge's reply length cap (``mmrole align`` sets it to
+            the feedback judge's, ``--judge-max-tokens``).
         eval_checkpoints: Also evaluate the intermediate checkpoints the DPO run saved.
         prompts_per_iteration: Each iteration takes the next N prompts of ``data`` (wrapping
             around); None uses all prompts every iteration (new samples each time).
-        feedback: Sampling, scoring and pairing options of each iteration.
+        feedback: Sampling, scoring and pairing options of each iteration (its ``engine`` is
+            replaced by ``engine`` below).
         splitter: Claims scorer's splitter (default: the judge).
         checker: Claims scorer's checker (default: the judge).
         dpo_preset: ``mmrole train dpo`` preset (e.g. ``smoke``).
         dpo: More DPO options (fields of :class:`mmrole.train.dpo_config.DPOConfig`).
-        progress: Show progress bars.
-        max_failures: Stop at the first stage (feedback responses, evaluation answers,
-            evaluation judgements) with more failures than this allows (``--max-failures``);
-            None never stops.
+        model_args: Options of the ``hf:`` backend that samples and answers with each model
+            (``--model-arg dtype=bfloat16``).
+        judge_args: Options of the judge's backend (``--judge-arg``).
+        engine: Concurrency, retries, rate limit, timeout and progress of every model call; its
+            ``max_failures`` stops the loop at the first stage (feedback responses, evaluation
+            answers, evaluation judgements) with more failures than it allows; None never stops.
     """
 
-    model: str
-    data: str
-    judge: str
-    output_dir: str
-    iterations: int = 3
-    eval_data: str | None = None
-    eval_limit: int | None = None
-    eval_max_tokens: int = 512
-    eval_metrics: tuple[str, ...] = METRICS
-    eval_judge_max_tokens: int = 512
-    eval_checkpoints: bool = False
-    prompts_per_iteration: int | None = None
-    feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
-    splitter: str | None = None
-    checker: str | None = None
-    dpo_preset: str | None = None
-    dpo: dict[str, Any] = field(default_factory=dict)
-    progress: bool = True
-    max_failures: MaxFailures | str | int | float | None = None
+    model: str = required("The starting model: a local transformers folder (hf:PATH).")
+    data: str = required("Prompts the preference pairs are built from.")
+    judge: str = required("Judge model spec: scores responses and evaluates each model.")
+    output_dir: str = required(
+        "The align folder (rerun to continue; finished iterations are kept).", flag="--out"
+    )
+    iterations: int = option(3, "Iterations to run in all.", min=1)
+    eval_data: str | None = option(
+        None,
+        "Test set of the evaluations, held out of the prompts (default: the data root's data/test/; "
+        "'demo' for --data demo).",
+    )
+    eval_limit: int | None = option(None, "Evaluate on the first N test samples only.", min=1)
+    eval_max_tokens: int = option(512, "Longest evaluated answer, in tokens.", min=1)
+    eval_metrics: tuple[str, ...] = option(
+        METRICS,
+        "Comma-separated MMRole-Eval metrics of the evaluation.",
+        parse=parse_metric_names,
+        metavar="METRIC,...",
+        default_text="all 8",
+    )
+    eval_judge_max_tokens: int = option(512, "The evaluation judge's reply length cap.", cli=False)
+    eval_checkpoints: bool = option(False, "Also evaluate intermediate DPO checkpoints (best one wins).")
+    prompts_per_iteration: int | None = option(None, "Each iteration takes the next N prompts.", min=1)
+    feedback: FeedbackOptions = option(
+        help="Sampling, scoring and pairing of each iteration.",
+        factory=FeedbackOptions,
+        only=_FEEDBACK_OPTIONS,
+    )
+    splitter: str | None = option(None, "Claims scorer's splitter (default: --judge).")
+    checker: str | None = option(None, "Claims scorer's checker (default: --judge).")
+    dpo_preset: str | None = option(None, "`mmrole train dpo` preset, e.g. smoke.")
+    dpo: dict[str, Any] = option(
+        help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'.",
+        factory=dict,
+        flag="--dpo-args",
+        parse=parse_overrides,
+        metavar="K=V,...",
+    )
+    model_args: dict[str, Any] = option(
+        help="An option of the hf backend sampling and answering with each model, e.g. dtype=bfloat16 "
+        "(repeatable; see docs/models.md).",
+        factory=dict,
+        flag="--model-arg",
+        parse=parse_backend_args,
+        repeat=True,
+        metavar="KEY=VALUE",
+    )
+    judge_args: dict[str, Any] = option(
+        help="An option of the judge's backend, e.g. timeout=300 (repeatable; see docs/models.md).",
+        factory=dict,
+        flag="--judge-arg",
+        parse=parse_backend_args,
+        repeat=True,
+        metavar="KEY=VALUE",
+    )
+    engine: EngineOptions = option(help="How the model calls run.", factory=_quiet_engine)
 
     def __post_init__(self) -> None:
         self.model = self.model.removeprefix("hf:")
-        if self.max_failures is not None:
-            self.max_failures = MaxFailures.parse(self.max_failures)
         if self.iterations < 1:
             raise ConfigError("--iterations must be at least 1")
         if self.prompts_per_iteration is not None and self.prompts_per_iteration < 1:
@@ -94,6 +157,9 @@ class AlignConfig:
         reserved = {"model", "data", "output_dir", "resume"} & set(self.dpo)
         if reserved:
             raise ConfigError(f"--dpo-args: {', '.join(sorted(reserved))} is set by mmrole align itself")
+        # A bad backend option is one line now, not after the first iteration's sampling.
+        self.model_args = backend_options("hf:" + self.model, self.model_args, "--model-arg")
+        self.judge_args = backend_options(self.judge, self.judge_args, "--judge-arg")
         _ = self.test_data  # no test set is an error now, not after the first iteration
 
     @property
@@ -115,13 +181,23 @@ class AlignConfig:
 
     def feedback_holdout(self) -> FeedbackOptions:
         """The feedback options with the evaluations' test set held out of the prompts too."""
-        from dataclasses import replace
-
         tests = tuple(dict.fromkeys((*self.feedback.test_data, self.test_data)))
         return replace(self.feedback, test_data=tests)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """What align.json records (the layout of earlier versions; backend options are left out: they
+        may hold a key)."""
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("feedback", "model_args", "judge_args", "engine")
+        }
         data["eval_metrics"] = list(self.eval_metrics)
-        data["max_failures"] = None if self.max_failures is None else str(self.max_failures)
-        return data
+        data["dpo"] = dict(self.dpo)
+        order = [f.name for f in fields(self) if f.name in data or f.name == "feedback"]
+        data["feedback"] = self.feedback.to_dict()
+        recorded = {name: data[name] for name in order}
+        recorded["progress"] = self.engine.progress
+        allowed = self.engine.max_failures
+        recorded["max_failures"] = None if allowed is None else str(self.engine.allowed_failures())
+        return recorded

@@ -7,12 +7,14 @@ results = run_requests_sync("openai:gpt-4o", [Request("s1", messages)], store=St
 from __future__ import annotations
 
 from mmrole.engine.keys import request_key
+from mmrole.engine.options import EngineOptions
 from mmrole.engine.runner import Backoff, Request, Result, run_requests, run_requests_sync
 from mmrole.engine.store import STORE_NAME, Store, StoredResult
 
 __all__ = [
     "STORE_NAME",
     "Backoff",
+    "EngineOptions",
     "Request",
     "Result",
     "Store",

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mmrole.engine.options import EngineOptions
 from mmrole.engine.runner import Backoff, Request, Result, run_requests
 from mmrole.engine.store import Store
 from mmrole.errors import DataError
@@ -124,16 +125,12 @@ async def answer_dataset(
     run_dir: str | Path,
     *,
     params: GenerationParams | None = None,
-    concurrency: int = 32,
     limit: int | None = None,
     max_image_side: int | None = None,
     missing_image: str = "error",
     image_root: str | Path | None = None,
-    max_retries: int = 5,
-    rpm: float | None = None,
-    progress: bool = True,
+    engine: EngineOptions | None = None,
     backoff: Backoff | None = None,
-    request_timeout: float | None = None,
     backend_options: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> AnswerSummary:
@@ -144,14 +141,15 @@ async def answer_dataset(
         data: A samples JSONL, an MMRole test folder or file, a data root, or ``"demo"``.
         run_dir: The run folder (created when missing).
         params: Sampling parameters (defaults: GenerationParams()).
-        concurrency, max_retries, rpm, progress, backoff, request_timeout: See
-            :func:`mmrole.engine.run_requests`.
+        engine: Concurrency, retries, rate limit, timeout and progress of the calls.
+        backoff: Retry delays (tests inject a clock): see :func:`mmrole.engine.run_requests`.
         limit: Answer only the first N samples.
         max_image_side: Downscale images whose longer side exceeds this many pixels.
         missing_image: ``"error"`` stops on a missing image file; ``"omit"`` sends the text alone.
         image_root: The folder sample image paths are relative to, when ``data`` does not say
             (e.g. MMRole's test files used apart from MMRole-Data: its ``images/`` folder).
-        backend_options: Passed to the backend's constructor when ``agent`` is a spec.
+        backend_options: The backend's options when ``agent`` is a spec (``--agent-arg``: see
+            :func:`mmrole.models.registry.load_backend`).
         overwrite: Start afresh when the folder was answered with another agent, other data or
             other options (otherwise that is refused); drops its reviews, results and reports.
 
@@ -165,6 +163,7 @@ async def answer_dataset(
 
     folder = RunFolder(run_dir)
     params = params or GenerationParams()
+    engine = engine or EngineOptions()
     with folder.lock():
         samples = load_test_samples(data, limit)
         root = Path(image_root) if image_root is not None else image_root_of(data)
@@ -188,10 +187,10 @@ async def answer_dataset(
             )
             options = {
                 **inputs.options,
-                "concurrency": concurrency,
+                "concurrency": engine.concurrency,
                 "image_root": str(root) if root is not None else None,
-                "max_retries": max_retries,
-                "rpm": rpm,
+                "max_retries": engine.max_retries,
+                "rpm": engine.rpm,
             }
             folder.begin_answer(
                 inputs,
@@ -205,14 +204,10 @@ async def answer_dataset(
                     backend,
                     requests,
                     store,
-                    concurrency=concurrency,
-                    max_retries=max_retries,
-                    rpm=rpm,
-                    progress=progress,
                     description="answering",
                     backoff=backoff,
-                    request_timeout=request_timeout,
                     total=len(samples),
+                    **engine.run_kwargs(),
                 )
         finally:
             if owned:

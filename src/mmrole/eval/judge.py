@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmrole.engine.options import EngineOptions
+from mmrole.engine.runner import Backoff
 from mmrole.eval import results as run_results
 from mmrole.eval.judge_plan import (
     JudgeOptions,
@@ -129,12 +131,13 @@ async def judge_run(
     options: JudgeOptions | None = None,
     *,
     image_root: str | Path | None = None,
-    concurrency: int = 32,
-    progress: bool = True,
+    engine: EngineOptions | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     overwrite: bool = False,
-    **engine_options: Any,
+    limit: int | None = None,
+    backend_options: dict[str, Any] | None = None,
+    backoff: Backoff | None = None,
 ) -> JudgeSummary:
     """Judge every answered sample of a run; write ``reviews.jsonl``, ``results.json`` (and the
     folder's reports, when it has some).
@@ -144,13 +147,14 @@ async def judge_run(
         judge: The judge model: a Backend or a spec (``openai:MODEL@URL``, ``hf:PATH``, ``demo``).
         options: What and how to judge (defaults reproduce MMRole-Eval).
         image_root: Where the samples' images are; default: run.json's ``image_root``.
-        concurrency: Judge calls in flight at most.
-        progress: Show progress bars.
+        engine: Concurrency, retries, rate limit, timeout and progress of the judge calls.
         n_boot: Bootstrap replicates of the confidence intervals.
         seed: Bootstrap seed.
         overwrite: Judge afresh when the folder was judged by another judge or with other
             options (otherwise that is refused); drops its reviews, results and reports.
-        **engine_options: Passed to :func:`mmrole.engine.run_requests` (``max_retries``, ``rpm``...).
+        limit: Judge only the run's first N samples (a judging option: compared like the others).
+        backend_options: The judge backend's options when ``judge`` is a spec (``--judge-arg``).
+        backoff: Retry delays (tests inject a clock): see :func:`mmrole.engine.run_requests`.
 
     Raises:
         DataError: Not a run folder, or its answering did not finish (its answers may lag the store).
@@ -164,12 +168,13 @@ async def judge_run(
             judge,
             options or JudgeOptions(),
             image_root=image_root,
-            concurrency=concurrency,
-            progress=progress,
+            engine=engine or EngineOptions(),
             n_boot=n_boot,
             seed=seed,
             overwrite=overwrite,
-            engine_options=engine_options,
+            limit=limit,
+            backend_options=backend_options or {},
+            backoff=backoff,
         )
     return summary
 
@@ -180,17 +185,20 @@ async def _judge_folder(
     options: JudgeOptions,
     *,
     image_root: str | Path | None,
-    concurrency: int,
-    progress: bool,
+    engine: EngineOptions,
     n_boot: int,
     seed: int,
     overwrite: bool,
-    engine_options: dict[str, Any],
+    limit: int | None,
+    backend_options: dict[str, Any],
+    backoff: Backoff | None,
 ) -> JudgeSummary:
     from mmrole.engine import Request, Store, run_requests
     from mmrole.models.registry import load_backend
 
     samples = folder.samples()
+    if limit is not None:
+        samples = samples[:limit]
     answers = folder.answers()
     if image_root is None:
         image_root = folder.image_root()
@@ -199,16 +207,21 @@ async def _judge_folder(
     images.check({task.sample.id: task.sample for task in tasks}.values())
 
     owned = isinstance(judge, str)
-    backend = load_backend(judge)
+    backend = load_backend(judge, **backend_options)
     outcomes = {task.key: Outcome(task) for task in tasks}
     summary = JudgeSummary(run_dir=folder.path, n_tasks=len(tasks), n_unjudged=len(unjudged))
     try:
         judge_spec = display_spec(backend)
+        # A limit judges other samples: compared like the judge options (absent without one, as before).
+        compared = {**options.to_dict(), **({"limit": limit} if limit is not None else {})}
         folder.begin_judging(
-            StageInputs(judge_spec, options.to_dict()),
+            StageInputs(judge_spec, compared),
             overwrite=overwrite,
             summary={"judge": judge_spec, "judge_options": options.to_dict()},
-            options={"image_root": str(image_root) if image_root else None, "concurrency": concurrency},
+            options={
+                "image_root": str(image_root) if image_root else None,
+                "concurrency": engine.concurrency,
+            },
         )
         with Store(folder.store_path) as store:
             pending = list(tasks)
@@ -229,11 +242,10 @@ async def _judge_folder(
                     backend,
                     requests,
                     store,
-                    concurrency=concurrency,
-                    progress=progress,
                     description=label,
                     total=len(pending),
-                    **engine_options,
+                    backoff=backoff,
+                    **engine.run_kwargs(),
                 )
                 retry = []
                 for task, result in zip(pending, results, strict=True):

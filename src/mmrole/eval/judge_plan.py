@@ -14,6 +14,7 @@ from typing import Any, Literal
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.parse import MMROLE_SCALE, check_scale
 from mmrole.models.base import GenerationParams, Message
+from mmrole.options import option
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
 from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage, Sample
 
@@ -24,9 +25,31 @@ ORDERS_DEFAULT, ORDERS_SWAP = ("AB",), ("AB", "BA")
 _RETRY_DRAW_STRIDE = 1000
 
 
+def parse_metrics(text: str) -> tuple[str, ...]:
+    """``"Fluency, Coherency"`` -> ``("Fluency", "Coherency")`` (checked by :class:`JudgeOptions`); all
+    eight when none is named."""
+    return tuple(m.strip() for m in text.split(",") if m.strip()) or METRICS
+
+
+def parse_scale(text: str) -> tuple[float, float]:
+    """``"1-10"`` -> ``(1.0, 10.0)``.
+
+    Raises:
+        ConfigError: Not ``LOW-HIGH``.
+    """
+    low, sep, high = text.strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        return (float(low), float(high))
+    except ValueError:
+        raise ConfigError(f"--scale takes LOW-HIGH, e.g. 1-10, not {text!r}") from None
+
+
 @dataclass(frozen=True)
 class JudgeOptions:
-    """How to judge. The defaults reproduce MMRole-Eval.
+    """How to judge. The defaults reproduce MMRole-Eval; each field is also an option of ``mmrole judge``
+    and ``mmrole eval``.
 
     Attributes:
         metrics: The metrics to judge (default: all eight).
@@ -49,18 +72,36 @@ class JudgeOptions:
             asked again with the format reminder, then recorded as failed.
     """
 
-    metrics: tuple[str, ...] = METRICS
-    swap: bool = False
-    repeats: int = 1
-    scoring: Scoring = "sampled"
-    max_tokens: int = 512
-    temperature: float = 0.0
-    top_logprobs: int = 20
-    format_retries: int = 2
-    missing_image: MissingImage = "error"
-    max_image_side: int | None = None
-    prefill: str | None = None
-    scale: tuple[float, float] = MMROLE_SCALE
+    metrics: tuple[str, ...] = option(
+        METRICS,
+        "Comma-separated metrics to judge, e.g. 'Fluency,Coherency'.",
+        parse=parse_metrics,
+        metavar="METRIC,...",
+        default_text="all 8",
+    )
+    swap: bool = option(False, "Also judge with the answers swapped and combine both orders.")
+    repeats: int = option(1, "Judge each pair N times (distinct draws) and average.", min=1)
+    scoring: Scoring = option(
+        "sampled", "sampled: the written scores (MMRole). logprob: the expected score over 1..10."
+    )
+    max_tokens: int = option(512, "Judge reply length cap.", flag="--judge-max-tokens", min=1)
+    temperature: float = option(0.0, "Judge temperature.", flag="--judge-temperature", min=0.0)
+    top_logprobs: int = option(20, "Alternatives per token asked for in logprob scoring.", cli=False)
+    format_retries: int = option(2, "Re-asks, with a format reminder, of replies without scores.", min=0)
+    missing_image: MissingImage = option(
+        "error", "An absent image file stops the job (error) or the sample goes on without it (omit)."
+    )
+    max_image_side: int | None = option(None, "Downscale images to this longer side.", min=16)
+    prefill: str | None = option(
+        None, "Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges)."
+    )
+    scale: tuple[float, float] = option(
+        MMROLE_SCALE,
+        "The judge's score scale LOW-HIGH (MMRole's: 1-10); a pair off it is asked again, then failed.",
+        parse=parse_scale,
+        metavar="LOW-HIGH",
+        default_text="1-10",
+    )
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in METRICS]

@@ -10,16 +10,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge import JudgeSummary, judge_run
 from mmrole.eval.judge_plan import JudgeOptions
-from mmrole.eval.presets import DEMO_ANSWER_MAX_TOKENS, DEMO_JUDGE, DEMO_MAX_FAILURES, is_demo
-
-
-def max_failures_for(judge: Any, given: str | None) -> str:
-    """``--max-failures`` of a judging command: as given, else the demo preset's or 0."""
-    if given is not None:
-        return given
-    return DEMO_MAX_FAILURES if is_demo(judge) else "0"
+from mmrole.eval.presets import DEMO_ANSWER_MAX_TOKENS, DEMO_JUDGE, is_demo
 
 
 def judge_options_for(judge: Any, given: dict[str, Any]) -> JudgeOptions:
@@ -54,13 +48,14 @@ async def evaluate(
     *,
     judge_options: JudgeOptions | None = None,
     answer_options: dict[str, Any] | None = None,
-    concurrency: int = 32,
-    progress: bool = True,
+    engine: EngineOptions | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     report: bool = True,
     overwrite: bool = False,
-    **engine_options: Any,
+    agent_backend_options: dict[str, Any] | None = None,
+    judge_backend_options: dict[str, Any] | None = None,
+    image_root: str | Path | None = None,
 ) -> EvalSummary:
     """Answer ``data`` with ``agent``, judge the answers with ``judge``, write the reports.
 
@@ -73,9 +68,14 @@ async def evaluate(
         answer_options: Passed to :func:`mmrole.eval.answer.answer_dataset` (``limit``,
             ``params``, ``missing_image``...); a demo agent's answers are capped at
             :data:`~mmrole.eval.presets.DEMO_ANSWER_MAX_TOKENS` tokens unless ``params`` is given.
+        engine: Concurrency, retries, rate limit, timeout and progress of the answer and judge calls.
+        n_boot, seed: Bootstrap replicates and seed of the confidence intervals.
         report: Write report.md/.csv/.html into the run folder at the end.
         overwrite: Start answering and judging afresh when the folder holds a run made with
             another agent, judge, data or options (otherwise that is refused).
+        agent_backend_options, judge_backend_options: The backends' options when ``agent`` or
+            ``judge`` is a spec (``--agent-arg``, ``--judge-arg``).
+        image_root: Where the samples' images are, for the answering and the judging alike.
 
     Raises:
         ConfigError: The folder holds a run made with other inputs (and ``overwrite`` is not
@@ -96,31 +96,33 @@ async def evaluate(
     reports: dict[str, Path] = {}
     with folder.lock():  # held from the answers to the reports; a second process stops at once
         shared = None
-        if isinstance(agent, str) and agent == judge:
+        agent_args, judge_args = dict(agent_backend_options or {}), dict(judge_backend_options or {})
+        if isinstance(agent, str) and agent == judge and agent_args == judge_args:
             from mmrole.models.registry import load_backend
 
-            shared = agent = judge = load_backend(agent)  # one model in memory for both roles
+            shared = agent = judge = load_backend(agent, **agent_args)  # one model in memory for both roles
+            agent_args = judge_args = {}
         try:
             answered = await answer_dataset(
                 agent,
                 data,
                 run_dir,
-                concurrency=concurrency,
-                progress=progress,
+                engine=engine,
                 overwrite=overwrite,
+                image_root=image_root,
+                backend_options=agent_args,
                 **answer_options,
-                **engine_options,
             )
             judged = await judge_run(
                 run_dir,
                 judge,
                 judge_options,
-                concurrency=concurrency,
-                progress=progress,
+                image_root=image_root,
+                engine=engine,
                 n_boot=n_boot,
                 seed=seed,
                 overwrite=overwrite,
-                **engine_options,
+                backend_options=judge_args,
             )
         finally:
             if shared is not None:

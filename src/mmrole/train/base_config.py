@@ -34,7 +34,10 @@ class TrainConfig:
         "mmrole-agent, judge mmrole-eval-rm (their defaults).",
     )
     image_root: str | None = option(
-        None, "Folder image paths are relative to (default: found from the data, e.g. MMRole-Data's images/)."
+        None,
+        "Folder image paths are relative to (default: found from the data, e.g. MMRole-Data's images/).",
+        flag="--images",
+        aliases=("--image-root",),
     )
     max_samples: int | None = option(None, "Use only the first N training examples.")
     missing_images: str = option(
