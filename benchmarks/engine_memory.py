@@ -186,6 +186,15 @@ def child(case: str, workdir: Path, url: str) -> dict:
 
     kind, _, size = case.partition("-")
     out: dict = {"case": case}
+
+    def _engine(concurrency: int) -> dict:
+        """The engine settings as the sources take them (one EngineOptions, or older keywords)."""
+        try:
+            from mmrole.engine.options import EngineOptions
+        except ImportError:  # sources from before EngineOptions
+            return {"concurrency": concurrency, "progress": False}
+        return {"engine": EngineOptions(concurrency=concurrency, progress=False)}
+
     start = time.perf_counter()
     if kind == "answer":
         try:
@@ -200,8 +209,7 @@ def child(case: str, workdir: Path, url: str) -> dict:
             workdir / f"run-{case}",
             image_root=root,
             missing_image="omit",
-            concurrency=32,
-            progress=False,
+            **_engine(concurrency=32),
         )
         out["ok"] = summary.answered
     elif kind == "engine":
@@ -236,9 +244,8 @@ def child(case: str, workdir: Path, url: str) -> dict:
             workdir / f"judge-{size}",
             f"openai:test-model@{url}",
             JudgeOptions(),
-            concurrency=64,
-            progress=False,
             n_boot=200,
+            **_engine(concurrency=64),
         )
         out["ok"] = summary.n_scored
     out["seconds"] = time.perf_counter() - start

@@ -27,7 +27,31 @@ from __future__ import annotations
 from dataclasses import MISSING, field
 from typing import Any
 
-__all__ = ["option", "required"]
+__all__ = [
+    "MAX_IMAGE_SIDE_HELP",
+    "MISSING_IMAGE_HELP",
+    "SEED_HELP",
+    "TEMPERATURE_HELP",
+    "TOP_P_HELP",
+    "backend_arg_help",
+    "option",
+    "required",
+]
+
+# Help of options several dataclasses declare (each command's own flag, one meaning everywhere).
+SEED_HELP = "Sampling seed of the model, for backends that take one."
+TEMPERATURE_HELP = "Sampling temperature (0: greedy)."
+TOP_P_HELP = "Nucleus sampling mass."
+MISSING_IMAGE_HELP = "A missing image file stops the job (error) or the sample goes on without it (omit)."
+MAX_IMAGE_SIDE_HELP = "Downscale images whose longer side exceeds this many pixels."
+
+
+def backend_arg_help(model: str) -> str:
+    """The help of ``--agent-arg``, ``--judge-arg``... for ``model`` (``agent``, ``judge``...)."""
+    return (
+        f"An option of the {model}'s backend as KEY=VALUE, e.g. timeout=300 or dtype=bfloat16 (repeatable; "
+        "the backends' options: docs/models.md)."
+    )
 
 
 def option(default: Any = MISSING, help: str = "", *, factory: Any = MISSING, **extra: Any) -> Any:

@@ -11,7 +11,7 @@ import typer
 from mmrole._cli import console as make_console
 from mmrole._cli.eval_options import backend_args_option, images_option
 from mmrole._cli.options import options_command
-from mmrole.align.feedback_config import FeedbackOptions
+from mmrole.align.feedback_config import CHECKER_HELP, SPLITTER_HELP, FeedbackOptions
 from mmrole.align.loop_config import AlignConfig
 from mmrole.models.registry import backend_options
 from mmrole.options import option, required
@@ -31,8 +31,8 @@ class FeedbackCommand:
     judge: str | None = option(
         None, "MMRole-Eval judge; with --scorer claims, the default splitter and checker."
     )
-    splitter: str | None = option(None, "Claims scorer: the text model listing claims as yes/no questions.")
-    checker: str | None = option(None, "Claims scorer: the vision-language model answering them.")
+    splitter: str | None = option(None, SPLITTER_HELP)
+    checker: str | None = option(None, CHECKER_HELP)
     options: FeedbackOptions = option(help="Sampling, scoring and pairing.", factory=FeedbackOptions)
     images: Path | None = images_option()
     policy_args: dict[str, Any] = backend_args_option("--policy-arg", "policy")

@@ -19,7 +19,16 @@ from typing import Any
 from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.models.registry import backend_options, parse_backend_args
-from mmrole.options import option, required
+from mmrole.options import (
+    MAX_IMAGE_SIDE_HELP,
+    MISSING_IMAGE_HELP,
+    SEED_HELP,
+    TEMPERATURE_HELP,
+    TOP_P_HELP,
+    backend_arg_help,
+    option,
+    required,
+)
 from mmrole.schema import MissingImage
 
 MODEL_SPECS = "openai:MODEL[@URL], hf:PATH, replay:FILE or demo"
@@ -59,8 +68,7 @@ def images_option() -> Any:
 def backend_args_option(flag: str, model: str) -> Any:
     """``--agent-arg KEY=VALUE`` (repeatable): an option of ``model``'s backend."""
     return option(
-        help=f"An option of the {model}'s backend, e.g. timeout=300 or dtype=bfloat16 (repeatable; the "
-        "backends' options: docs/models.md).",
+        help=backend_arg_help(model),
         factory=dict,
         flag=flag,
         parse=functools.partial(parse_backend_args, flag=flag),
@@ -103,16 +111,12 @@ class AnswerCommand:
     run: Path = run_option()
     limit: int | None = limit_option("Answer")
     max_tokens: int = option(512, "Longest answer, in tokens.", min=1)
-    temperature: float = option(0.0, "Sampling temperature (0: greedy).", min=0.0)
-    top_p: float = option(1.0, "Nucleus sampling mass.", min=0.0, max=1.0)
-    seed: int | None = option(None, "Sampling seed of the model, for backends that take one.")
+    temperature: float = option(0.0, TEMPERATURE_HELP, min=0.0)
+    top_p: float = option(1.0, TOP_P_HELP, min=0.0, max=1.0)
+    seed: int | None = option(None, SEED_HELP)
     images: Path | None = images_option()
-    max_image_side: int | None = option(
-        None, "Downscale images whose longer side exceeds this many pixels.", min=16
-    )
-    missing_image: MissingImage = option(
-        "error", "A missing image file stops the run (error) or is left out (omit)."
-    )
+    max_image_side: int | None = option(None, MAX_IMAGE_SIDE_HELP, min=16)
+    missing_image: MissingImage = option("error", MISSING_IMAGE_HELP)
     agent_args: dict[str, Any] = backend_args_option("--agent-arg", "agent")
     engine: EngineOptions = engine_option()
     overwrite: bool = overwrite_option()

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.eval.judge_plan import JudgeOptions
-from mmrole.options import option
+from mmrole.options import (
+    MAX_IMAGE_SIDE_HELP,
+    MISSING_IMAGE_HELP,
+    SEED_HELP,
+    TEMPERATURE_HELP,
+    TOP_P_HELP,
+    option,
+)
 from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage
 
 if TYPE_CHECKING:
@@ -63,6 +70,11 @@ def parse_weights(text: str | None) -> dict[str, float]:
     return weights
 
 
+#: The claims scorer's models, in ``mmrole feedback`` and ``mmrole align``.
+SPLITTER_HELP = "Claims scorer: the text model listing claims as yes/no questions (default: --judge)."
+CHECKER_HELP = "Claims scorer: the vision-language model answering them about the image (default: --judge)."
+
+
 def _sources(text: str | None) -> tuple[str, ...]:
     """``"a.jsonl, b/"`` -> ``("a.jsonl", "b/")``."""
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
@@ -83,7 +95,8 @@ class FeedbackOptions:
         temperature: Policy sampling temperature.
         top_p: Policy nucleus sampling mass.
         max_tokens: Longest response, in tokens.
-        seed: Sampling seed (draw k uses seed + k), for backends that take one; None samples freely.
+        seed: Sampling seed (draw k uses seed + k; ``mmrole align`` adds 1000 per iteration), for
+            backends that take one; None samples freely.
         scorer: ``mmrole-eval`` (a judge's MMRole-Eval scores, the reference answer as Model B)
             or ``claims`` (minus the number of the response's claims a VLM rejects).
         weights: MMRole-Eval metric weights of the combined reward; weight-0 metrics are not judged.
@@ -109,14 +122,10 @@ class FeedbackOptions:
     """
 
     n_samples: int = option(10, "Responses sampled per prompt.", flag="--k", min=2)
-    temperature: float = option(0.7, "Policy sampling temperature.", min=0.0)
-    top_p: float = option(1.0, "Policy nucleus sampling mass.", min=0.0, max=1.0)
+    temperature: float = option(0.7, TEMPERATURE_HELP, min=0.0)
+    top_p: float = option(1.0, TOP_P_HELP, min=0.0, max=1.0)
     max_tokens: int = option(512, "Longest response, in tokens.", min=1)
-    seed: int | None = option(
-        None,
-        "Sampling seed of the policy (draw k uses seed+k; mmrole align adds 1000 per iteration), for "
-        "backends that take one.",
-    )
+    seed: int | None = option(None, SEED_HELP)  # draw k uses seed + k (docstring)
     scorer: Scorer = option("mmrole-eval", "mmrole-eval (judge scores) or claims (rejected claims).")
     weights: dict[str, float] = option(
         help="Metric weights of the reward, e.g. 'Fluency=1,Response Accuracy=2'.",
@@ -148,10 +157,8 @@ class FeedbackOptions:
         parse=_sources,
         metavar="SOURCE,...",
     )
-    missing_image: MissingImage = option(
-        "error", "A missing image stops the run (error) or is left out (omit)."
-    )
-    max_image_side: int | None = option(None, "Downscale images whose longer side exceeds this.", min=16)
+    missing_image: MissingImage = option("error", MISSING_IMAGE_HELP)
+    max_image_side: int | None = option(None, MAX_IMAGE_SIDE_HELP, min=16)
     engine: EngineOptions = option(help="How the model calls run.", factory=EngineOptions)
 
     def __post_init__(self) -> None:

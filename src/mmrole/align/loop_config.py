@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from mmrole.align.feedback_config import FeedbackOptions, metric_named
+from mmrole.align.feedback_config import CHECKER_HELP, SPLITTER_HELP, FeedbackOptions, metric_named
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.models.registry import backend_options, parse_backend_args
-from mmrole.options import option, required
+from mmrole.options import backend_arg_help, option, required
 from mmrole.schema import METRICS
 
 
@@ -119,8 +120,8 @@ class AlignConfig:
         factory=FeedbackOptions,
         only=_FEEDBACK_OPTIONS,
     )
-    splitter: str | None = option(None, "Claims scorer's splitter (default: --judge).")
-    checker: str | None = option(None, "Claims scorer's checker (default: --judge).")
+    splitter: str | None = option(None, SPLITTER_HELP)
+    checker: str | None = option(None, CHECKER_HELP)
     dpo_preset: str | None = option(None, "`mmrole train dpo` preset, e.g. smoke.")
     dpo: dict[str, Any] = option(
         help="More `mmrole train dpo` options as k=v pairs, e.g. 'max_steps=100,beta=0.1,use_lora=true'.",
@@ -130,19 +131,18 @@ class AlignConfig:
         metavar="K=V,...",
     )
     model_args: dict[str, Any] = option(
-        help="An option of the hf backend sampling and answering with each model, e.g. dtype=bfloat16 "
-        "(repeatable; see docs/models.md).",
+        help=backend_arg_help("model"),
         factory=dict,
         flag="--model-arg",
-        parse=parse_backend_args,
+        parse=functools.partial(parse_backend_args, flag="--model-arg"),
         repeat=True,
         metavar="KEY=VALUE",
     )
     judge_args: dict[str, Any] = option(
-        help="An option of the judge's backend, e.g. timeout=300 (repeatable; see docs/models.md).",
+        help=backend_arg_help("judge"),
         factory=dict,
         flag="--judge-arg",
-        parse=parse_backend_args,
+        parse=functools.partial(parse_backend_args, flag="--judge-arg"),
         repeat=True,
         metavar="KEY=VALUE",
     )

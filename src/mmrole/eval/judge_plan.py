@@ -14,7 +14,7 @@ from typing import Any, Literal
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.parse import MMROLE_SCALE, check_scale
 from mmrole.models.base import GenerationParams, Message
-from mmrole.options import option
+from mmrole.options import MAX_IMAGE_SIDE_HELP, MISSING_IMAGE_HELP, option
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
 from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage, Sample
 
@@ -88,10 +88,8 @@ class JudgeOptions:
     temperature: float = option(0.0, "Judge temperature.", flag="--judge-temperature", min=0.0)
     top_logprobs: int = option(20, "Alternatives per token asked for in logprob scoring.", cli=False)
     format_retries: int = option(2, "Re-asks, with a format reminder, of replies without scores.", min=0)
-    missing_image: MissingImage = option(
-        "error", "An absent image file stops the job (error) or the sample goes on without it (omit)."
-    )
-    max_image_side: int | None = option(None, "Downscale images to this longer side.", min=16)
+    missing_image: MissingImage = option("error", MISSING_IMAGE_HELP)
+    max_image_side: int | None = option(None, MAX_IMAGE_SIDE_HELP, min=16)
     prefill: str | None = option(
         None, "Make the judge's reply start with this text (e.g. '[Scores]: (' for tiny judges)."
     )

@@ -140,6 +140,9 @@ class HFBackend(Backend):
         self.device_map = device_map
         self.device = select_device(device)
         self.dtype = select_dtype(dtype, self.device)
+        # A dtype chosen on purpose changes the answers: it enters the cache keys (``auto`` adds nothing,
+        # so stores made before keep their keys).
+        self.key_options = {} if dtype == "auto" else {"dtype": str(self.dtype).removeprefix("torch.")}
         self.trust_remote_code = str(trust_remote_code).lower() in ("true", "1", "yes")
         self.processor: Any = None
         self._load()
