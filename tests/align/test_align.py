@@ -218,3 +218,21 @@ def test_a_feedback_stage_over_max_failures_stops_align_before_training(tmp_path
     assert (
         not (tmp_path / "iter_1" / "model").exists() and not (tmp_path / "iter_1" / "iteration.json").exists()
     )
+
+
+def test_prompt_slices_wrap_around_within_the_first_limit_prompts() -> None:
+    from mmrole.align.loop import feedback_options
+
+    engine = EngineOptions(concurrency=4, progress=False)
+
+    def config(limit: int | None) -> AlignConfig:
+        feedback = FeedbackOptions(limit=limit, seed=7)
+        return AlignConfig(
+            "hf:/m", "demo", "demo", "o", prompts_per_iteration=3, feedback=feedback, engine=engine
+        )
+
+    slices = [(o.offset, o.limit) for o in (feedback_options(config(5), i, n_prompts=5) for i in (1, 2, 3))]
+    assert slices == [(0, 3), (3, 2), (1, 3)]  # prompts 0-2, 3-4, then 1-3: never past the 5th
+    unlimited = feedback_options(config(None), 2, n_prompts=20)
+    assert (unlimited.offset, unlimited.limit, unlimited.seed) == (3, 3, 2007)
+    assert unlimited.engine == engine  # every call of the loop runs with the align's engine options

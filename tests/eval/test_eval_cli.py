@@ -283,3 +283,26 @@ def test_the_demo_judge_tolerates_a_tenth_of_failures_unless_told_otherwise():
     with pytest.raises(Exception, match="more than --max-failures"):
         real = judge_options("openai:gpt-4o")
         real.engine.allowed_failures().check(2, 64, "judgements", "reviews.jsonl")
+
+
+def test_judge_limit_judges_the_first_n_samples_and_another_limit_is_another_judging(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with LocalOpenAIServer(lambda messages: "Fine. [Scores]: (6, 8)") as server:
+        spec = _answered_demo_run(server, run)  # 4 answered samples
+        before = server.received
+        args = ["judge", "--judge", spec, "--run", str(run), "--no-progress", "--n-boot", "20"]
+        _ok([*args, "--metrics", "Fluency", "--limit", "2"])
+        assert server.received - before == 2  # 2 samples x 1 metric
+        results = json.loads((run / "results.json").read_text())
+        assert results["n_samples"] == 2
+        reviewed = [
+            json.loads(line)["sample_id"] for line in (run / "reviews.jsonl").read_text().splitlines()
+        ]
+        samples = [json.loads(line)["id"] for line in (run / "samples.jsonl").read_text().splitlines()]
+        assert reviewed == samples[:2]
+        refused = runner.invoke(app, [*args, "--metrics", "Fluency", "--limit", "3"])
+        assert refused.exit_code != 0 and "limit" in str(refused.exception)
+        _ok([*args, "--metrics", "Fluency", "--limit", "3", "--overwrite"])
+        assert server.received - before == 3  # the first two came from the store
+        _ok([*args, "--metrics", "Fluency", "--overwrite"])  # no limit: all four, as before limits existed
+        assert json.loads((run / "results.json").read_text())["n_samples"] == 4
