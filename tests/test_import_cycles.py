@@ -88,7 +88,8 @@ def test_models_never_import_the_engine() -> None:
 def test_the_engine_knows_only_the_backend_protocol_and_the_core() -> None:
     """No data, eval, train, runs, align or app; of the models, the protocol and the spec registry only
     (which loads the concrete backends lazily, by name)."""
-    allowed = ("mmrole.engine", "mmrole.errors", "mmrole.images", "mmrole.lru")
+    # mmrole.options: the option() field helper, pure (EngineOptions declares its flags with it).
+    allowed = ("mmrole.engine", "mmrole.errors", "mmrole.images", "mmrole.lru", "mmrole.options")
     allowed_models = {"mmrole.models", "mmrole.models.base", "mmrole.models.registry"}
     graph = _import_graph()
     engine = {m: targets for m, targets in graph.items() if m.startswith("mmrole.engine")}
