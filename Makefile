@@ -33,11 +33,15 @@ demo: install
 	$(BIN)/mmrole eval --agent demo --judge demo --data demo --run runs/demo
 	@echo "Next: '. $(VENV)/bin/activate', then e.g. 'mmrole chat --agent demo --character \"Mira Vale\"' or 'mmrole report runs/demo'."
 
+# Lint and type checks first: CI runs `make test`, so it runs them too.
 test: install-test
+	$(MAKE) lint
 	$(BIN)/python -m pytest
 
 lint:
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache .mypy_cache
