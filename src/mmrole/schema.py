@@ -21,9 +21,9 @@ Language = Literal["English", "Chinese"]
 #: the image (``omit``: the text alone is sent, judged or converted).
 MissingImage = Literal["error", "omit"]
 
-DIALOGUE_TYPES: tuple[str, ...] = ("comment", "human-role", "inter-role")
-SPLITS: tuple[str, ...] = ("in-distribution", "out-of-distribution")
-MISSING_IMAGE_POLICIES: tuple[str, ...] = ("error", "omit")
+DIALOGUE_TYPES: tuple[DialogueType, ...] = ("comment", "human-role", "inter-role")
+SPLITS: tuple[Split, ...] = ("in-distribution", "out-of-distribution")
+MISSING_IMAGE_POLICIES: tuple[MissingImage, ...] = ("error", "omit")
 #: The paper's names of the splits (its tables' In-Test and Out-Test columns).
 SPLIT_NAMES: dict[str, str] = {"in-distribution": "In-Test", "out-of-distribution": "Out-Test"}
 

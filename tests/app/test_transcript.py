@@ -143,6 +143,20 @@ def test_bad_transcripts_are_reported_with_file_and_field(tmp_path: Path) -> Non
     assert info.value.field == "name"
 
 
+def test_a_transcript_of_an_unknown_language_is_refused_on_loading(
+    demo_data: ChatData, tmp_path: Path
+) -> None:
+    path = save_transcript(
+        _chat(demo_data, ScriptedBackend(["Yes.", "No.", "Maybe."])), tmp_path / "chat.json"
+    )
+    raw = json.loads(path.read_text())
+    raw["language"] = "Klingon"  # before: accepted, then a pydantic traceback at the next sample
+    path.write_text(json.dumps(raw))
+    with pytest.raises(DataError, match="unknown language 'Klingon'") as info:
+        load_transcript(path, ScriptedBackend([]))
+    assert (info.value.file, info.value.field) == (str(path), "language")
+
+
 def test_saving_is_atomic_and_leaves_no_partial_files(demo_data: ChatData, tmp_path: Path) -> None:
     session = _chat(demo_data, ScriptedBackend(["a", "b", "c"]))
     save_transcript(session, tmp_path / "out" / "chat.json")

@@ -37,6 +37,7 @@ from mmrole.schema import (
     DialogueType,
     Image,
     ImageAnnotation,
+    Language,
     Sample,
     Turn,
 )
@@ -83,7 +84,7 @@ class ChatSession:
         other_backend: Backend | None = None,
         annotation: ImageAnnotation | None = None,
         image_root: str | Path | None = None,
-        language: str | None = None,
+        language: Language | None = None,
         params: GenerationParams | None = None,
         max_image_side: int | None = None,
         tag: str = "chat",

@@ -19,7 +19,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -27,7 +27,7 @@ from mmrole.app.session import ChatSession
 from mmrole.data.dialogues import ANNOTATION_FIELDS
 from mmrole.errors import DataError
 from mmrole.models.base import Backend, GenerationParams
-from mmrole.schema import HUMAN_SPEAKER, Character, Dialogue, ImageAnnotation
+from mmrole.schema import HUMAN_SPEAKER, Character, Dialogue, ImageAnnotation, Language
 
 __all__ = [
     "TRANSCRIPT_FORMAT",
@@ -119,6 +119,11 @@ def load_transcript(
     image = raw.get("image")
     if image and not Path(image).is_file():
         raise DataError(f"the chat's image is gone: {image}", file=str(path), field="image")
+    language = raw.get("language")
+    if language is not None and language not in get_args(Language):
+        raise DataError(
+            f"invalid transcript: unknown language {language!r}", file=str(path), field="language"
+        )
     session = ChatSession(
         character,
         backend,
@@ -127,7 +132,7 @@ def load_transcript(
         other_backend=other_backend,
         annotation=annotation,
         image_root=raw.get("image_root"),
-        language=raw.get("language"),
+        language=language,
         params=generation,
         tag=str(raw.get("tag") or "chat"),
     )

@@ -17,7 +17,7 @@ from mmrole.data.jsonio import read_json
 from mmrole.data.paths import UnsafePathError, check_name, check_within
 from mmrole.data.problems import Problem, Reporter, problem_from_error, raise_problem
 from mmrole.errors import DataError
-from mmrole.schema import SPLITS, Character, Profile
+from mmrole.schema import SPLITS, Character, Profile, Split
 
 
 def file_stem(name: str) -> str:
@@ -46,7 +46,7 @@ def _read(path: Path, root: Path, report: Reporter) -> object | None:
         return None
 
 
-def _load_split(root: Path, split: str, report: Reporter) -> dict[str, Character]:
+def _load_split(root: Path, split: Split, report: Reporter) -> dict[str, Character]:
     folder = root / "profiles" / split
     roles_path, profiles_path = folder / "roles.json", folder / "profiles.json"
     roles = _read(roles_path, root, report)

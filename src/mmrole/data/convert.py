@@ -238,18 +238,21 @@ def read_vlmeval_tsv(path: str | Path, image_dir: str | Path) -> Iterator[Sample
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             try:
-                sample = Sample(
-                    id=record,
-                    image=name,
-                    system=row.get("system") or MRPA_SYSTEM,
-                    instruction=row["question"],
-                    reference=row.get("answer") or "",
-                    role=row.get("role") or "",
-                    script=row.get("script") or "",
-                    other_role=row.get("other_role") or "",
-                    type=row.get("type") or "human-role",
-                    split=row.get("split") or "in-distribution",
-                    language=row.get("language") or "English",
+                # The row's text comes from the file: pydantic checks type, split and language.
+                sample = Sample.model_validate(
+                    {
+                        "id": record,
+                        "image": name,
+                        "system": row.get("system") or MRPA_SYSTEM,
+                        "instruction": row["question"],
+                        "reference": row.get("answer") or "",
+                        "role": row.get("role") or "",
+                        "script": row.get("script") or "",
+                        "other_role": row.get("other_role") or "",
+                        "type": row.get("type") or "human-role",
+                        "split": row.get("split") or "in-distribution",
+                        "language": row.get("language") or "English",
+                    }
                 )
             except ValidationError as err:
                 first = err.errors()[0]

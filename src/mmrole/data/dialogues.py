@@ -24,13 +24,15 @@ from mmrole.schema import (
     SPLITS,
     Character,
     Dialogue,
+    DialogueType,
     Image,
     ImageAnnotation,
+    Split,
     Turn,
 )
 
 #: How each dialogue type is spelled inside MMRole ids (``Iron_Man_role-role-dialogue_COCO_3``).
-ID_MARKERS: dict[str, str] = {
+ID_MARKERS: dict[DialogueType, str] = {
     "comment": "comment",
     "human-role": "human-role-dialogue",
     "inter-role": "role-role-dialogue",
@@ -38,7 +40,7 @@ ID_MARKERS: dict[str, str] = {
 ANNOTATION_FIELDS = ("role_info", "place_info", "scene_info")
 
 
-def type_from_id(record_id: str) -> str | None:
+def type_from_id(record_id: str) -> DialogueType | None:
     """The dialogue type named inside an MMRole id, or None."""
     for dialogue_type, marker in ID_MARKERS.items():
         if f"_{marker}_" in f"{record_id}_":
@@ -91,7 +93,7 @@ def load_annotations(root: str | Path, *, report: Reporter | None = None) -> dic
 
 def dialogue_files(
     root: str | Path, splits: Iterable[str] = SPLITS, types: Iterable[str] = DIALOGUE_TYPES
-) -> Iterator[tuple[Path, str, str]]:
+) -> Iterator[tuple[Path, Split, DialogueType]]:
     """The dialogue files under ``dialogues/`` as (path, split, type), in a stable order."""
     base = Path(root) / "dialogues"
     wanted_splits, wanted_types = set(splits), set(types)
@@ -121,7 +123,9 @@ class _DialogueReader:
     ) -> None:
         self.report(Problem(kind, message, file=str(file), record=record, field=field))
 
-    def read(self, raw: Any, index: int, path: Path, split: str, dialogue_type: str) -> Dialogue | None:
+    def read(
+        self, raw: Any, index: int, path: Path, split: Split, dialogue_type: DialogueType
+    ) -> Dialogue | None:
         where = f"#{index}"
         if not isinstance(raw, dict):
             self.problem("bad-structure", "a dialogue must be a JSON object", path, where)
@@ -265,6 +269,7 @@ class _DialogueReader:
         return other
 
     def annotation(self, raw: dict[str, Any], image: str) -> ImageAnnotation | None:
+        annotation: ImageAnnotation | None
         if any(field in raw for field in ANNOTATION_FIELDS):
             annotation = ImageAnnotation(**{k: str(raw.get(k) or "") for k in ANNOTATION_FIELDS})
         else:

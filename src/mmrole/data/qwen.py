@@ -21,7 +21,7 @@ from mmrole.data.dialogues import type_from_id
 from mmrole.data.jsonio import iter_json_array
 from mmrole.errors import DataError
 from mmrole.prompts.mrpa import MRPA_SYSTEM
-from mmrole.schema import CURIOUS_HUMAN, DIALOGUE_TYPES, HYPOTHETICAL_SERIES, Sample
+from mmrole.schema import CURIOUS_HUMAN, DIALOGUE_TYPES, HYPOTHETICAL_SERIES, DialogueType, Sample, Split
 
 _IMAGE_TAG = re.compile(r"^Picture \d+: <img>(.*?)</img>\n?", re.DOTALL)
 _OPENING = re.compile(
@@ -73,7 +73,7 @@ _SPLIT_FOLDER = re.compile(
 )
 
 
-def split_folder(name: str) -> tuple[str, str] | None:
+def split_folder(name: str) -> tuple[Split, str] | None:
     """The split and variant a folder name says, else None.
 
     ``out-test_reviews`` -> ``("out-of-distribution", "reviews")``; ``in-test`` ->
@@ -85,7 +85,7 @@ def split_folder(name: str) -> tuple[str, str] | None:
     return ("in-distribution" if match.group("in") else "out-of-distribution", match.group("variant") or "")
 
 
-def split_from_path(path: str | Path) -> str | None:
+def split_from_path(path: str | Path) -> Split | None:
     """``in-distribution`` / ``out-of-distribution`` when a folder of the path says so (the nearest wins)."""
     for part in reversed(Path(path).resolve().parts):
         named = split_folder(part)
@@ -94,7 +94,7 @@ def split_from_path(path: str | Path) -> str | None:
     return None
 
 
-def type_from_name(name: str) -> str | None:
+def type_from_name(name: str) -> DialogueType | None:
     """The dialogue type a file name starts with (``human-role_test.reviews.json`` -> ``human-role``)."""
     for dialogue_type in sorted(DIALOGUE_TYPES, key=len, reverse=True):
         if name.startswith(dialogue_type):
@@ -118,7 +118,11 @@ def _parse_opening(instruction: str) -> dict[str, str]:
 
 
 def sample_from_qwen(
-    record: dict[str, Any], *, file: str | Path, split: str | None = None, dialogue_type: str | None = None
+    record: dict[str, Any],
+    *,
+    file: str | Path,
+    split: Split | None = None,
+    dialogue_type: DialogueType | None = None,
 ) -> Sample:
     """Make a Sample of one Qwen-VL-format record (the first user turn and the assistant reply).
 
@@ -147,19 +151,22 @@ def sample_from_qwen(
     if image.startswith("images/"):
         image = image[len("images/") :]  # Qwen-VL tags name paths from the data root
     parsed = _parse_opening(instruction)
-    fields = {name: record.get(name) or parsed.get(name) for name in ("role", "script", "other_role")}
-    for name, value in fields.items():
+    fields: dict[str, str] = {}
+    for name in ("role", "script", "other_role"):
+        value = record.get(name) or parsed.get(name)
         if not isinstance(value, str):
             raise DataError(f"missing {name}", file=str(file), record=record_id, field=name)
+        fields[name] = value
     sample_type = dialogue_type or type_from_id(record_id)
     if sample_type is None:
         raise DataError(
             "cannot tell the dialogue type from the id or file name", file=str(file), record=record_id
         )
+    system = record.get("system")
     return Sample(
         id=record_id,
         image=image,
-        system=record.get("system") if isinstance(record.get("system"), str) else MRPA_SYSTEM,
+        system=system if isinstance(system, str) else MRPA_SYSTEM,
         instruction=instruction,
         reference=reply["value"],
         role=fields["role"],

@@ -23,6 +23,7 @@ from mmrole.schema import (
     Dialogue,
     DialogueType,
     ImageAnnotation,
+    Language,
     Sample,
     Split,
 )
@@ -40,7 +41,7 @@ def turn_sample(
     history: Sequence[tuple[str, str]],
     image: str,
     annotation: ImageAnnotation | None,
-    language: str,
+    language: Language,
     dialogue_type: DialogueType,
     split: Split,
     other_role: str = CURIOUS_HUMAN,
@@ -70,7 +71,9 @@ def turn_sample(
         if annotation is not None
         else None
     )
-    instruction = build_instruction(_persona(role), partner and _persona(partner), language, history, aux)
+    instruction = build_instruction(
+        _persona(role), _persona(partner) if partner is not None else None, language, history, aux
+    )
     return Sample(
         id=sample_id,
         image=image,

@@ -26,7 +26,7 @@ from mmrole.errors import DataError
 from mmrole.eval import results as run_results
 from mmrole.eval.parse import MMROLE_SCALE, usable_pair
 from mmrole.runs import AnswerRecord, ReviewRecord, RunFolder, StageInputs
-from mmrole.schema import METRICS, SPLITS, Sample
+from mmrole.schema import METRICS, SPLITS, Sample, Split
 
 #: The paper's names of the 11 MRPAs whose reviews MMRole released, by release folder name.
 PUBLISHED_NAMES: dict[str, str] = {
@@ -172,7 +172,7 @@ def _reviews_of(record: dict[str, Any], file: Path, sample_id: str) -> list[Revi
 
 
 def read_released(
-    files: Iterable[Path], *, split: str | None = None
+    files: Iterable[Path], *, split: Split | None = None
 ) -> tuple[list[Sample], list[AnswerRecord], list[ReviewRecord]]:
     """Samples, answers records and review records of released files.
 
@@ -207,7 +207,7 @@ def import_released(
     *,
     name: str,
     run_dir: str | Path,
-    split: str | None = None,
+    split: Split | None = None,
     image_root: str | Path | None = None,
     overwrite: bool = False,
 ) -> ImportSummary:
@@ -226,7 +226,7 @@ def import_released(
         DataError: Bad or unimportable files (file, record and field named), or the run
             folder already holds a run and ``overwrite`` is not set.
     """
-    files = list(path) if isinstance(path, (list, tuple)) else released_files(path)  # type: ignore[arg-type]
+    files = released_files(path) if isinstance(path, (str, Path)) else list(path)
     run_dir = Path(run_dir)
     folder = RunFolder(run_dir)
     with folder.lock():
@@ -257,7 +257,7 @@ def import_released(
         run_dir=run_dir,
         files=files,
         n_samples=len(samples),
-        n_answers=sum(1 for a in answers if a["answer"].strip()),
+        n_answers=sum(1 for a in answers if (a["answer"] or "").strip()),
         n_reviews=len(reviews),
         splits={s: n for s, n in counts.items() if n},
         unsplit_files=[] if split else [f for f in files if split_from_path(f.parent) is None],
