@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     _atomic_write(Path(path), [data], binary=True)
 
 
-def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int:
     """Write one JSON object per line, atomically; returns how many."""
     count = 0
 
@@ -98,7 +98,7 @@ def _atomic_write(path: Path, chunks: Iterable[str | bytes], *, binary: bool) ->
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
+        with partial.open("wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()

@@ -95,7 +95,9 @@ class RunFiles:
         """Where the samples' images are: run.json's image root, else the data source's image folder."""
         info = self.info() if info is None else info
         data = info.get("data")
-        answer = info.get("answer") if isinstance(info.get("answer"), dict) else {}
+        answer = info.get("answer")
+        if not isinstance(answer, dict):
+            answer = {}
         explicit = (
             info.get("image_root")
             or (data.get("image_root") if isinstance(data, dict) else None)
@@ -232,7 +234,9 @@ class RunFiles:
             return info
         adopted = {**info, "layout": LAYOUT}
         digest = files.file_digest
-        old_answer = info.get(ANSWER) if isinstance(info.get(ANSWER), dict) else {}
+        old_answer = info.get(ANSWER)
+        if not isinstance(old_answer, dict):
+            old_answer = {}
         if self.holds_run():
             adopted[ANSWER] = {
                 **old_answer,

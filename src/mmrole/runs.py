@@ -28,7 +28,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mmrole import files
 from mmrole.errors import ConfigError, DataError
@@ -123,7 +123,9 @@ class RunFolder(RunFiles):
             ConfigError: The folder holds answers made with other inputs and ``overwrite`` is not set.
         """
         info = self._adopted(self.info())
-        stage = info.get(ANSWER) if isinstance(info.get(ANSWER), dict) else {}
+        stage = info.get(ANSWER)
+        if not isinstance(stage, dict):
+            stage = {}
         if overwrite or self._starts_afresh(stage, inputs, ANSWERS, "answered", "start answering afresh"):
             self._delete(ANSWERS)
             self._drop_judging(info)
@@ -172,7 +174,9 @@ class RunFolder(RunFiles):
         """
         info = self._adopted(self.info())
         self._check_answer(info)
-        stage = info.get(JUDGING) if isinstance(info.get(JUDGING), dict) else {}
+        stage = info.get(JUDGING)
+        if not isinstance(stage, dict):
+            stage = {}
         if overwrite or self._starts_afresh(stage, inputs, REVIEWS, "judged", "judge afresh"):
             self._drop_judging(info)
         info[JUDGING] = {
@@ -265,7 +269,7 @@ class RunFolder(RunFiles):
         path = self.file(ANSWERS)
         if is_legacy(info) and not path.exists():
             return iter(())
-        return _iter_jsonl(path)  # type: ignore[return-value]
+        return cast("Iterator[AnswerRecord]", _iter_jsonl(path))
 
     def reviews(self) -> list[ReviewRecord]:
         """``reviews.jsonl`` (empty for an older folder without one).
@@ -281,9 +285,9 @@ class RunFolder(RunFiles):
         info = self.info()
         path = self.file(REVIEWS)
         if is_legacy(info):
-            return _iter_jsonl(path) if path.exists() else iter(())  # type: ignore[return-value]
+            return cast("Iterator[ReviewRecord]", _iter_jsonl(path)) if path.exists() else iter(())
         self._check_judging(info)
-        return _iter_jsonl(path)  # type: ignore[return-value]
+        return cast("Iterator[ReviewRecord]", _iter_jsonl(path))
 
     def results(self) -> dict[str, Any]:
         """``results.json``.
@@ -359,6 +363,8 @@ class RunFolder(RunFiles):
 
 
 def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    # The lines are the records this module wrote (AnswerRecord, ReviewRecord): callers cast,
+    # and each line's shape is not checked again on reading.
     from mmrole.data.jsonio import iter_jsonl
 
     for _, record in iter_jsonl(path):

@@ -17,10 +17,11 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointHealth
 from mmrole.engine.keys import request_key
@@ -167,15 +168,12 @@ async def run_requests(
     """
     from mmrole.models.registry import load_backend
 
-    if total is None:
-        try:
-            total = len(requests)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
+    if total is None and isinstance(requests, Sized):
+        total = len(requests)
     owned_backend = isinstance(backend, str)
     backend = load_backend(backend)
-    owned_store = store is not None and not isinstance(store, Store)
-    store_obj = Store(store) if owned_store else store  # type: ignore[arg-type]
+    store_obj = store if store is None or isinstance(store, Store) else Store(store)
+    owned_store = store_obj is not store
     backoff = backoff or Backoff()
     try:
         engine = _Engine(
@@ -189,9 +187,9 @@ async def run_requests(
             await backend.aclose()
 
 
-def run_requests_sync(backend: Backend | str, requests: Iterable[Request], **kwargs: object) -> list[Result]:
+def run_requests_sync(backend: Backend | str, requests: Iterable[Request], **kwargs: Any) -> list[Result]:
     """:func:`run_requests` from synchronous code (it runs its own event loop)."""
-    return asyncio.run(run_requests(backend, requests, **kwargs))  # type: ignore[arg-type]
+    return asyncio.run(run_requests(backend, requests, **kwargs))
 
 
 class _Engine:
@@ -300,7 +298,10 @@ class _Engine:
                 raise
         if self.failures_logged > LOGGED_FAILURES:
             logger.warning("%d more request(s) failed", self.failures_logged - LOGGED_FAILURES)
-        return results  # type: ignore[return-value]
+        # Every slot is filled by now: a call's result goes to each request that waited on it.
+        finished = [result for result in results if result is not None]
+        assert len(finished) == len(results), "a request was left without a result"
+        return finished
 
     async def call(self, request: Request) -> Result:
         """One request with its retries."""

@@ -16,6 +16,7 @@ Pure numpy arithmetic on top of :class:`mmrole.runs.RunFolder`'s readers.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from mmrole.errors import DataError
 from mmrole.eval import results as run_results
-from mmrole.runs import RunFolder
+from mmrole.runs import AnswerRecord, RunFolder
 from mmrole.schema import METRICS
 
 #: What MMRole reports for its MMRole-Eval reward model against GPT-4 (for the table's caption).
@@ -64,7 +65,7 @@ def compare_scores(run: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     }
 
 
-def parse_rates(reviews: list[dict[str, Any]]) -> dict[str, float | None]:
+def parse_rates(reviews: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Per metric, the share of judge replies with a usable score pair (None: no reply)."""
     asked: Counter[str] = Counter()
     parsed: Counter[str] = Counter()
@@ -76,6 +77,11 @@ def parse_rates(reviews: list[dict[str, Any]]) -> dict[str, float | None]:
     total = sum(asked.values())
     rates[ALL_METRICS] = sum(parsed.values()) / total if total else None
     return rates
+
+
+def _answer(answers: Mapping[str, AnswerRecord], sample_id: str) -> str | None:
+    record = answers.get(sample_id)
+    return record.get("answer") if record is not None else None
 
 
 def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str, Any]:
@@ -114,10 +120,7 @@ def judge_agreement(run_dir: str | Path, reference_dir: str | Path) -> dict[str,
         RunFolder(run_dir).answers(),
         RunFolder(reference_dir).answers(),
     )
-    differing = sum(
-        (run_answers.get(s) or {}).get("answer") != (reference_answers.get(s) or {}).get("answer")
-        for s in common
-    )
+    differing = sum(_answer(run_answers, s) != _answer(reference_answers, s) for s in common)
     run_idx = np.array([run_rows[s] for s in common])
     ref_idx = np.array([reference_rows[s] for s in common])
     run_scores = run_table.scores[run_idx][:, [run_table.metrics.index(m) for m in metrics]]

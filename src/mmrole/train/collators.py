@@ -46,7 +46,7 @@ def load_image(path: str | Path, *, record: str | None = None) -> Any:
     """
     from mmrole.images import open_image
 
-    where = {"file": str(path), "record": record, "field": "images"}
+    where: dict[str, Any] = {"file": str(path), "record": record, "field": "images"}
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:

