@@ -10,9 +10,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
+
+
+def _length(value: Any) -> int:
+    """``len`` typed for any value (values of the default size are Sized, e.g. bytes or str)."""
+    return len(value)
 
 
 class SizedLRU(Generic[V]):
@@ -23,7 +28,7 @@ class SizedLRU(Generic[V]):
         size: A value's size in bytes (default: ``len``).
     """
 
-    def __init__(self, max_bytes: int, size: Callable[[V], int] = len):  # type: ignore[assignment]
+    def __init__(self, max_bytes: int, size: Callable[[V], int] = _length):
         self.max_bytes = max_bytes
         self._size = size
         self._values: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()

@@ -163,17 +163,17 @@ def build_app(
         pick.__annotations__["evt"] = gr.SelectData
 
         # The handlers that save take Gradio's request: each browser session saves into its own folder.
-        async def send_message(text: str, name: str, path: str | None, current: Any, request: Any):  # type: ignore[no-untyped-def]
+        async def send_message(text: str, name: str, path: str | None, current: Any, request: Any):
             mine = ctx.for_visitor(getattr(request, "session_hash", None))
             async for messages, text_box, state, files, note in cb.on_send(mine, text, name, path, current):
                 yield messages, text_box, state, _files(files), note
 
-        async def let_begin(name: str, path: str | None, current: Any, request: Any):  # type: ignore[no-untyped-def]
+        async def let_begin(name: str, path: str | None, current: Any, request: Any):
             mine = ctx.for_visitor(getattr(request, "session_hash", None))
             async for messages, state, files, note in cb.on_begin(mine, name, path, current):
                 yield messages, state, _files(files), note
 
-        async def talk(name: str, partner: str, path: str | None, count: float, who: str, request: Any):  # type: ignore[no-untyped-def]
+        async def talk(name: str, partner: str, path: str | None, count: float, who: str, request: Any):
             first_speaker = name if who == "chosen character" else partner
             mine = ctx.for_visitor(getattr(request, "session_hash", None))
             async for messages, state, files, note in cb.on_versus(

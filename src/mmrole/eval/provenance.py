@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mmrole.schema import SPLIT_NAMES, SPLITS, Sample
 
@@ -81,11 +81,12 @@ def _labels(labels: Sequence[str]) -> str:
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
-def _groups(
-    runs: Sequence[Provenance], key: Callable[[Provenance], Hashable]
-) -> list[tuple[Hashable, list[str]]]:
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def _groups(runs: Sequence[Provenance], key: Callable[[Provenance], _Key]) -> list[tuple[_Key, list[str]]]:
     """Runs grouped by ``key``, groups in the order their first run comes."""
-    groups: dict[Hashable, list[str]] = {}
+    groups: dict[_Key, list[str]] = {}
     for run in runs:
         groups.setdefault(key(run), []).append(run.label)
     return list(groups.items())
@@ -155,13 +156,13 @@ def _splits(runs: Sequence[Provenance]) -> str | None:
     groups = _groups(runs, lambda r: r.splits)
     if len(groups) < 2:
         return None
-    reference = set(groups[0][0])  # type: ignore[arg-type]
+    reference = set(groups[0][0])
     parts = []
     for index, (splits, labels) in enumerate(groups):
         verb = "covers" if len(labels) == 1 else "cover"
-        if index > 0 and set(splits) < reference:  # type: ignore[arg-type]
+        if index > 0 and set(splits) < reference:
             verb = "only"
-        parts.append(f"{_labels(labels)} {verb} {_split_text(splits)}")  # type: ignore[arg-type]
+        parts.append(f"{_labels(labels)} {verb} {_split_text(splits)}")
     return ", ".join(parts)
 
 

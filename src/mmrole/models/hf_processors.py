@@ -60,7 +60,13 @@ def register_processors() -> None:
     model type mapped to its stock processor.
     """
     for processor_class in (Qwen2VLImageOnlyProcessor,):
-        PROCESSOR_MAPPING.register(f"mmrole:{processor_class.__name__}", processor_class, exist_ok=True)
+        # _LazyAutoMapping.register types its value as the tokenizers' (slow, fast) pair; the processor
+        # mapping holds one class (AutoProcessor.register passes one too).
+        PROCESSOR_MAPPING.register(
+            f"mmrole:{processor_class.__name__}",
+            processor_class,  # type: ignore[arg-type]
+            exist_ok=True,
+        )
 
 
 register_processors()

@@ -18,6 +18,7 @@ import base64
 import ssl
 import time
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from mmrole.models.endpoint import redact_url
@@ -83,7 +84,8 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A TCP (or TLS) connection from loop.create_connection gets a read-write Transport.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data

@@ -22,7 +22,7 @@ When several images get different kinds, the weakest one is reported
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from mmrole.errors import BackendError, DataError
@@ -127,7 +127,9 @@ def text_of(content: Any) -> str:
 
 def image_caption(part: dict[str, Any]) -> str | None:
     """A caption given with an image part, or in a sidecar ``.txt`` beside an image file; None if none."""
-    ref = part.get("image_url") if isinstance(part.get("image_url"), dict) else {}
+    ref = part.get("image_url")
+    if not isinstance(ref, dict):
+        ref = {}
     for holder in (part, ref, part.get("metadata") or {}, ref.get("metadata") or {}):
         caption = holder.get("caption") if isinstance(holder, dict) else None
         if isinstance(caption, str) and caption.strip():
@@ -163,11 +165,13 @@ def describe_image(image: PILImage.Image, max_colours: int = 3) -> str:
     quantised = small.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     palette = quantised.getpalette() or []
     shares: dict[str, int] = {}
-    for count, index in sorted(quantised.getcolors() or [], reverse=True):
-        rgb = tuple(palette[3 * index : 3 * index + 3])
-        name = _colour_name(rgb)  # type: ignore[arg-type]
+    # A palette ("P") image's colours are (count, palette index); PIL's stub allows every mode's.
+    counts = cast("list[tuple[int, int]]", quantised.getcolors() or [])
+    for count, index in sorted(counts, reverse=True):
+        red, green, blue = palette[3 * index : 3 * index + 3]
+        name = _colour_name((red, green, blue))
         shares[name] = shares.get(name, 0) + count
-    ranked = sorted(shares, key=shares.get, reverse=True)  # type: ignore[arg-type]
+    ranked = sorted(shares, key=shares.__getitem__, reverse=True)
     # Colours under a tenth of the picture are mostly blends at edges: not worth naming.
     names = [name for name in ranked if shares[name] >= 0.1 * 48 * 48][:max_colours] or ranked[:1]
     if len(names) == 1:

@@ -244,10 +244,10 @@ class LocalOpenAIServer:
                 reply = self.responder(messages)
             except InjectedError as exc:
                 self.outcomes[f"{exc.status}_responder"] += 1
-                extra = (
+                retry_after = (
                     {"Retry-After": _format_seconds(exc.retry_after)} if exc.retry_after is not None else None
                 )
-                return await _respond(writer, exc.status, _error(exc.message), extra)
+                return await _respond(writer, exc.status, _error(exc.message), retry_after)
             if isinstance(reply, str):
                 reply = Reply(text=reply)
             self.outcomes["ok"] += 1

@@ -250,7 +250,9 @@ def build_tiny_idefics3(folder: str | Path) -> Path:
         text_config=_text_config(tokenizer),
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         scale_factor=scale_factor,
-        pad_token_id=tokenizer.pad_token_id,
+        # A deprecated field that Idefics3Config.__post_init__ still takes from **kwargs (default
+        # 128002, outside the tiny vocabulary); its dataclass fields do not list it.
+        pad_token_id=tokenizer.pad_token_id,  # type: ignore[call-arg]
     )
     _seeded()
     model = Idefics3ForConditionalGeneration(config)
