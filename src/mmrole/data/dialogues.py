@@ -32,7 +32,7 @@ from mmrole.schema import (
 )
 
 #: How each dialogue type is spelled inside MMRole ids (``Iron_Man_role-role-dialogue_COCO_3``).
-ID_MARKERS: dict[DialogueType, str] = {
+ID_MARKERS: dict[str, str] = {
     "comment": "comment",
     "human-role": "human-role-dialogue",
     "inter-role": "role-role-dialogue",
@@ -42,8 +42,8 @@ ANNOTATION_FIELDS = ("role_info", "place_info", "scene_info")
 
 def type_from_id(record_id: str) -> DialogueType | None:
     """The dialogue type named inside an MMRole id, or None."""
-    for dialogue_type, marker in ID_MARKERS.items():
-        if f"_{marker}_" in f"{record_id}_":
+    for dialogue_type in DIALOGUE_TYPES:
+        if f"_{ID_MARKERS[dialogue_type]}_" in f"{record_id}_":
             return dialogue_type
     return None
 
