@@ -46,6 +46,11 @@ def build_lock(root: Path) -> Any:
     return FolderLock(folder, folder / ".lock")
 
 
+def failures_path(root: Path, stage: str) -> Path:
+    """Where a generating stage records the items it failed (``.build/failures/<stage>.jsonl``)."""
+    return Path(root) / BUILD_FOLDER / "failures" / f"{stage}.jsonl"
+
+
 @dataclass
 class Item:
     """One dialogue record being filtered."""

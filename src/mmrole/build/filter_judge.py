@@ -96,7 +96,7 @@ def parse_judgement(text: str, turns: int) -> Judgement:
             pair = re.search(rf'"?{name}"?\s*[:=]\s*"?(-?\d+(?:\.\d+)?)', text)
             value = float(pair.group(1)) if pair else None
         if value is None:
-            raise UnreadableReply(f"no {name} score in the review")
+            raise UnreadableReply(f"no {name} score")
         if not SCORE_RANGE[0] <= value <= SCORE_RANGE[1]:
             raise UnreadableReply(f"{name} score {value:g} is outside 1-10")
         scores[name] = value

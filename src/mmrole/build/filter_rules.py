@@ -30,8 +30,8 @@ REFINABLE = frozenset({"language", "length", "refusal", "judge score"})
 #: Kept to phrases a character would not say in a scene (Vision may be an android, never "an AI
 #: language model").
 AI_TONE_PATTERNS: tuple[str, ...] = (
+    r"\bas an? (?:ai |artificial intelligence |large )?language model\b",
     r"\bas an ai\b",
-    r"\bas an? (?:ai|artificial intelligence|large)?\s*language model\b",
     r"\bi(?:'m| am) an? (?:ai|artificial intelligence)(?: assistant| language model| model)?\b",
     r"\bas an ai(?:-powered)? assistant\b",
     r"\bi(?:'m| am) (?:sorry|afraid),? but i (?:can(?:no|')t|am unable to|won't) "

@@ -178,7 +178,7 @@ class _Filter:
         pending = items
         for attempt in range(self.judge_retries + 1):
             if not pending:
-                return
+                break
             views = [self.view(item) for item in pending]
             requests = [
                 judge_request(
@@ -309,7 +309,8 @@ async def filter_dialogues(
                 backends[name] = backends["judge"]  # one model in memory for both roles
                 continue
             backends[name] = load_backend(spec)
-            owned.append(backends[name])
+            if isinstance(spec, str):  # a Backend given in the options belongs to the caller
+                owned.append(backends[name])
     try:
         with build_lock(root), Store(root / BUILD_FOLDER / STORE) as store:
             run = _Filter(options, store)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmrole.build.filter_items import build_lock
 from mmrole.build.stage import StageSummary
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
@@ -50,7 +51,9 @@ LEFT_OUT = {
 class SplitOptions:
     """Options of ``mmrole build split`` (each field is a ``--flag``)."""
 
-    root: str = field(metadata={"help": "The MMRole-Data root to split.", "required": True})
+    root: Path = field(
+        metadata={"help": "The MMRole-Data root to split.", "required": True, "argument": True}
+    )
     in_test_per_type: int = field(
         default=1, metadata={"help": "In-Test dialogues held out per seen character and dialogue type."}
     )
@@ -65,6 +68,13 @@ class SplitOptions:
     overwrite: bool = field(
         default=False, metadata={"help": "Replace test and training files that hold something else."}
     )
+
+    def check(self) -> None:
+        """Refuse impossible settings before any work."""
+        if self.test_turns not in ("one", "all"):
+            raise ConfigError(f"--test-turns {self.test_turns}: choose one or all")
+        if self.in_test_per_type < 0 or self.out_test_per_type < 0:
+            raise ConfigError("--in-test-per-type and --out-test-per-type must be 0 or more")
 
 
 @dataclass
@@ -167,11 +177,13 @@ def build_split(options: SplitOptions) -> SplitSummary:
         DataError: The root or one of its dialogues is malformed (run ``mmrole data validate``).
         ConfigError: A bad option, or a file holds another split and ``overwrite`` is not set.
     """
-    if options.test_turns not in ("one", "all"):
-        raise ConfigError(f"--test-turns {options.test_turns}: choose one or all")
-    if options.in_test_per_type < 0 or options.out_test_per_type < 0:
-        raise ConfigError("--in-test-per-type and --out-test-per-type must be 0 or more")
+    options.check()
     root = Path(options.root)
+    with build_lock(root):
+        return _split(root, options)
+
+
+def _split(root: Path, options: SplitOptions) -> SplitSummary:
     characters = load_characters(root)
     dialogues = list(load_dialogues(root, characters=characters))
     if not dialogues:
