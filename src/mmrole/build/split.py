@@ -96,6 +96,11 @@ def _answerable(dialogue: Dialogue) -> bool:
     return any(turn.speaker == dialogue.role for turn in dialogue.turns)
 
 
+def _involves_ood(dialogue: Dialogue, characters: dict[str, Character]) -> bool:
+    speakers = {dialogue.role, dialogue.other_role} & characters.keys()
+    return any(characters[name].split == OOD for name in speakers)
+
+
 @dataclass
 class _Plan:
     tests: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
@@ -113,7 +118,15 @@ def plan_split(dialogues: list[Dialogue], characters: dict[str, Character], opti
     for (role, dialogue_type), group in sorted(groups.items()):
         character = characters[role]
         wanted = options.out_test_per_type if character.split == OOD else options.in_test_per_type
-        eligible = sorted((d for d in group if _answerable(d)), key=_order)
+        # In-Test is of seen characters: a dialogue with a held-out partner belongs to neither split
+        eligible = sorted(
+            (
+                d
+                for d in group
+                if _answerable(d) and (character.split == OOD or not _involves_ood(d, characters))
+            ),
+            key=_order,
+        )
         rng = random.Random(f"{options.seed}|{role}|{dialogue_type}")
         for dialogue in sorted(rng.sample(eligible, min(wanted, len(eligible))), key=_order):
             test_ids.add(dialogue.id)
@@ -124,10 +137,9 @@ def plan_split(dialogues: list[Dialogue], characters: dict[str, Character], opti
                 s.model_copy(update={"split": character.split}) for s in chosen
             )
     for dialogue in dialogues:
-        speakers = {dialogue.role, dialogue.other_role} & characters.keys()
         if dialogue.id in test_ids:
             plan.left_out["test"] += 1
-        elif any(characters[name].split == OOD for name in speakers):
+        elif _involves_ood(dialogue, characters):
             plan.left_out["held-out"] += 1
         elif not _answerable(dialogue):
             plan.left_out["no-turn"] += 1
