@@ -121,3 +121,72 @@ def review(score: float, *, bad_turns: list[int] | None = None, reason: str = "r
 def dialogue_id_of(request_id: str | None) -> str:
     """The dialogue a filter request is about (``review:ID#0`` -> ``ID``)."""
     return (request_id or "").split(":", 1)[-1].rsplit("#", 1)[0]
+
+
+# --- a root built from scratch by `build run` (needs the generating stages) -----------------------
+
+SCRATCH_ROLES = {
+    "in-distribution": {"The Lantern Isles": ["Mira Vale", "Otto Brass"]},
+    "out-of-distribution": {"云中小镇": ["小月"]},
+}
+
+
+def scratch_root(target: Path) -> Path:
+    """A root with only source texts and images: three characters (two in-distribution partners, one
+    held-out Chinese character alone in her series), two generic images, three unannotated stills."""
+    demo = copy_demo(target.parent / f"{target.name}-demo")
+    for split, roles in SCRATCH_ROLES.items():
+        folder = target / "profiles" / split
+        folder.mkdir(parents=True)
+        (folder / "roles.json").write_text(json.dumps(roles, ensure_ascii=False), encoding="utf-8")
+        for name in (n for names in roles.values() for n in names):
+            chinese = name == "小月"
+            raw = folder / ("raw_info_zh" if chinese else "raw_info_en") / f"{name.replace(' ', '_')}.txt"
+            raw.parent.mkdir(exist_ok=True)
+            rng = random.Random(name)
+            raw.write_text(" ".join(sentence(rng, chinese) for _ in range(12)), encoding="utf-8")
+    images = target / "images"
+    for source, copy in (
+        ("scenes/boats.png", "COCO/train2017/000000000001.png"),
+        ("scenes/house.png", "COCO/train2017/000000000002.png"),
+        ("The_Lantern_Isles/01.png", "The_Lantern_Isles/01.png"),
+        ("The_Lantern_Isles/02.png", "The_Lantern_Isles/02.png"),
+        ("云中小镇/01.png", "云中小镇/01.png"),
+    ):
+        (images / copy).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(demo / "images" / source, images / copy)
+    shutil.rmtree(demo)
+    return target
+
+
+def is_review(text: str) -> bool:
+    return "Rate it from 1 (worst)" in text or "请从 1（最差）" in text
+
+
+def varied_build_reply(messages: list[dict[str, Any]]) -> str:
+    """:func:`mmrole.testing.build_replies.build_reply` with each dialogue's text drawn from a seed of
+    its request, so no two dialogues are near-duplicates (the placeholder text is the same in all)."""
+    from mmrole.models.base import last_user_text
+    from mmrole.testing.build_replies import build_reply, request_language
+
+    text = last_user_text(messages)
+    reply = json.loads(build_reply(messages))
+    rng = random.Random(json.dumps(messages, sort_keys=True))  # the image's path too: one text per dialogue
+    chinese = request_language(text) == "Chinese"
+    if "dialogue" in reply:
+        for turn in reply["dialogue"]:
+            turn["text"] = " ".join(sentence(rng, chinese) for _ in range(2))
+    elif "comment" in reply:
+        reply["comment"] = " ".join(sentence(rng, chinese) for _ in range(3))
+    return json.dumps(reply, ensure_ascii=False)
+
+
+def curation_reply(messages: list[dict[str, Any]], low: str = "") -> str:
+    """Every build request's accepted reply, and the filter's reviews: 8, or 2 for a dialogue whose
+    text holds ``low``."""
+    from mmrole.models.base import last_user_text
+
+    text = last_user_text(messages)
+    if is_review(text):
+        return review(2 if low and low in text else 8, reason="scripted review")
+    return varied_build_reply(messages)
