@@ -236,7 +236,7 @@ def _dialogue_row(
     options: Any, everyone: list[PlannedCharacter], images: Path, assume: Assumptions
 ) -> StageEstimate:
     dialogue_type = options.type
-    row = StageEstimate(f"dialogues {dialogue_type}")
+    row = StageEstimate(f"dialogues-{dialogue_type}")
     series_sizes: dict[str, int] = {}
     for c in everyone:
         series_sizes[c.series] = series_sizes.get(c.series, 0) + 1
@@ -266,7 +266,7 @@ def _filter_rows(
     for row in dialogue_rows:
         if not row.items:
             continue
-        dialogue_type = row.stage.split()[-1]
+        dialogue_type = row.stage.split("-", 1)[1]
         profiles = 2 if dialogue_type == "inter-role" else 1
         body = profiles * assume.summary_tokens + assume.dialogue_tokens(dialogue_type) + assume.image_tokens
         if options.judge:

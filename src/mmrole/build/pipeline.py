@@ -133,7 +133,7 @@ def summary_tables(summary: BuildSummary) -> list[Any]:
     """The end-of-run summary as rich Tables: the stages, then the dataset per dialogue type."""
     from rich.table import Table
 
-    from mmrole.schema import DIALOGUE_TYPES, SPLIT_NAMES
+    from mmrole.schema import DIALOGUE_TYPES
 
     stages = Table(title=f"mmrole build: {summary.root}")
     for name in ("stage", "built", "failed", "already built", "calls", "top reasons"):
@@ -147,9 +147,8 @@ def summary_tables(summary: BuildSummary) -> list[Any]:
             str(stage.calls),
             _reasons(stage),
         )
-    characters = ", ".join(
-        f"{count} {SPLIT_NAMES.get(s, s)}" for s, count in sorted(summary.characters.items())
-    )
+    kinds = {"in-distribution": "seen", "out-of-distribution": "held out"}
+    characters = ", ".join(f"{count} {kinds.get(s, s)}" for s, count in sorted(summary.characters.items()))
     dataset = Table(
         title=(
             f"{sum(summary.characters.values())} characters ({characters}); {summary.images} images in "
