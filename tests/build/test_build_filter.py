@@ -291,3 +291,14 @@ def test_bad_input_is_one_line(root: Path):
         build_filter(options(root, on_judge_error="maybe"))
     with pytest.raises(DataError, match="not an MMRole-Data root"):
         build_filter(options(root / "dialogues"))
+
+
+def test_a_listed_character_without_a_profile_stops_the_filter_only_when_it_has_dialogues(root: Path):
+    roles = root / "profiles" / "in-distribution" / "roles.json"
+    listed = json.loads(roles.read_text("utf-8"))
+    listed["The Lantern Isles"].append("Tick")  # its profile stage has not run yet
+    roles.write_text(json.dumps(listed))
+    assert build_filter(options(root)).failed == 0
+    write_records(dialogue_file(root, "Tick", "comment", "COCO"), [record("Mira Vale", "comment", "COCO", 9)])
+    with pytest.raises(DataError, match="record Tick.*no profile text"):
+        build_filter(options(root))

@@ -193,3 +193,57 @@ def test_kill_9_mid_build_then_rerun_repeats_no_finished_call(tmp_path: Path):
     assert total["failed"] == 0 and 9 <= finished < total["ok"]
     assert server.received - received == total["ok"] - finished
     assert served - finished <= 2  # only the calls in flight at the kill (concurrency 2) were lost
+
+
+DEMO_CONFIG = """
+root = "{root}"
+generator = "scripted"
+judge = "demo"
+progress = false
+
+[dialogues]
+characters = ["Mira Vale", "Otto Brass"]
+coco_count = 1
+script_count = 0
+min_turns = 4
+max_turns = 4
+[dialogues.comment]
+coco_count = 2
+characters = ["Mira Vale"]
+[dialogues.human-role]
+characters = ["Otto Brass"]
+[dialogues.inter-role]
+characters = ["Mira Vale"]
+
+[filter]
+min_judge_score = 1    # the 135M judge's scores measure nothing: keep what it reviews
+
+[split]
+in_test_per_type = 1
+"""
+
+
+@pytest.mark.slow
+def test_build_run_with_the_demo_judge_then_mmrole_eval_on_it(tmp_path: Path, run_mmrole):
+    """The offline demo model reviews the dialogues (the generator is scripted: the 135M model cannot
+    write a dialogue the generating stages accept), then `mmrole eval --agent demo --judge demo` runs
+    on the built test set."""
+    root = scratch_root(tmp_path / "root")
+    path = tmp_path / "demo.toml"
+    path.write_text(DEMO_CONFIG.format(root=root))
+    generator = ScriptedBackend(lambda call: curation_reply(call.messages))
+    summary = run_build(read_config(path), generator=generator)
+    reviewed = read_sidecar(root)
+    assert len(reviewed) == 2 + 1 + 1 == summary.stage("filter").kept
+    assert all(r["judge"] is not None or r["judge_error"] for r in reviewed)  # the demo judge answered
+    assert validate(root).ok
+    assert summary.stage("split").tests == {
+        "in-distribution": {"comment": 1, "human-role": 1, "inter-role": 1}
+    }
+    run = tmp_path / "run"
+    code, out, err = run_mmrole(
+        "eval", "--agent", "demo", "--judge", "demo", "--data", root / "data" / "test", "--run", run,
+        "--limit", "2", "--metrics", "Fluency,Tone Consistency", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    assert (run / "results.json").is_file() and (run / "report.md").is_file()

@@ -46,6 +46,25 @@ def build_lock(root: Path) -> Any:
     return FolderLock(folder, folder / ".lock")
 
 
+def load_built_characters(root: Path) -> dict[str, Character]:
+    """The characters of a root being built. A character roles.json lists but without a profile yet
+    (its profile stage failed, or has not run) stops nothing unless it has dialogues; any other
+    problem is one DataError, as loading always is."""
+    from mmrole.data.characters import load_characters
+    from mmrole.data.problems import Problem
+
+    problems: list[Problem] = []
+    characters = load_characters(root, report=problems.append)
+    owners = {
+        path.stem.rsplit("_", 1)[0] for path, _, kind in dialogue_files(root) if path.parent.name == kind
+    }
+    for problem in problems:
+        idle = problem.kind == "missing-profile" and file_stem(problem.record or "") not in owners
+        if problem.is_error and not idle:
+            raise problem.to_error()
+    return characters
+
+
 def failures_path(root: Path, stage: str) -> Path:
     """Where a generating stage records the items it failed (``.build/failures/<stage>.jsonl``)."""
     return Path(root) / BUILD_FOLDER / "failures" / f"{stage}.jsonl"

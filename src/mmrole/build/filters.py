@@ -33,6 +33,7 @@ from mmrole.build.filter_items import (
     build_lock,
     check_item,
     check_rules,
+    load_built_characters,
     mark_duplicates,
     read_items,
     summarize,
@@ -52,7 +53,6 @@ from mmrole.build.filter_rules import (
     RuleFailure,
     read_turns,
 )
-from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_annotations
 from mmrole.data.paths import UnsafePathError, resolve_under
 from mmrole.engine.runner import Request, Result, run_requests
@@ -89,7 +89,7 @@ class _Filter:
         self.calls = 0
 
     async def run(self, backends: dict[str, Any]) -> list[Item]:
-        self.characters = load_characters(self.root)
+        self.characters = load_built_characters(self.root)
         self.annotations = load_annotations(self.root)
         items = read_items(self.root, self.characters)
         check_rules(items, self.characters, self.options.limits())

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmrole.build.filter_items import build_lock
+from mmrole.build.filter_items import build_lock, load_built_characters
 from mmrole.build.stage import StageSummary
-from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.qwen import sample_to_qwen
 from mmrole.data.samples import samples_of_dialogue
@@ -196,7 +195,7 @@ def build_split(options: SplitOptions) -> SplitSummary:
 
 
 def _split(root: Path, options: SplitOptions) -> SplitSummary:
-    characters = load_characters(root)
+    characters = load_built_characters(root)
     dialogues = list(load_dialogues(root, characters=characters))
     if not dialogues:
         raise DataError("no dialogues to split", file=str(root / "dialogues"))
