@@ -72,6 +72,10 @@ def test_stages_run_in_the_pipelines_order_whatever_the_files_order(tmp_path: Pa
             "build.toml: [filter] refine: must be true or false, not an integer 1",
         ),
         (CURATION + "seed = true\n", "build.toml: seed: must be an integer, not a boolean True"),
+        (
+            CURATION + "[filter]\non_judge_error = 'drop'\n",
+            "build.toml: [filter] on_judge_error: must be one of 'reject', 'keep', not a text 'drop'",
+        ),
         (CURATION + "[filter]\nroot = 3\n", "build.toml: [filter] root: must be a path, not an integer 3"),
         (CURATION + "[colours]\nred = 1\n", "build.toml: [colours]: unknown table"),
         (CURATION + "filter = 3\n", "build.toml: filter: must be a table ([filter]), not an integer"),

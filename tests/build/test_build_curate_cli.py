@@ -45,8 +45,12 @@ def test_filter_then_split_on_the_command_line(root: Path, run_mmrole):
 
 
 def test_bad_options_and_configs_are_refused_in_one_line(root: Path, tmp_path: Path, run_mmrole):
-    assert "choose reject or keep" in run_mmrole.refused("build", "filter", root, "--on-judge-error", "maybe")
-    assert "--test-turns some" in run_mmrole.refused("build", "split", root, "--test-turns", "some")
+    assert "--duplicate-jaccard 1.5: a share in (0, 1]" in run_mmrole.refused(
+        "build", "filter", root, "--duplicate-jaccard", "1.5"
+    )
+    assert "must be 0 or more" in run_mmrole.refused("build", "split", root, "--in-test-per-type", "-1")
+    code, _, err = run_mmrole("build", "filter", root, "--on-judge-error", "maybe")  # a choice: click says so
+    assert code == 2 and "'maybe' is not one of 'reject', 'keep'" in err and "Traceback" not in err
     config = tmp_path / "build.toml"
     config.write_text(f'stages = ["split"]\nroot = "{root}"\n[split]\nin_test = 1\n')
     line = run_mmrole.refused("build", "run", config)

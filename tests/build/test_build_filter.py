@@ -3,7 +3,6 @@ reviews, refinement, the audit sidecar, atomic rewrites of the dataset files, an
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -111,7 +110,8 @@ def test_the_judge_rejects_low_scores_and_every_score_and_reason_is_kept(root: P
     assert low not in {r["id"] for r in read_records(dialogue_file(root, "Mira Vale", "comment", "script"))}
     # the review saw the image, the profile and the dialogue; inter-role ones both profiles
     call = next(c for c in judge.calls if "role-role" in (c.request_id or ""))
-    assert call.messages[1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    image = call.messages[1]["content"][0]["image_url"]["url"]
+    assert Path(image).is_file() and Path(image).is_relative_to((root / "images").resolve())
     assert "## Profile of Mira Vale" in call.text and "## Profile of Otto Brass" in call.text
     chinese = next(c for c in judge.calls if "小月" in (c.request_id or ""))
     assert "## 小月的简介" in chinese.text and "请从 1（最差）到 10（最好）" in chinese.text
@@ -278,7 +278,7 @@ def test_an_image_link_leading_out_of_the_folder_is_a_rejection(root: Path, outs
     summary = build_filter(options(root, judge="scripted"), judge=judge)
     assert summary.failed == summary.reasons["structure"] > 0
     sent = json.dumps([c.messages for c in judge.calls])
-    assert judge.calls and base64.b64encode(data).decode() not in sent
+    assert judge.calls and str(secret) not in sent and str(link) not in sent
 
 
 def test_bad_input_is_one_line(root: Path):

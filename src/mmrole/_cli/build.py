@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from mmrole._cli import build_curate
 from mmrole._cli.options import options_command
 from mmrole.build.annotate import AnnotateOptions
 from mmrole.build.dialogues import DialogueOptions
@@ -90,12 +91,7 @@ _COMMANDS = (
 for _name, _options, _run, _doc in _COMMANDS:
     build_app.command(_name, help=_doc)(options_command(_options, _stage(_run), _doc))
 
-try:  # the curation commands (filter, split, run) live in their own module
-    from mmrole._cli import build_curate
-except ImportError:  # pragma: no cover - until that module lands
-    build_curate = None  # type: ignore[assignment]
-if build_curate is not None:
-    build_curate.add_commands(build_app)
+build_curate.add_commands(build_app)  # the curation commands: filter, split, run
 
 
 def register(app: typer.Typer) -> None:

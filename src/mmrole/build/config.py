@@ -109,6 +109,8 @@ class BuildConfig:
 
 def _describe(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(choice) for choice in typing.get_args(annotation))
     if origin in (list, tuple):
         return "a list of texts"
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -123,6 +125,10 @@ def _convert(value: Any, annotation: Any) -> Any:
     """``value`` as the field's type, or raise TypeError (the caller names the key)."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        if value not in args or isinstance(value, bool) != any(isinstance(a, bool) for a in args):
+            raise TypeError
+        return value
     if origin in (list, tuple):
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise TypeError

@@ -23,6 +23,7 @@ from mmrole.build.filter_rules import (
     near_duplicates,
     read_turns,
 )
+from mmrole.build.generate import BuildFolder
 from mmrole.build.stage import StageSummary
 from mmrole.data.characters import file_stem
 from mmrole.data.dialogues import dialogue_files, role_from_id
@@ -32,18 +33,8 @@ from mmrole.errors import DataError
 from mmrole.files import write_json, write_jsonl
 from mmrole.schema import Character
 
-#: The build's own files inside a data root (the engine's store, the filter's sidecar).
-BUILD_FOLDER = ".build"
+#: The filter's audit file, in the root's ``.build/`` (beside the store and the failures files).
 SIDECAR = "filter.jsonl"
-STORE = "store.sqlite"
-
-
-def build_lock(root: Path) -> Any:
-    """Hold a root's build for this process (re-entrant; a second process building it is refused)."""
-    from mmrole.run_lock import FolderLock
-
-    folder = Path(root) / BUILD_FOLDER
-    return FolderLock(folder, folder / ".lock")
 
 
 def load_built_characters(root: Path) -> dict[str, Character]:
@@ -63,11 +54,6 @@ def load_built_characters(root: Path) -> dict[str, Character]:
         if problem.is_error and not idle:
             raise problem.to_error()
     return characters
-
-
-def failures_path(root: Path, stage: str) -> Path:
-    """Where a generating stage records the items it failed (``.build/failures/<stage>.jsonl``)."""
-    return Path(root) / BUILD_FOLDER / "failures" / f"{stage}.jsonl"
 
 
 @dataclass
@@ -178,7 +164,7 @@ def item_record(item: Item, root: Path) -> dict[str, Any]:
 
 def sidecar_path(root: str | Path) -> Path:
     """The filter's audit file of a root."""
-    return Path(root) / BUILD_FOLDER / SIDECAR
+    return BuildFolder(root).path / SIDECAR
 
 
 def read_sidecar(root: str | Path) -> list[dict[str, Any]]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mmrole.build.filter_rules import RuleLimits
 from mmrole.build.stage import StageSummary
+from mmrole.options import MAX_IMAGE_SIDE_HELP, MISSING_IMAGE_HELP
+from mmrole.schema import MissingImage
 
 
 def _help(text: str, **more: Any) -> dict[str, Any]:
@@ -36,7 +38,7 @@ class FilterOptions:
     min_judge_score: float = field(
         default=6.0, metadata=_help("Lowest review score (1-10, the lowest of its criteria) that is kept.")
     )
-    on_judge_error: str = field(
+    on_judge_error: Literal["reject", "keep"] = field(
         default="reject",
         metadata=_help("A dialogue whose review failed or could not be read: reject or keep."),
     )
@@ -50,11 +52,8 @@ class FilterOptions:
         default=None, metadata=_help("Text the review is made to start with (demo judge: the JSON's start).")
     )
     images: Path | None = field(default=None, metadata=_help("The image folder (default: ROOT/images)."))
-    missing_image: str = field(
-        default="error",
-        metadata=_help("An image file that is absent: error, or omit (review the text alone)."),
-    )
-    max_image_side: int | None = field(default=None, metadata=_help("Downscale images to this longer side."))
+    missing_image: MissingImage = field(default="error", metadata=_help(MISSING_IMAGE_HELP))
+    max_image_side: int | None = field(default=None, metadata=_help(MAX_IMAGE_SIDE_HELP))
     min_turns: int = field(default=4, metadata=_help("Fewest turns of a human-role or inter-role dialogue."))
     max_turns: int = field(default=30, metadata=_help("Most turns of a human-role or inter-role dialogue."))
     min_turn_chars: int = field(default=2, metadata=_help("Fewest characters of a turn."))
@@ -71,10 +70,12 @@ class FilterOptions:
             "Shingle overlap (Jaccard) at which two dialogues of a character are near-duplicates."
         ),
     )
-    concurrency: int = field(default=32, metadata=_help("Model calls in flight at most."))
-    max_retries: int = field(default=5, metadata=_help("Retries of a failed call (429, 5xx, timeouts)."))
+    concurrency: int = field(default=32, metadata=_help("Calls in flight at most."))
+    max_retries: int = field(
+        default=5, metadata=_help("Retries per call on 429, 5xx, timeouts, dropped connections.")
+    )
     rpm: float | None = field(default=None, metadata=_help("At most this many calls per minute."))
-    progress: bool = field(default=True, metadata=_help("Show progress bars."))
+    progress: bool = field(default=True, metadata=_help("Show a progress bar."))
 
     def check(self) -> None:
         """Refuse contradicting or impossible settings before any work (one line each)."""

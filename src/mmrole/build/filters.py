@@ -27,10 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.build.filter_items import (
-    BUILD_FOLDER,
-    STORE,
     Item,
-    build_lock,
     check_item,
     check_rules,
     load_built_characters,
@@ -53,6 +50,7 @@ from mmrole.build.filter_rules import (
     RuleFailure,
     read_turns,
 )
+from mmrole.build.generate import BuildFolder
 from mmrole.data.dialogues import load_annotations
 from mmrole.data.paths import UnsafePathError, resolve_under
 from mmrole.engine.runner import Request, Result, run_requests
@@ -111,9 +109,13 @@ class _Filter:
         return items
 
     def attach_images(self, items: list[Item]) -> None:
-        """The image of each dialogue that may still be kept, as a data URL (before any call: a missing
-        image stops the stage unless ``missing_image`` is omit; an escaping link is a rejection)."""
-        from mmrole.data.convert import MISSING_IMAGE_HINT, image_data_url
+        """The image of each dialogue that may still be kept, checked before any call: a missing image
+        stops the stage unless ``missing_image`` is omit, an unreadable one stops it, a link leading
+        out of the image folder is a rejection. The part names the local file (backends read it when
+        they send it; the cache key hashes its bytes), or with ``max_image_side`` holds the
+        downscaled image's data URL."""
+        from mmrole.data.convert import MISSING_IMAGE_HINT
+        from mmrole.images import check_image_file, file_data_url
 
         for item in items:
             if not item.kept and not item.refinable():
@@ -132,8 +134,13 @@ class _Filter:
                     record=item.key,
                     field="image",
                 )
-            if self.options.judge or self.options.refine:
-                item.image_url = image_data_url(path, self.options.max_image_side, record=item.key)
+            if not (self.options.judge or self.options.refine):
+                continue
+            if self.options.max_image_side is not None:
+                item.image_url = file_data_url(path, self.options.max_image_side, record=item.key)
+                continue
+            check_image_file(path, record=item.key, field="image")  # decoded once per file
+            item.image_url = str(path.resolve())
 
     def view(self, item: Item) -> DialogueView:
         assert item.role is not None
@@ -312,7 +319,8 @@ async def filter_dialogues(
             if isinstance(spec, str):  # a Backend given in the options belongs to the caller
                 owned.append(backends[name])
     try:
-        with build_lock(root), Store(root / BUILD_FOLDER / STORE) as store:
+        folder = BuildFolder(root)
+        with folder.lock(), Store(folder.store_path) as store:
             run = _Filter(options, store)
             items = await run.run(backends)
             outputs = write_results(items, root)

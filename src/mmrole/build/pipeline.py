@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.build.config import BuildConfig, stage_function
-from mmrole.build.filter_items import build_lock, failures_path
+from mmrole.build.generate import BuildFolder, GeneratorOptions, check_failures
 from mmrole.build.stage import StageSummary
 
 #: Called with each stage's summary as it finishes (the CLI prints a line).
@@ -59,13 +59,8 @@ def _with_models(options: Any, models: dict[str, Any]) -> Any:
 
 def _check_failures(options: Any, summary: StageSummary) -> None:
     """Stop the run when a generating stage failed more items than its ``max_failures`` allows."""
-    if not hasattr(options, "max_failures"):
-        return
-    from mmrole.engine.failures import MaxFailures
-
-    where = failures_path(Path(options.root), summary.stage)
-    total = summary.kept + summary.failed
-    MaxFailures.parse(options.max_failures).check(summary.failed, total, f"{summary.stage} items", str(where))
+    if isinstance(options, GeneratorOptions):  # the filter's rejections are its purpose, not failures
+        check_failures(options, summary, BuildFolder(options.root).failures_path(summary.stage))
 
 
 def run_build(
@@ -94,7 +89,7 @@ def run_build(
     if progress is not None:
         models["progress"] = progress
     summary = BuildSummary(root)
-    with build_lock(root):
+    with BuildFolder(root).lock():
         for stage in config.stages:
             options_list = config.options[stage]
             for options in options_list if isinstance(options_list, list) else [options_list]:

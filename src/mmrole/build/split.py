@@ -26,9 +26,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from mmrole.build.filter_items import build_lock, load_built_characters
+from mmrole.build.filter_items import load_built_characters
+from mmrole.build.generate import BuildFolder
 from mmrole.build.stage import StageSummary
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.qwen import sample_to_qwen
@@ -59,7 +60,7 @@ class SplitOptions:
     out_test_per_type: int = field(
         default=2, metadata={"help": "Out-Test dialogues per held-out character and dialogue type."}
     )
-    test_turns: str = field(
+    test_turns: Literal["one", "all"] = field(
         default="one",
         metadata={"help": "Test samples per test dialogue: one (a random turn, as MMRole) or all."},
     )
@@ -190,7 +191,7 @@ def build_split(options: SplitOptions) -> SplitSummary:
     """
     options.check()
     root = Path(options.root)
-    with build_lock(root):
+    with BuildFolder(root).lock():
         return _split(root, options)
 
 
