@@ -302,3 +302,23 @@ def test_a_listed_character_without_a_profile_stops_the_filter_only_when_it_has_
     write_records(dialogue_file(root, "Tick", "comment", "COCO"), [record("Mira Vale", "comment", "COCO", 9)])
     with pytest.raises(DataError, match="record Tick.*no profile text"):
         build_filter(options(root))
+
+
+def test_the_dialogue_stage_does_not_write_back_what_the_filter_removed(root: Path):
+    from mmrole.build.dialogues import DialogueOptions, build_dialogues
+    from mmrole.build.filter_items import rejected_ids
+
+    low = "Otto_Brass_comment_COCO_0"
+    build_filter(options(root, judge="scripted"), judge=judge_by_id({low: 2}))
+    assert rejected_ids(root) == {low}
+    generator = ScriptedBackend(
+        lambda call: json.dumps({"comment": "The boats at the pier, every one of them."})
+    )
+    summary = build_dialogues(
+        DialogueOptions(
+            root=root, generator=generator, type="comment", characters=["Otto Brass"], coco_count=2,
+            script_count=0, generic_images="scenes", progress=False,
+        )
+    )  # fmt: skip
+    assert low not in {r["id"] for r in read_records(dialogue_file(root, "Otto Brass", "comment", "COCO"))}
+    assert summary.kept == 0 and summary.skipped == 2 and generator.calls == []

@@ -127,6 +127,7 @@ def test_build_run_builds_a_root_that_validates_and_holds_no_test_sample_in_trai
     again = scripted()
     rerun = run_build(config, generator=again, judge=again)
     assert again.calls == [] and all(s.calls == 0 for s in rerun.stages)
+    assert all(s.kept == 0 for s in rerun.stages if s.stage.startswith("dialogues"))  # the rejected one too
     assert {p: p.read_bytes() for p in (root / "data").rglob("*.json")} == before
     assert rerun.dialogues == summary.dialogues
 

@@ -9,7 +9,8 @@ are checked (:mod:`mmrole.build.dialogue_parse`), asked again with a format remi
 (``.build/failures/dialogues-<type>.jsonl``); the dialogues kept go to
 ``dialogues/<split>/<type>/<Name>_<COCO|script>.json`` with MMRole's ids, which ``mmrole data
 samples`` turns into training samples unchanged. A dialogue already in its file is kept as it is
-(never asked for again) unless ``overwrite``.
+(never asked for again) unless ``overwrite``; so is one ``mmrole build filter`` removed (its audit
+file says so), which is never written back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from mmrole.build.dialogue_parse import Turns, dialogue_record, parse_comment, parse_dialogue
 from mmrole.build.dialogue_plan import Assignment, PlanSettings, plan_assignments
+from mmrole.build.filter_items import rejected_ids
 from mmrole.build.generate import (
     BuildFolder,
     GeneratorOptions,
@@ -220,6 +222,7 @@ async def build_dialogues_async(options: DialogueOptions) -> StageSummary:
         planned = plan_assignments(root, chosen, everyone, annotations, folder, settings)
         existing = {path: _existing(path, root) for path in dict.fromkeys(a.path for a in planned)}
         built = {record["id"] for records in existing.values() for record in records}
+        built |= rejected_ids(root)  # removed by `build filter`: never written back (unless overwrite)
         todo = [a for a in planned if options.overwrite or a.id not in built]
         summary.skipped = len(planned) - len(todo)
         todo = todo[: options.limit] if options.limit else todo

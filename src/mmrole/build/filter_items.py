@@ -173,6 +173,11 @@ def read_sidecar(root: str | Path) -> list[dict[str, Any]]:
     return [record for _, record in iter_jsonl(path)] if path.is_file() else []
 
 
+def rejected_ids(root: str | Path) -> set[str]:
+    """The dialogues the filter removed from a root (the generating stage does not write them again)."""
+    return {str(record["id"]) for record in read_sidecar(root) if record.get("kept") is False}
+
+
 def write_results(items: list[Item], root: Path) -> list[str]:
     """The sidecar (merged with earlier runs' decisions), then every dialogue file that changed."""
     records = [item_record(item, root) for item in items]
