@@ -138,7 +138,8 @@ def markdown(
             MARK_START,
             "## Dialogue generation",
             "",
-            f"`benchmarks/build_dialogues.py`, measured {time.strftime('%Y-%m-%d')} on {machine} (shared machine).",
+            f"`benchmarks/build_dialogues.py`, measured {time.strftime('%Y-%m-%d')} on {machine} (shared machine, "
+            f"load average {os.getloadavg()[0]:.1f} at the end: other jobs ran beside it).",
             "Local OpenAI-compatible server in its own process answering every request with a well-formed "
             f"dialogue: {LATENCY * 1000:.0f} ms latency, {CAPACITY} concurrent requests at most, so the limit is "
             f"{LIMIT:.0f} calls/s. Workload: `mmrole build dialogues --type human-role` over a fresh root, "
