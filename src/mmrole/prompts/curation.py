@@ -13,7 +13,7 @@ Pure text: no I/O, no imports of mmrole's heavier rooms.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 #: The review's three criteria (JSON keys), in the order the prompt asks them.
@@ -123,7 +123,7 @@ _ZH = {
 }
 
 
-def _texts(view: DialogueView) -> dict[str, object]:
+def _texts(view: DialogueView) -> Mapping[str, object]:
     return _ZH if view.chinese else _EN
 
 
