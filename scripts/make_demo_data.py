@@ -14,7 +14,6 @@ script writes. Run from the repository::
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from mmrole.data.characters import file_stem
 from mmrole.data.holdout import dialogue_id
 from mmrole.data.qwen import sample_to_qwen
 from mmrole.data.samples import build_samples
-from mmrole.errors import ConfigError
+from mmrole.files import fresh_folder
 
 SECTION_TITLES = {
     "English": (
@@ -126,23 +125,9 @@ def _draw(scene: str) -> Any:
 
 
 def write_demo(target: str | Path, *, overwrite: bool = False) -> Path:
-    """Write the demo dataset (profiles, images, dialogues, test and train splits) into ``target``.
-
-    Args:
-        target: The folder to write.
-        overwrite: Replace ``target`` when it exists and is not empty.
-
-    Returns:
-        The target path.
-
-    Raises:
-        ConfigError: ``target`` is not empty and ``overwrite`` is False.
-    """
-    target = Path(target)
-    if target.exists() and any(target.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{target} is not empty; pass overwrite=True (--overwrite) to replace it")
-        shutil.rmtree(target)
+    """Write the demo dataset into ``target`` and return it; a non-empty ``target`` is replaced only with
+    ``overwrite`` (ConfigError otherwise, as :func:`mmrole.files.fresh_folder` says)."""
+    target = fresh_folder(target, overwrite=overwrite)
     _write_profiles(target)
     for relative, (scene, _) in content.IMAGES.items():
         path = target / "images" / relative

@@ -8,8 +8,8 @@ import os
 import pytest
 
 from mmrole.data.jsonio import iter_jsonl
-from mmrole.errors import DataError, StorageError
-from mmrole.files import read_json, write_json, write_jsonl
+from mmrole.errors import ConfigError, DataError, StorageError
+from mmrole.files import fresh_folder, open_atomic, read_json, write_json, write_jsonl
 from mmrole.runs import read_run_info, update_run_info, without_secrets
 
 
@@ -115,3 +115,24 @@ def test_other_write_errors_are_one_line_too(tmp_path):
     with pytest.raises(StorageError, match=r"^cannot write .*answers\.jsonl: Is a directory$"):
         write_jsonl(tmp_path / "answers.jsonl", [{"id": "a"}])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl"]
+
+
+def test_a_handle_written_atomically_keeps_the_old_file_when_its_writer_fails(tmp_path):
+    path = tmp_path / "table.tsv"
+    with open_atomic(path, newline="") as handle:
+        handle.write("a\tb\r\n")
+    assert path.read_bytes() == b"a\tb\r\n"  # newline="" writes what it is given, as csv expects
+    with pytest.raises(DataError), open_atomic(path) as handle:
+        handle.write("half a row")
+        raise DataError("image file not found", record="s1")
+    assert path.read_bytes() == b"a\tb\r\n" and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_fresh_folder_replaces_a_non_empty_one_only_when_told(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("keep")
+    with pytest.raises(ConfigError, match="is not empty"):
+        fresh_folder(tmp_path / "out")
+    assert (tmp_path / "out" / "mine.txt").exists()
+    assert list(fresh_folder(tmp_path / "out", overwrite=True).iterdir()) == []
+    assert fresh_folder(tmp_path / "new" / "deeper").is_dir()

@@ -10,18 +10,22 @@ folder's typed files are in :mod:`mmrole.runs`).
 
     write_jsonl(path, records)
     write_json(path, {"overall": ...})
+    with open_atomic(path, newline="") as handle:  # a writer that wants a handle (csv, json.dump)
+        csv.writer(handle).writerows(rows)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from mmrole.errors import DataError, StorageError
+from mmrole.errors import ConfigError, DataError, StorageError
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -89,18 +93,28 @@ def file_digest(path: str | Path) -> str | None:
     return digest.hexdigest()
 
 
-def _atomic_write(path: Path, chunks: Iterable[str | bytes], *, binary: bool) -> None:
-    """Write ``NAME.partial``, flush it to disk, rename it over ``NAME``; never leave the partial.
+@contextlib.contextmanager
+def open_atomic(path: str | Path, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
+    """A handle on ``NAME.partial``, flushed to disk and renamed over ``NAME`` when the block ends.
+
+    If the block raises, ``NAME`` is left as it was and the partial file is removed. Every
+    atomic writer of mmrole goes through here.
+
+    Args:
+        path: The file to write (its folder is created).
+        binary: A bytes handle instead of a UTF-8 text one.
+        newline: Passed to :func:`open` for text (``""`` for the csv module).
 
     Raises:
         StorageError: The disk is full, or the folder cannot be written (one line naming the file).
     """
+    path = Path(path)
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    mode: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": newline}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+        with partial.open("wb" if binary else "w", **mode) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(path)
@@ -111,3 +125,24 @@ def _atomic_write(path: Path, chunks: Iterable[str | bytes], *, binary: bool) ->
             partial.unlink(missing_ok=True)
         except OSError:
             pass  # the folder itself is gone or unwritable: the error above says so
+
+
+def _atomic_write(path: Path, chunks: Iterable[str | bytes], *, binary: bool) -> None:
+    with open_atomic(path, binary=binary) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+def fresh_folder(path: str | Path, *, overwrite: bool = False) -> Path:
+    """``path`` as an empty folder to write into; a non-empty one is replaced only with ``overwrite``.
+
+    Raises:
+        ConfigError: ``path`` is not empty and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if path.exists() and any(path.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{path} is not empty; pass overwrite=True (--overwrite) to replace it")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

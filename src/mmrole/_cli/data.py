@@ -194,8 +194,8 @@ def convert_command(
     """Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL."""
     from mmrole.data import image_root, load_samples, write_samples_jsonl
     from mmrole.data.convert import to_openai_messages, write_vlmeval_tsv
-    from mmrole.data.output import atomic_output
     from mmrole.data.qwen import write_qwen_file
+    from mmrole.files import open_atomic
 
     samples = load_samples(source)
     root = image_root(source)
@@ -217,7 +217,7 @@ def convert_command(
         count = write_qwen_file(samples, out)
     else:
         count = 0
-        with atomic_output(out) as handle:
+        with open_atomic(out) as handle:
             for sample in samples:
                 messages = to_openai_messages(
                     sample, root, max_image_side=max_image_side, missing_image=missing_image

@@ -77,9 +77,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
     """Write ``summary.json`` and ``summary.md`` atomically."""
-    from mmrole.files import write_json
+    from mmrole.files import write_json, write_text
 
     write_json(out_dir / SUMMARY_JSON, summary)
-    partial = out_dir / (SUMMARY_MD + ".partial")
-    partial.write_text(summary_markdown(summary), encoding="utf-8")
-    partial.replace(out_dir / SUMMARY_MD)
+    write_text(out_dir / SUMMARY_MD, summary_markdown(summary))

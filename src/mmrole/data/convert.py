@@ -17,6 +17,7 @@ from typing import Any
 
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
+from mmrole.files import open_atomic
 from mmrole.images import file_data_url, open_image, read_image
 from mmrole.prompts.mrpa import MRPA_SYSTEM
 from mmrole.schema import MissingImage, Sample
@@ -146,12 +147,10 @@ def write_vlmeval_tsv(
     Raises:
         DataError: A missing image with ``missing_image="error"``, or an image path escaping the root.
     """
-    from mmrole.data.output import atomic_output
-
     csv.field_size_limit(sys.maxsize)
     first_row_of: dict[str, int] = {}
     count = 0
-    with atomic_output(path, newline="") as handle:
+    with open_atomic(path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=TSV_COLUMNS, delimiter="\t")
         writer.writeheader()
         for sample in samples:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mmrole import files
 from mmrole.data.dialogues import type_from_id
 from mmrole.data.jsonio import iter_json_array
 from mmrole.errors import DataError
@@ -233,8 +234,6 @@ def write_qwen_file(samples: Iterable[Sample], path: str | Path) -> int:
     Raises:
         StorageError: The disk is full or the folder cannot be written.
     """
-    from mmrole.data.output import atomic_output
-
     count = 0
 
     def records() -> Iterator[dict[str, Any]]:
@@ -243,7 +242,5 @@ def write_qwen_file(samples: Iterable[Sample], path: str | Path) -> int:
             count += 1
             yield sample_to_qwen(sample)
 
-    with atomic_output(path) as handle:
-        for chunk in json_array_text(records()):
-            handle.write(chunk)
+    files.write_text(path, json_array_text(records()))
     return count

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from mmrole import files
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_dialogues
 from mmrole.data.jsonio import iter_jsonl
@@ -174,11 +175,13 @@ def write_samples_jsonl(samples: Iterable[Sample], path: str | Path) -> int:
     Raises:
         StorageError: The disk is full or the folder cannot be written (no partial file is left).
     """
-    from mmrole.data.output import atomic_output
-
     count = 0
-    with atomic_output(path) as handle:
+
+    def lines() -> Iterator[str]:
+        nonlocal count
         for sample in samples:
-            handle.write(sample.model_dump_json() + "\n")
             count += 1
+            yield sample.model_dump_json() + "\n"
+
+    files.write_text(path, lines())
     return count

@@ -18,7 +18,8 @@ from pathlib import Path
 from mmrole.data.paths import UnsafePathError, check_within
 from mmrole.data.qwen import load_qwen_samples
 from mmrole.data.samples import build_samples, read_samples_jsonl
-from mmrole.errors import ConfigError, DataError
+from mmrole.errors import DataError
+from mmrole.files import fresh_folder
 from mmrole.schema import Sample
 
 #: The source name of the bundled demo set.
@@ -46,11 +47,7 @@ def copy_demo(target: str | Path, *, overwrite: bool = False) -> Path:
     Raises:
         ConfigError: ``target`` is not empty and ``overwrite`` is False.
     """
-    target = Path(target)
-    if target.exists() and any(target.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{target} is not empty; pass overwrite=True (--overwrite) to replace it")
-        shutil.rmtree(target)
+    target = fresh_folder(target, overwrite=overwrite)
     source = demo_root()
     for path in sorted(source.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
