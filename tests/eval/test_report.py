@@ -17,8 +17,8 @@ from PIL import Image
 
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.report import render_radar, write_reports
-from mmrole.eval.report_browser import sample_ratio
-from mmrole.eval.report_chart import RUN_COLORS
+from mmrole.eval.report.browser import sample_ratio
+from mmrole.eval.report.chart import RUN_COLORS
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review
 
 # ---------------------------------------------------------------- fake runs

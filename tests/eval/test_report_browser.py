@@ -20,7 +20,7 @@ from PIL import Image
 from test_report import _colour_pixels, make_images, make_run
 
 from mmrole.eval.report import write_reports
-from mmrole.eval.report_chart import RUN_COLORS
+from mmrole.eval.report.chart import RUN_COLORS
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -142,7 +142,7 @@ def test_filters_from_the_url_hash_hide_other_samples(report: Path, tmp_path: Pa
 def test_long_runs_are_drawn_a_page_at_a_time(
     report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmrole.eval import report_html
+    from mmrole.eval.report import html as report_html
 
     monkeypatch.setattr(report_html, "PAGE_SIZE", 4)
     page = write_reports([report.parent.parent / "alpha"], tmp_path / "paged")["html"]

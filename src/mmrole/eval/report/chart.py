@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mmrole.eval.report_data import Results
+from mmrole.eval.report.data import Results
 from mmrole.schema import METRICS
 
 #: Polygon colours, in run order: matplotlib's tab10, then darker tab20b shades (drawn dashed) for

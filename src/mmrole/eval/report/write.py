@@ -1,7 +1,5 @@
-"""``mmrole report RUN...``: Markdown, CSV and HTML reports of one or several evaluated runs.
-
-    write_reports([Path("runs/a"), Path("runs/b")], Path("reports/ab"))
-    # -> report.md, report.csv, report.html (+ its report_files/) and radar.png in reports/ab
+"""Writing a report's files: ``report.md``, ``report.csv``, ``report.html`` (with ``report_files/``)
+and ``radar.png``, into a run folder or any folder.
 
 The Markdown and HTML tables show the same numbers (rounded to three decimals); the
 CSV holds every number of every ``results.json`` unrounded, one row per run x section
@@ -22,78 +20,19 @@ from typing import Any
 
 from mmrole import files
 from mmrole.errors import ConfigError
-from mmrole.eval.report_browser import FILES_DIR, remove_stale_files, write_browser_files
-from mmrole.eval.report_chart import figure_svg, radar_figure, render_radar, save_figure
-from mmrole.eval.report_data import RunData, load_run, run_data
-from mmrole.eval.report_tables import (
-    CSV_COLUMNS,
-    Table,
-    csv_rows,
-    demo_note,
-    group_table,
-    like_for_like_warnings,
-    summary_table,
-)
+from mmrole.eval.report.browser import FILES_DIR, remove_stale_files, write_browser_files
+from mmrole.eval.report.chart import figure_svg, radar_figure, save_figure
+from mmrole.eval.report.data import RunData, load_run, run_data
+from mmrole.eval.report.markdown import render_markdown
+from mmrole.eval.report.tables import CSV_COLUMNS, csv_rows
 from mmrole.runs import REPORT_FILES, RunFolder
 from mmrole.schema import Sample
 
-__all__ = [
-    "REPORT_FILES",
-    "render_csv",
-    "render_markdown",
-    "render_radar",
-    "write_reports",
-    "write_run_reports",
-]
-
-
-def _md_cell(text: str) -> str:
-    # A pipe would split the cell and a newline would end the row.
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _markdown_table(table: Table, *, numeric_from: int) -> str:
-    align = ["---" if i < numeric_from else "---:" for i in range(len(table.headers))]
-    lines = [
-        "| " + " | ".join(_md_cell(h) for h in table.headers) + " |",
-        "| " + " | ".join(align) + " |",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c.text) for c in row) + " |" for row in table.rows]
-    return "\n".join(lines)
-
-
-def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_FILES["radar"]) -> str:
-    """The Markdown report: runs, how they are not like for like, the results table, per-split and
-    per-type tables."""
-    parts = ["# MMRole-Eval report", ""]
-    parts += [
-        f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
-        f"({_md_cell(str(run.path))})"
-        for run in runs
-    ]
-    parts += [
-        "",
-        "Scores are MRPA / reference ratios (1.0 = as good as the reference answer); "
-        "± is half the 95% bootstrap confidence interval. *Failed*: samples with a metric the judge "
-        "failed on; *Missing*: samples never judged.",
-        "",
-    ]
-    if note := demo_note(runs):
-        parts += [f"> **Note:** {note}", ""]
-    if warnings := like_for_like_warnings(runs):
-        parts += [*(f"> **Not like for like:** {_md_cell(w)}" for w in warnings), ""]
-    if radar_file:
-        parts += [f"![The eight metrics, one polygon per run]({radar_file})", ""]
-    parts += ["## Results", "", _markdown_table(summary_table(runs), numeric_from=3), ""]
-    for heading, section in (("By split", "by_split"), ("By dialogue type", "by_type")):
-        table = group_table(runs, section)
-        parts += [f"## {heading}", ""]
-        parts += [_markdown_table(table, numeric_from=2) if table else f"No {heading.lower()} results.", ""]
-    return "\n".join(parts)
+__all__ = ["render_csv", "write_reports", "write_run_reports"]
 
 
 def render_csv(runs: Sequence[RunData]) -> str:
-    """The CSV report (columns :data:`~mmrole.eval.report_tables.CSV_COLUMNS`), numbers unrounded."""
+    """The CSV report (columns :data:`~mmrole.eval.report.tables.CSV_COLUMNS`), numbers unrounded."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -171,7 +110,7 @@ def write_run_reports(
 
 
 def _render(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
-    from mmrole.eval.report_html import render_html
+    from mmrole.eval.report.html import render_html
 
     _unique_names(runs)
     out_dir = paths["html"].parent

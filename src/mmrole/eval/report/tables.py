@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmrole.eval.presets import DEMO_DISCLAIMER, is_demo
-from mmrole.eval.report_data import GroupResults, RunData, Stat
+from mmrole.eval.report.data import GroupResults, RunData, Stat
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS
 
 MISSING = "—"

@@ -2,7 +2,7 @@
 
 The page holds the tables, CSS, a small vanilla script and the chart as inline SVG; the
 sample browser's data lives in ``report_files/`` beside it (see
-:mod:`mmrole.eval.report_browser`) and is loaded when the user opens a run, so the page
+:mod:`mmrole.eval.report.browser`) and is loaded when the user opens a run, so the page
 stays small whatever the number of runs, and opens offline (page and folder together).
 All text from runs is escaped: names and tables here with :func:`html.escape`, samples,
 answers and reviews by the browser script as it renders them.
@@ -16,10 +16,10 @@ from html import escape
 from importlib.resources import files
 from string import Template
 
-from mmrole.eval.report_browser import DATA_GLOBAL, SAMPLES_KEY, BrowserFiles, run_key
-from mmrole.eval.report_chart import run_color
-from mmrole.eval.report_data import RunData
-from mmrole.eval.report_tables import (
+from mmrole.eval.report.browser import DATA_GLOBAL, SAMPLES_KEY, BrowserFiles, run_key
+from mmrole.eval.report.chart import run_color
+from mmrole.eval.report.data import RunData
+from mmrole.eval.report.tables import (
     COUNT_HEADERS,
     Cell,
     Table,
@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 
 
 def _template(name: str) -> str:
-    return files("mmrole.eval").joinpath("templates", name).read_text(encoding="utf-8")
+    return files("mmrole.eval.report").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def _cell_html(cell: Cell, *, numeric: bool, css_class: str = "") -> str:
@@ -60,7 +60,7 @@ def _table_html(table: Table, *, numeric_from: int) -> str:
 def _summary_html(table: Table, colors: dict[str, str]) -> str:
     """The results table with metrics grouped under their dimension (two header rows).
 
-    Same cells as :func:`~mmrole.eval.report_tables.summary_table`, rearranged so the
+    Same cells as :func:`~mmrole.eval.report.tables.summary_table`, rearranged so the
     20 columns fit a laptop screen: run, agent and judge share a cell, and each
     dimension's mean heads its group of metrics.
     """

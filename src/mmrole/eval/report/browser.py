@@ -38,7 +38,7 @@ from typing import Any, TextIO
 
 from mmrole.errors import DataError
 from mmrole.eval.aggregate import Judgement, combine
-from mmrole.eval.report_data import RunData
+from mmrole.eval.report.data import RunData
 from mmrole.runs import REPORT_DATA
 from mmrole.schema import DIALOGUE_TYPES, METRICS, SPLITS, Review, Sample
 
