@@ -129,7 +129,8 @@ def judge_agreement_command(
     """Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."""
     import json
 
-    from mmrole.eval.agreement import agreement_table, judge_agreement
+    from mmrole._cli.tables import agreement_table
+    from mmrole.eval.agreement import judge_agreement
 
     report = judge_agreement(run, reference)
     if as_json:

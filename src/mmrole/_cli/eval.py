@@ -30,8 +30,8 @@ def _warn_not_like_for_like(warnings: list[str]) -> None:
 
 def _print_results(results: dict[str, Any], *, demo: bool, title: str) -> None:
 
+    from mmrole._cli.tables import results_table
     from mmrole.eval.presets import DEMO_DISCLAIMER
-    from mmrole.eval.tables import results_table
 
     console = make_console()
     console.print(results_table(results, title=title))
@@ -204,8 +204,8 @@ def leaderboard_command(
     """Rank judged runs by their overall MMRole-Eval score (over all samples, beside In-Test and Out-Test);
     warns when the runs differ in judge, judge options, splits or samples."""
 
+    from mmrole._cli.tables import leaderboard_table
     from mmrole.eval.leaderboard import leaderboard, like_for_like, write_leaderboard
-    from mmrole.eval.tables import leaderboard_table
 
     entries = leaderboard(list(runs))
     warnings = like_for_like(list(runs))
@@ -234,7 +234,7 @@ def compare_command(
     if as_json:
         typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        from mmrole.eval.tables import comparison_table
+        from mmrole._cli.tables import comparison_table
 
         make_console().print(comparison_table(comparison))
     _warn_not_like_for_like(comparison.warnings)

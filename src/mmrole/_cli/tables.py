@@ -1,9 +1,10 @@
-"""Rich tables of results, comparisons and leaderboards, for the terminal."""
+"""Rich tables of results, comparisons, leaderboards and judge agreement, for the terminal."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mmrole.eval.agreement import ALL_METRICS, MMROLE_REWARD_MODEL
 from mmrole.schema import DIMENSIONS, SPLIT_NAMES, SPLITS
 
 if TYPE_CHECKING:
@@ -143,3 +144,52 @@ def leaderboard_table(entries: list[Entry]) -> Table:
         "failed/missing: samples with failed judgements / not judged"
     )
     return table
+
+
+def agreement_table(report: dict[str, Any]) -> Table:
+    """The report as a rich Table (one row per metric, then all metrics pooled)."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"Judge agreement: {report['run']} vs {report['reference']} ({report['n_common_samples']} samples)",
+        caption=(
+            f"MMRole's reward model vs GPT-4: MAE {MMROLE_REWARD_MODEL['mae']}, "
+            f"Pearson {MMROLE_REWARD_MODEL['pearson']}"
+        ),
+    )
+    for column in (
+        "Metric",
+        "n",
+        "MAE",
+        "Pearson",
+        "Spearman",
+        "Better answer",
+        "Parsed (run)",
+        "Parsed (ref)",
+    ):
+        table.add_column(column, justify="left" if column == "Metric" else "right")
+
+    def cells(name: str, values: dict[str, Any]) -> list[str]:
+        return [
+            name,
+            str(values["n"]),
+            _fmt(values["mae"]),
+            _fmt(values["pearson"]),
+            _fmt(values["spearman"]),
+            _pct(values["sign_agreement"]),
+            _pct(values["parse_rate"]),
+            _pct(values["reference_parse_rate"]),
+        ]
+
+    for metric, values in report["metrics"].items():
+        table.add_row(*cells(metric, values))
+    table.add_row(*cells(ALL_METRICS, report["overall"]), style="bold")
+    return table
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
