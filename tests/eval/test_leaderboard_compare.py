@@ -39,7 +39,8 @@ def test_leaderboard_ranks_all_eleven_by_overall(published: Path, tmp_path: Path
     assert entries[0].name == "Claude 3 Opus"
     assert {e.name for e in entries[-2:]} == {"Yi-VL-6B", "QWen-VL-Chat"}
     markdown = to_markdown(entries)
-    assert markdown.count("\n| ") == 11 and "Claude 3 Opus" in markdown
+    ranks = [line.split(" | ")[0] for line in markdown.splitlines()[2:] if line.startswith("| ")]
+    assert ranks == [f"| {rank}" for rank in range(1, 12)] and "| 1 | Claude 3 Opus |" in markdown
     rows = list(csv.DictReader(io.StringIO(to_csv(entries))))
     assert [r["name"] for r in rows] == [e.name for e in entries]
     assert float(rows[0]["overall"]) == entries[0].overall
@@ -153,7 +154,7 @@ def test_leaderboard_names_fewer_samples_and_other_splits(
     ]
     markdown = to_markdown(leaderboard([full, part, both]), warnings)
     assert all(f"> **Not like for like:** {w}" in markdown for w in warnings)
-    assert markdown.count("\n| ") == 1 + 3  # the header and three rows, intact below the warnings
+    assert markdown.count("\n| ") == 2 + 3  # the header, its alignment row and three rows, below the warnings
 
     result = CliRunner().invoke(app, ["leaderboard", str(both), str(part), "--out", str(tmp_path / "b.md")])
     assert result.exit_code == 0

@@ -19,6 +19,8 @@ from mmrole.errors import ConfigError, DataError
 from mmrole.eval.report import render_radar, write_reports
 from mmrole.eval.report.browser import sample_ratio
 from mmrole.eval.report.chart import RUN_COLORS
+from mmrole.eval.report.markdown import markdown_table
+from mmrole.eval.report.tables import format_interval, format_number
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS, Review
 
 # ---------------------------------------------------------------- fake runs
@@ -164,6 +166,33 @@ def test_markdown_shows_the_numbers_of_results_json(two_runs: list[Path], tmp_pa
     assert f"{ood['metrics']['Tone Consistency']['mean']:.3f}" in split_row
     assert "| inter-role | alpha |" in markdown
     assert "![The eight metrics, one polygon per run](radar.png)" in markdown
+
+
+def test_one_table_writer_escapes_every_cell_and_aligns_the_numbers() -> None:
+    table = markdown_table(
+        ["run", "note", "score"], [["a|b", "line one\nline two", "0.912"], ["c\\|d", "", "—"]], numeric_from=2
+    )
+    lines = table.splitlines()
+    assert lines[:2] == ["| run | note | score |", "| --- | --- | ---: |"]
+    # A pipe is escaped (a backslash before it too, so it cannot unescape it); a newline stays in its row.
+    assert lines[2:] == ["| a\\|b | line one line two | 0.912 |", "| c\\\\\\|d |  | — |"]
+    assert markdown_table(["a", "b"], []).splitlines()[1] == "| --- | --- |"  # no numeric_from: all left
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (0.91249, 3, "0.912"),
+        (0.91249, 4, "0.9125"),
+        (1.0, 3, "1.000"),
+        (None, 3, "—"),
+        (float("nan"), 4, "—"),
+    ],
+)
+def test_one_number_formatter(value: float | None, digits: int, text: str) -> None:
+    assert format_number(value, digits) == text
+    assert format_interval(None) == format_interval([]) == "—"
+    assert format_interval((0.5, 0.75), 4) == "[0.5000, 0.7500]"
 
 
 def test_csv_holds_every_number_unrounded(two_runs: list[Path], tmp_path: Path) -> None:

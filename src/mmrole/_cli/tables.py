@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mmrole.eval.agreement import ALL_METRICS, MMROLE_REWARD_MODEL
+from mmrole.eval.report.tables import MISSING, format_interval, format_number
 from mmrole.schema import DIMENSIONS, SPLIT_NAMES, SPLITS
 
 if TYPE_CHECKING:
@@ -14,12 +15,8 @@ if TYPE_CHECKING:
     from mmrole.eval.leaderboard import Entry
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci: Any) -> str:
-    return "–" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+#: Decimals of the terminal's scores.
+DIGITS = 4
 
 
 def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
@@ -39,8 +36,8 @@ def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
     for metric, stat in results.get("metrics", {}).items():
         table.add_row(
             metric,
-            _num(stat.get("mean")),
-            _ci(stat.get("ci")),
+            format_number(stat.get("mean"), DIGITS),
+            format_interval(stat.get("ci"), DIGITS),
             str(stat.get("n", "")),
             str(stat.get("n_failed", "")),
             str(stat.get("n_missing", "")),
@@ -49,13 +46,20 @@ def results_table(results: dict[str, Any], title: str = "MMRole-Eval") -> Table:
     for dimension in DIMENSIONS:
         stat = results.get("dimensions", {}).get(dimension)
         if stat:
-            table.add_row(dimension, _num(stat.get("mean")), _ci(stat.get("ci")), "", "", "")
+            table.add_row(
+                dimension,
+                format_number(stat.get("mean"), DIGITS),
+                format_interval(stat.get("ci"), DIGITS),
+                "",
+                "",
+                "",
+            )
     table.add_section()
     overall = results.get("overall") or {}
     table.add_row(
         "[bold]Overall[/bold]",
-        f"[bold]{_num(overall.get('mean'))}[/bold]",
-        _ci(overall.get("ci")),
+        f"[bold]{format_number(overall.get('mean'), DIGITS)}[/bold]",
+        format_interval(overall.get("ci"), DIGITS),
         str(results.get("n_scored", "")),
         str(results.get("n_failed", "")),
         str(results.get("n_missing", "")),
@@ -92,12 +96,19 @@ def comparison_table(comparison: Comparison) -> Table:
             table.add_section()
         previous = row.kind
         r = row.result
-        diff = _num(r.diff)
+        diff = format_number(r.diff, DIGITS)
         if r.diff is not None and r.ci is not None and (r.ci[0] > 0 or r.ci[1] < 0):
             diff = f"[{'green' if r.diff > 0 else 'red'}]{diff}[/]"
         name = f"[bold]{row.name}[/bold]" if row.kind == "overall" else row.name
-        p_value = "–" if r.p_value is None else f"{r.p_value:.4f}"
-        table.add_row(name, _num(r.mean_a), _num(r.mean_b), diff, _ci(r.ci), p_value, str(r.n))
+        table.add_row(
+            name,
+            format_number(r.mean_a, DIGITS),
+            format_number(r.mean_b, DIGITS),
+            diff,
+            format_interval(r.ci, DIGITS),
+            format_number(r.p_value, DIGITS),
+            str(r.n),
+        )
     table.caption = "Paired over samples scored in both runs: bootstrap CI, sign-flip permutation p-value."
     return table
 
@@ -132,10 +143,10 @@ def leaderboard_table(entries: list[Entry]) -> Table:
         table.add_row(
             str(rank),
             entry.name,
-            _num(entry.overall),
-            _ci(entry.ci),
-            *(_num(entry.by_split.get(s)) for s in SPLITS),
-            *(_num(entry.dimensions.get(d)) for d in DIMENSIONS),
+            format_number(entry.overall, DIGITS),
+            format_interval(entry.ci, DIGITS),
+            *(format_number(entry.by_split.get(s), DIGITS) for s in SPLITS),
+            *(format_number(entry.dimensions.get(d), DIGITS) for d in DIMENSIONS),
             f"{entry.n_failed}/{entry.n_missing}",
             *([entry.judge] if len(judges) > 1 else []),
         )
@@ -173,9 +184,9 @@ def agreement_table(report: dict[str, Any]) -> Table:
         return [
             name,
             str(values["n"]),
-            _fmt(values["mae"]),
-            _fmt(values["pearson"]),
-            _fmt(values["spearman"]),
+            format_number(values["mae"], DIGITS),
+            format_number(values["pearson"], DIGITS),
+            format_number(values["spearman"], DIGITS),
             _pct(values["sign_agreement"]),
             _pct(values["parse_rate"]),
             _pct(values["reference_parse_rate"]),
@@ -187,9 +198,5 @@ def agreement_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
+    return MISSING if value is None else f"{format_number(100 * value, 1)}%"

@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mmrole.eval.report.markdown import markdown_table
+from mmrole.eval.report.tables import MISSING, format_number
 from mmrole.schema import DIMENSIONS
 
 SUMMARY_JSON, SUMMARY_MD = "summary.json", "summary.md"
 COLUMNS = ("Model", "Trained from", "Pairs", "DPO steps", "Train loss", "Overall", *DIMENSIONS, "Best")
 
 
-def _num(value: Any, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+#: Decimals of the summary's scores.
+DIGITS = 4
 
 
 def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -26,12 +28,12 @@ def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 model["name"],
-                record.get("base", "-"),
-                str((record.get("feedback") or {}).get("n_pairs", "-")),
-                str(training.get("global_step", "-")),
-                _num(training.get("train_loss")),
-                _num(model["overall"]),
-                *(_num(model["dimensions"].get(name)) for name in DIMENSIONS),
+                record.get("base", MISSING),
+                str((record.get("feedback") or {}).get("n_pairs", MISSING)),
+                str(training.get("global_step", MISSING)),
+                format_number(training.get("train_loss"), DIGITS),
+                format_number(model["overall"], DIGITS),
+                *(format_number(model["dimensions"].get(name), DIGITS) for name in DIMENSIONS),
                 "★" if model["name"] == summary["best"]["name"] else "",
             ]
         )
@@ -40,12 +42,12 @@ def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
             rows.append(
                 [
                     record["name"],
-                    record.get("base", "-"),
+                    record.get("base", MISSING),
                     "0",
-                    "-",
-                    "-",
-                    "-",
-                    *("-" for _ in DIMENSIONS),
+                    MISSING,
+                    MISSING,
+                    MISSING,
+                    *(MISSING for _ in DIMENSIONS),
                     record.get("note", ""),
                 ]
             )
@@ -60,14 +62,12 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"Starting model: `{summary['config']['model']}`; judge: `{summary['config']['judge']}`; "
         f"{len(summary['iterations'])} iteration(s).",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|",
+        markdown_table(COLUMNS, summary_rows(summary), numeric_from=1),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(summary)]
     best = summary["best"]
     lines += [
         "",
-        f"Best model: **{best['name']}** (overall {_num(best['overall'])}), load it as `hf:{best['model_dir']}`.",
+        f"Best model: **{best['name']}** (overall {format_number(best['overall'], DIGITS)}), load it as `hf:{best['model_dir']}`.",
         "",
         "Overall and dimension scores are MMRole-Eval's (the MRPA's score over the reference's, averaged).",
         "",

@@ -18,6 +18,8 @@ import numpy as np
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval import stats
 from mmrole.eval.provenance import provenance_warnings
+from mmrole.eval.report.markdown import markdown_table
+from mmrole.eval.report.tables import format_interval, format_number
 from mmrole.eval.results import load_table, read_provenance
 from mmrole.files import write_json, write_text
 from mmrole.runs import RunFolder
@@ -115,8 +117,24 @@ def compare_runs(
     return Comparison(_name(run_a), _name(run_b), len(shared), rows, warnings)
 
 
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4f}"
+#: The columns of a comparison table (the first one names the row).
+COLUMNS = ("", "A", "B", "A - B", "95% CI", "p", "n")
+#: Decimals of a comparison's numbers.
+DIGITS = 4
+
+
+def row_cells(row: ComparisonRow) -> list[str]:
+    """One row of a comparison table as text (:data:`COLUMNS`), overall in bold."""
+    r = row.result
+    name = f"**{row.name}**" if row.kind == "overall" else row.name
+    numbers = (r.mean_a, r.mean_b, r.diff)
+    return [
+        name,
+        *(format_number(x, DIGITS) for x in numbers),
+        format_interval(r.ci, DIGITS),
+        format_number(r.p_value, DIGITS),
+        str(r.n),
+    ]
 
 
 def to_markdown(comparison: Comparison) -> str:
@@ -125,14 +143,7 @@ def to_markdown(comparison: Comparison) -> str:
     lines = [f"# {comparison.name_a} (A) vs {comparison.name_b} (B)", ""]
     lines += [f"> **Not like for like:** {w}" for w in comparison.warnings]
     lines += [""] if comparison.warnings else []
-    lines += ["| | A | B | A - B | 95% CI | p | n |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for row in comparison.rows:
-        r = row.result
-        name = f"**{row.name}**" if row.kind == "overall" else row.name
-        ci = "–" if r.ci is None else f"[{r.ci[0]:.4f}, {r.ci[1]:.4f}]"
-        p_value = "–" if r.p_value is None else f"{r.p_value:.4f}"
-        cells = [name, _num(r.mean_a), _num(r.mean_b), _num(r.diff), ci, p_value, str(r.n)]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines.append(markdown_table(COLUMNS, (row_cells(row) for row in comparison.rows), numeric_from=1))
     lines += [
         "",
         f"Paired over the samples scored in both runs ({comparison.n_shared} shared): bootstrap 95% CI, "

@@ -16,6 +16,8 @@ from typing import Any
 
 from mmrole.errors import ConfigError
 from mmrole.eval.provenance import provenance_warnings
+from mmrole.eval.report.markdown import markdown_table
+from mmrole.eval.report.tables import format_interval, format_number
 from mmrole.eval.results import current_results, read_provenance
 from mmrole.files import write_text
 from mmrole.schema import DIMENSIONS, METRICS, SPLIT_NAMES, SPLITS
@@ -93,14 +95,8 @@ def _overall_of(group: Any) -> float | None:
     return ((group.get("overall") or {}).get("mean")) if isinstance(group, dict) else None
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4f}"
-
-
-def _ci(ci: tuple[float, float] | None) -> str:
-    return "–" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
-
-
+#: Decimals of the board's scores.
+DIGITS = 4
 #: The split columns, with the paper's names.
 SPLIT_HEADERS = [SPLIT_NAMES[s] for s in SPLITS]
 HEADER = [
@@ -124,11 +120,11 @@ def rows(entries: list[Entry]) -> list[list[str]]:
         [
             str(rank),
             e.name,
-            _fmt(e.overall),
-            _ci(e.ci),
-            *(_fmt(e.by_split.get(s)) for s in SPLITS),
-            *(_fmt(e.dimensions.get(d)) for d in DIMENSIONS),
-            *(_fmt(e.metrics.get(m)) for m in METRICS),
+            format_number(e.overall, DIGITS),
+            format_interval(e.ci, DIGITS),
+            *(format_number(e.by_split.get(s), DIGITS) for s in SPLITS),
+            *(format_number(e.dimensions.get(d), DIGITS) for d in DIMENSIONS),
+            *(format_number(e.metrics.get(m), DIGITS) for m in METRICS),
             str(e.n_samples),
             str(e.n_failed),
             str(e.n_missing),
@@ -139,11 +135,10 @@ def rows(entries: list[Entry]) -> list[list[str]]:
 
 
 def to_markdown(entries: list[Entry], warnings: list[str] | tuple[str, ...] = ()) -> str:
-    """A Markdown table (pipes in names escaped), after the ``warnings`` (:func:`like_for_like`)."""
+    """A Markdown table (:func:`~mmrole.eval.report.markdown.markdown_table`), after the ``warnings``
+    (:func:`like_for_like`)."""
     lines = [f"> **Not like for like:** {w}" for w in warnings] + ([""] if warnings else [])
-    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for row in rows(entries):
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    lines.append(markdown_table(HEADER, rows(entries)))
     note = (
         "Scores are MMRole-Eval ratios (MRPA score / reference score); overall is over all samples, "
         "In-Test and Out-Test over each split's; 95% CI: bootstrap over samples."

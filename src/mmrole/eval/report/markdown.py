@@ -1,27 +1,48 @@
-"""The Markdown report (``report.md``): the runs, how they are not like for like, the tables."""
+"""Markdown: the one table writer (:func:`markdown_table`) and the report (``report.md``): the runs, how
+they are not like for like, the tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from mmrole.eval.report.data import RunData
 from mmrole.eval.report.tables import Table, demo_note, group_table, like_for_like_warnings, summary_table
 from mmrole.runs import REPORT_FILES
 
 
-def _md_cell(text: str) -> str:
-    # A pipe would split the cell and a newline would end the row.
+def markdown_cell(text: str) -> str:
+    """Text made safe for one Markdown table cell: a pipe would split the cell and a newline would end
+    the row, so pipes (and the backslashes that could unescape them) are escaped, newlines made spaces."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _markdown_table(table: Table, *, numeric_from: int) -> str:
-    align = ["---" if i < numeric_from else "---:" for i in range(len(table.headers))]
-    lines = [
-        "| " + " | ".join(_md_cell(h) for h in table.headers) + " |",
-        "| " + " | ".join(align) + " |",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c.text) for c in row) + " |" for row in table.rows]
+def markdown_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric_from: int | None = None
+) -> str:
+    """A Markdown table, every header and cell escaped (:func:`markdown_cell`); the one table writer of
+    mmrole's Markdown files (reports, leaderboards, comparisons, align summaries).
+
+    Args:
+        headers: The column names.
+        rows: The cells, as text (numbers through :func:`~mmrole.eval.report.tables.format_number`).
+        numeric_from: Columns from this index on are right-aligned (numbers); None: all left-aligned.
+
+    >>> print(markdown_table(["run", "score"], [["a|b", "0.912"]], numeric_from=1))
+    | run | score |
+    | --- | ---: |
+    | a\\|b | 0.912 |
+    """
+    right = len(headers) if numeric_from is None else numeric_from
+    align = ["---" if index < right else "---:" for index in range(len(headers))]
+    lines = ["| " + " | ".join(markdown_cell(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _table(table: Table, *, numeric_from: int) -> str:
+    return markdown_table(
+        table.headers, ([c.text for c in row] for row in table.rows), numeric_from=numeric_from
+    )
 
 
 def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_FILES["radar"]) -> str:
@@ -29,8 +50,8 @@ def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_
     per-type tables."""
     parts = ["# MMRole-Eval report", ""]
     parts += [
-        f"- **{_md_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
-        f"({_md_cell(str(run.path))})"
+        f"- **{markdown_cell(run.name)}**: agent `{run.info.agent or '?'}`, judge `{run.info.judge or '?'}` "
+        f"({markdown_cell(str(run.path))})"
         for run in runs
     ]
     parts += [
@@ -43,12 +64,12 @@ def render_markdown(runs: Sequence[RunData], *, radar_file: str | None = REPORT_
     if note := demo_note(runs):
         parts += [f"> **Note:** {note}", ""]
     if warnings := like_for_like_warnings(runs):
-        parts += [*(f"> **Not like for like:** {_md_cell(w)}" for w in warnings), ""]
+        parts += [*(f"> **Not like for like:** {markdown_cell(w)}" for w in warnings), ""]
     if radar_file:
         parts += [f"![The eight metrics, one polygon per run]({radar_file})", ""]
-    parts += ["## Results", "", _markdown_table(summary_table(runs), numeric_from=3), ""]
+    parts += ["## Results", "", _table(summary_table(runs), numeric_from=3), ""]
     for heading, section in (("By split", "by_split"), ("By dialogue type", "by_type")):
         table = group_table(runs, section)
         parts += [f"## {heading}", ""]
-        parts += [_markdown_table(table, numeric_from=2) if table else f"No {heading.lower()} results.", ""]
+        parts += [_table(table, numeric_from=2) if table else f"No {heading.lower()} results.", ""]
     return "\n".join(parts)

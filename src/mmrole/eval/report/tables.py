@@ -15,6 +15,7 @@ from mmrole.eval.presets import DEMO_DISCLAIMER, is_demo
 from mmrole.eval.report.data import GroupResults, RunData, Stat
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS
 
+#: What a table shows where there is no number (one dash for every table of mmrole).
 MISSING = "—"
 #: The columns of a CSV report, one row per run x section x group x quantity.
 CSV_COLUMNS = ("run", "agent", "judge", "section", "group", "kind", "name", "mean", "ci_lo", "ci_hi", "n")
@@ -36,11 +37,26 @@ class Table:
     rows: list[list[Cell]]
 
 
-def format_number(value: float | None) -> str:
-    """Three decimals, or a dash when there is no number (None, NaN or infinite)."""
+def format_number(value: float | None, digits: int = 3) -> str:
+    """A number as every table of mmrole shows it: ``digits`` decimals, or :data:`MISSING` when there is
+    no number (None, NaN or infinite).
+
+    Reports show three decimals; the leaderboard, comparisons and terminal tables four (their
+    readers tell close runs apart).
+
+    >>> format_number(0.91234), format_number(0.91234, 4), format_number(None)
+    ('0.912', '0.9123', '—')
+    """
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value:.3f}"
+    return f"{value:.{digits}f}"
+
+
+def format_interval(ci: Sequence[float] | None, digits: int = 3) -> str:
+    """A confidence interval as ``[low, high]`` (:func:`format_number` each), or :data:`MISSING`."""
+    if not ci:
+        return MISSING
+    return f"[{format_number(ci[0], digits)}, {format_number(ci[1], digits)}]"
 
 
 def stat_cell(stat: Stat | None, *, plus_minus: bool = False) -> Cell:
@@ -51,9 +67,9 @@ def stat_cell(stat: Stat | None, *, plus_minus: bool = False) -> Cell:
     details = []
     if stat.ci is not None:
         lo, hi = stat.ci
-        details.append(f"95% CI [{format_number(lo)}, {format_number(hi)}]")
+        details.append(f"95% CI {format_interval(stat.ci)}")
         if plus_minus and math.isfinite(lo) and math.isfinite(hi):
-            text += f" ± {(hi - lo) / 2:.3f}"
+            text += f" ± {format_number((hi - lo) / 2)}"
     if stat.n is not None:
         details.append(f"n={stat.n}")
     return Cell(text, ", ".join(details))
