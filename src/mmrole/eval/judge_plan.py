@@ -6,7 +6,7 @@ image; :mod:`mmrole.eval.judge` sends them through the engine and reads the repl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -193,41 +193,36 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
 
     Without downscaling the part names the local file (backends read it when they send it,
     and the cache key hashes its bytes), so a run's images are not all held in memory as
-    data URLs; with ``max_image_side`` it is the downscaled image's data URL.
+    data URLs; with ``max_image_side`` it is the downscaled image's data URL, the same one the
+    MRPA's request carries (:func:`mmrole.images.file_data_url`).
 
     Raises:
         DataError: The image file is absent and ``missing_image`` is ``error``, or it is not a
             usable image (empty, SVG, corrupt, too large).
         UnsafePathError: The image path leads out of the image folder (whatever ``missing_image``).
     """
-    from mmrole.data.convert import resolve_image, to_openai_messages
+    from mmrole.data.convert import resolve_image
     from mmrole.data.paths import UnsafePathError
-    from mmrole.images import check_image_file
+    from mmrole.images import check_image_file, file_data_url
 
+    try:
+        path = resolve_image(sample, image_root)
+    except UnsafePathError:
+        raise  # a path leading out of the image folder: never omitted quietly, never read
+    except DataError as err:
+        if options.missing_image == "omit":
+            return []
+        raise DataError(
+            f"{err.reason}; judge without images with --missing-image omit, or point --images at them",
+            record=sample.id,
+            field="image",
+        ) from None
     if options.max_image_side is None:
-        try:
-            path = resolve_image(sample, image_root)
-        except UnsafePathError:
-            raise  # a path leading out of the image folder: never omitted quietly, never read
-        except DataError as err:
-            if options.missing_image == "omit":
-                return []
-            raise DataError(
-                f"{err.reason}; judge without images with --missing-image omit, or point --images at them",
-                record=sample.id,
-                field="image",
-            ) from None
         check_image_file(path, record=sample.id, field="image")  # one error now, not 8 failed calls
-        return [{"type": "image_url", "image_url": {"url": str(path.resolve())}}]
-    messages = to_openai_messages(
-        sample, image_root, max_image_side=options.max_image_side, missing_image=options.missing_image
-    )
-    parts: list[dict[str, Any]] = []
-    for message in messages:
-        content = message.get("content")
-        if message.get("role") == "user" and isinstance(content, list):
-            parts.extend(p for p in content if p.get("type") == "image_url")
-    return parts
+        url = str(path.resolve())
+    else:
+        url = file_data_url(path, options.max_image_side, record=sample.id)
+    return [{"type": "image_url", "image_url": {"url": url}}]
 
 
 class SampleImages:
@@ -255,7 +250,7 @@ class SampleImages:
 
 
 def plan_tasks(
-    samples: Sequence[Sample], answers: dict[str, dict[str, Any]], options: JudgeOptions
+    samples: Sequence[Sample], answers: Mapping[str, Mapping[str, Any]], options: JudgeOptions
 ) -> tuple[list[JudgeTask], list[str]]:
     """The judgements to obtain, and the ids of samples left unjudged (no or empty answer)."""
     tasks, unjudged = [], []
@@ -270,3 +265,38 @@ def plan_tasks(
                 for repeat in range(options.repeats):
                     tasks.append(JudgeTask(sample, answer, metric, order, repeat))
     return tasks, unjudged
+
+
+@dataclass
+class JudgePlan:
+    """A judging planned, its images checked: what :func:`mmrole.eval.judge.judge_samples` runs.
+
+    Attributes:
+        options: How to judge.
+        tasks: One per (answered sample, metric, order, repeat), in sample order.
+        unjudged: Ids of the samples left unjudged (no or empty answer).
+        images: Each sample's image parts, made as its requests are built.
+    """
+
+    options: JudgeOptions
+    tasks: list[JudgeTask]
+    unjudged: list[str]
+    images: SampleImages
+
+
+def plan_judging(
+    samples: Sequence[Sample],
+    answers: Mapping[str, Mapping[str, Any]],
+    options: JudgeOptions,
+    image_root: str | Path | None = None,
+) -> JudgePlan:
+    """Plan the judging of ``answers`` (by sample id) and check every judged sample's image, before any call.
+
+    Raises:
+        DataError: A judged sample's image is absent (and ``missing_image`` is ``error``) or unusable.
+        UnsafePathError: An image path leads out of ``image_root``.
+    """
+    tasks, unjudged = plan_tasks(samples, answers, options)
+    images = SampleImages(image_root, options)
+    images.check({task.sample.id: task.sample for task in tasks}.values())
+    return JudgePlan(options, tasks, unjudged, images)
