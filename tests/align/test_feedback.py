@@ -85,6 +85,10 @@ def test_feedback_pairs_follow_the_rules_and_rerun_makes_no_calls(tmp_path: Path
         )
         # Each prompt had 6 eligible pairs (scores 1, 3, 5, 7 all differ by >= 2).
         assert summary.n_eligible == N_PROMPTS * 6
+        # Judged in memory, no run folder made for it: the reviews sit beside the pairs, one per judgement.
+        reviews = [json.loads(line) for line in (tmp_path / "fb" / "reviews.jsonl").read_text().splitlines()]
+        assert len(reviews) == calls and not (tmp_path / "fb" / "judge").exists()
+        assert {r["sample_id"].rpartition("#")[2] for r in reviews} == {str(k) for k in range(K)}
 
         # Rerun: everything from the stores, same pairs.
         again_policy = scripted_policy(_script)

@@ -10,10 +10,10 @@ resumes. The folder::
 
     OUT/
       run.json          what ran (policy, judge, data, options) and the counts
-      store.sqlite      policy samples and claim checks (the engine's cache)
+      store.sqlite      policy samples, judgements and claim checks (the engine's cache)
       samples.jsonl     the prompts
       candidates.jsonl  every response with its score: {"sample_id", "draw", "text", "error", "score", "details"}
-      judge/            the MMRole-Eval judging of the responses, an ordinary judged run (mmrole-eval scorer)
+      reviews.jsonl     the MMRole-Eval judge's reviews of the responses (mmrole-eval scorer)
       pairs.jsonl       the preference pairs, mmrole.train.preference_format (what `mmrole train dpo` reads)
       feedback.json     counts and length statistics
 """
@@ -214,8 +214,14 @@ async def _score(
 
         assert judge is not None  # checked by generate_feedback
 
-        rewards, _ = await judge_rewards(
-            texts, judge, out_dir, options, image_root=image_root, backend_options=judge_backend_options
+        rewards = await judge_rewards(
+            texts,
+            judge,
+            out_dir,
+            options,
+            store,
+            image_root=image_root,
+            backend_options=judge_backend_options,
         )
         return {
             rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()

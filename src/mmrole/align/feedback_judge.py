@@ -1,11 +1,11 @@
 """MMRole-Eval rewards of sampled responses: each response judged against the reference answer.
 
-The responses of a feedback run are laid out as an ordinary run folder (``FEEDBACK/judge``),
-one pseudo-sample per response (id ``SAMPLE#k``), and judged by :func:`mmrole.eval.judge.judge_run`
-exactly as ``mmrole judge`` would: MMRole's prompts with the response as Model A and the
-reference answer as Model B, format-reminder retries, the engine's cache and resume, and
-``reviews.jsonl`` / ``results.json`` to inspect afterwards. The per-metric scores are then
-combined into one reward per response (:func:`combined_reward`).
+Each response is a pseudo-sample (id ``SAMPLE#k``) with the response as its answer, judged in
+memory by :func:`mmrole.eval.judge.judge_samples`, the core of ``mmrole judge``: MMRole's prompts
+with the response as Model A and the reference answer as Model B, format-reminder retries, and the
+engine's cache and resume through the feedback folder's store. The reviews go to
+``FEEDBACK/reviews.jsonl`` to inspect afterwards; the per-metric scores are combined into one
+reward per response (:func:`combined_reward`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.eval.aggregate import Judgement, combine
+from mmrole.eval.judge import judge_samples
+from mmrole.eval.judge_plan import plan_judging
+from mmrole.files import write_jsonl
 from mmrole.models.base import Backend
 from mmrole.schema import Sample
 
-JUDGE_DIR = "judge"
+if TYPE_CHECKING:
+    from mmrole.engine import Store
+
+#: The judge's reviews of the responses, in the feedback folder (the records of a run's reviews.jsonl).
+REVIEWS_FILE = "reviews.jsonl"
 
 
 def response_id(sample_id: str, draw: int) -> str:
@@ -82,51 +89,36 @@ async def judge_rewards(
     judge: Backend | str,
     out_dir: Path,
     options: FeedbackOptions,
+    store: Store,
     *,
     image_root: Path | None,
     backend_options: dict[str, Any] | None = None,
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+) -> dict[str, dict[str, Any]]:
     """Judge every response with MMRole-Eval and combine its metric scores into a reward.
 
     Args:
         responses: ``{response id: (sample, response text)}``.
         judge: The judge model (a spec or a Backend).
-        out_dir: The feedback folder (the judged pseudo-run goes to ``out_dir/judge``).
+        out_dir: The feedback folder (the reviews go to ``out_dir/reviews.jsonl``).
         options: The feedback options (metrics and weights, reward, judge settings).
+        store: The feedback folder's engine store.
         image_root: The samples' image folder.
         backend_options: The judge backend's options when ``judge`` is a spec (``--judge-arg``).
 
     Returns:
-        ``({response id: {"reward", "metrics"}}, the judge run's results.json)``. Responses
-        the judge could not score have reward None.
+        ``{response id: {"reward", "metrics"}}``. Responses the judge could not score have reward None.
     """
-    from mmrole.eval import results as run_results
-    from mmrole.eval.judge import judge_run
-    from mmrole.runs import RunFolder, StageInputs
-
-    run_dir = out_dir / JUDGE_DIR
     pseudo = [sample.model_copy(update={"id": rid}) for rid, (sample, _) in responses.items()]
-    answers = [{"id": rid, "answer": text, "error": None, "meta": {}} for rid, (_, text) in responses.items()]
-    info = {
-        "name": f"{out_dir.name} responses",
-        "agent": "feedback-policy",
-        "data": {"source": str(out_dir), "image_root": str(image_root) if image_root else None},
-    }
-    folder = RunFolder(run_dir)
-    # The policy's responses are this run's answers: new ones drop the judgements of the old.
-    run_results.write_run(
-        folder, pseudo, answers, inputs=StageInputs(info["agent"], data=str(out_dir)), summary=info
-    )
-    summary = await judge_run(
-        run_dir,
+    answers = {rid: {"id": rid, "answer": text, "error": None} for rid, (_, text) in responses.items()}
+    judged = await judge_samples(
+        plan_judging(pseudo, answers, options.judge, image_root),
         judge,
-        options.judge,
-        image_root=image_root,
+        store,
         engine=options.engine,
-        n_boot=200,
         backend_options=backend_options,
     )
-    rewards = rewards_from_reviews(folder.reviews(), options)
+    write_jsonl(out_dir / REVIEWS_FILE, judged.reviews)
+    rewards = rewards_from_reviews(judged.reviews, options)
     for rid in responses:
         rewards.setdefault(rid, {"reward": None, "metrics": {}})
-    return rewards, summary.results
+    return rewards
