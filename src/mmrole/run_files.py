@@ -16,7 +16,7 @@ from typing import Any
 
 from mmrole import files
 from mmrole.errors import DataError
-from mmrole.run_lock import FolderLock, holder_pid
+from mmrole.run_lock import FolderLock, holder_pid, remember_info, remembered_info
 from mmrole.run_records import (
     ANSWER,
     ANSWERS,
@@ -77,13 +77,17 @@ class RunFiles:
         return holder_pid(self.path, self.file(LOCK))
 
     def info(self) -> dict[str, Any]:
-        """``run.json`` ({} when the folder has none yet)."""
+        """``run.json`` ({} when the folder has none yet); read once while this process holds the folder."""
+        known = remembered_info(self.path)
+        if known is not None:
+            return known
         path = self.file(RUN_INFO)
         if not path.exists():
             return {}
         data = files.read_json(path)
         if not isinstance(data, dict):
             raise DataError("run.json must hold a JSON object", file=str(path))
+        remember_info(self.path, data)
         return data
 
     def name(self, info: Mapping[str, Any] | None = None) -> str:

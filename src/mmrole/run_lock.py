@@ -5,13 +5,19 @@ so a dead process never keeps a folder held and there is no stale lock to clean 
 file may stay behind with a dead pid in it, and the next process simply takes the lock.
 Within one process the lock is re-entrant (``mmrole eval`` answers, then judges, then
 reports, holding the folder throughout).
+
+While this process holds a folder no other process writes its run.json, so what this process
+last read or wrote there is what the file holds: :func:`remember_info` keeps it for the hold, and
+the readers of :class:`mmrole.runs.RunFolder` read the file once per hold instead of once per check.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from mmrole.errors import ConfigError
 
@@ -22,6 +28,8 @@ except ImportError:  # pragma: no cover - Windows: no flock, folders are not loc
 
 #: Folders this process holds: real path -> [file descriptor, depth].
 _HELD: dict[str, list[int]] = {}
+#: run.json of the folders this process holds, as last read or written (dropped with the hold).
+_INFO: dict[str, dict[str, Any]] = {}
 
 
 class FolderLock:
@@ -62,6 +70,7 @@ class FolderLock:
         held[1] -= 1
         if held[1] == 0:
             del _HELD[key]
+            _INFO.pop(key, None)
             os.close(held[0])  # releases the flock; the pid stays in the file, harmless once unlocked
 
 
@@ -80,6 +89,22 @@ def holder_pid(folder: Path, lock_file: Path) -> int | None:
         return None  # nobody holds it: whatever pid the file names is gone
     finally:
         os.close(fd)  # also releases the shared lock taken to test it
+
+
+def remember_info(folder: Path, info: dict[str, Any]) -> None:
+    """Keep ``info`` as ``folder``'s run.json while this process holds the folder (no-op otherwise)."""
+    key = _key(folder)
+    if key in _HELD:
+        _INFO[key] = copy.deepcopy(info)
+
+
+def remembered_info(folder: Path) -> dict[str, Any] | None:
+    """``folder``'s run.json as this process last read or wrote it during its hold; None when not held
+    (another process may write it then) or not known yet."""
+    key = _key(folder)
+    if key not in _HELD or key not in _INFO:
+        return None
+    return copy.deepcopy(_INFO[key])  # a copy: callers edit what they get, then write it
 
 
 def _read_pid(fd: int) -> int | None:

@@ -33,6 +33,7 @@ from typing import Any, cast
 from mmrole import files
 from mmrole.errors import ConfigError, DataError
 from mmrole.run_files import RunFiles
+from mmrole.run_lock import remember_info
 from mmrole.run_records import (
     ANSWER,
     ANSWERS,
@@ -355,6 +356,7 @@ class RunFolder(RunFiles):
         }
         self.path.mkdir(parents=True, exist_ok=True)
         files.write_json(self.file(RUN_INFO), info)
+        remember_info(self.path, info)
         return info
 
     def _delete(self, *names: str) -> None:

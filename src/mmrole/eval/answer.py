@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from mmrole.schema import Sample
 
 @dataclass
 class AnswerSummary:
-    """What an answer run did."""
+    """What an answer run did (with the samples and answers it wrote, for a caller that goes on to judge)."""
 
     run_dir: Path
     agent: str
@@ -36,6 +36,8 @@ class AnswerSummary:
     failed: int
     cached: int
     calls: int
+    samples: list[Sample] = field(default_factory=list, repr=False)
+    answers: list[AnswerRecord] = field(default_factory=list, repr=False)
 
     def line(self) -> str:
         return (
@@ -220,9 +222,11 @@ async def answer_dataset(
             failed=sum(not r.ok for r in results),
             cached=sum(r.cached for r in results),
             calls=sum(r.attempts for r in results),
+            samples=samples,
+            answers=[answer_record(r) for r in results],
         )
         counts = {k: getattr(summary, k) for k in ("total", "answered", "failed", "cached", "calls")}
-        folder.finish_answer((answer_record(r) for r in results), counts=counts)
+        folder.finish_answer(summary.answers, counts=counts)
     return summary
 
 

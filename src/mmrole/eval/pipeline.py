@@ -113,6 +113,8 @@ async def evaluate(
                 backend_options=agent_args,
                 **answer_options,
             )
+            # The samples and answers just written are judged as they are held, not read back.
+            answers = {str(a["id"]): a for a in answered.answers}
             judged = await judge_run(
                 run_dir,
                 judge,
@@ -123,6 +125,7 @@ async def evaluate(
                 seed=seed,
                 overwrite=overwrite,
                 backend_options=judge_args,
+                records=(answered.samples, answers),
             )
         finally:
             if shared is not None:
@@ -130,9 +133,9 @@ async def evaluate(
         if report and folder.reports_current():  # judging rewrote the folder's reports
             reports = folder.report_paths()
         elif report:
-            from mmrole.eval.report import write_reports
+            from mmrole.eval.report import write_folder_reports
 
-            reports = write_reports([Path(run_dir)])
+            reports = write_folder_reports(folder, answered.samples, answers, judged.reviews, judged.results)
     return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))
 
 

@@ -16,6 +16,13 @@ from __future__ import annotations
 
 from mmrole.eval.report.chart import render_radar
 from mmrole.eval.report.markdown import render_markdown
-from mmrole.eval.report.write import render_csv, write_reports, write_run_reports
+from mmrole.eval.report.write import render_csv, write_folder_reports, write_reports, write_run_reports
 
-__all__ = ["render_csv", "render_markdown", "render_radar", "write_reports", "write_run_reports"]
+__all__ = [
+    "render_csv",
+    "render_markdown",
+    "render_radar",
+    "write_folder_reports",
+    "write_reports",
+    "write_run_reports",
+]

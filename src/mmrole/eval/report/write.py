@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from mmrole.eval.report.tables import CSV_COLUMNS, csv_rows
 from mmrole.runs import REPORT_FILES, RunFolder
 from mmrole.schema import Sample
 
-__all__ = ["render_csv", "write_reports", "write_run_reports"]
+__all__ = ["render_csv", "write_folder_reports", "write_reports", "write_run_reports"]
 
 
 def render_csv(runs: Sequence[RunData]) -> str:
@@ -86,14 +86,37 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
         out_dir = run_dirs[0]
     out_dir = Path(out_dir)
     if len(run_dirs) == 1 and _same_folder(out_dir, Path(run_dirs[0])):
-        folder = RunFolder(out_dir)
-        with folder.lock():
-            folder.begin_reports()
-            paths = _render([load_run(out_dir)], folder.report_paths())
-            folder.finish_reports()
-        return paths
+        return _into_folder(RunFolder(out_dir), lambda folder: load_run(folder.path))
     runs = [load_run(Path(run_dir)) for run_dir in run_dirs]
     return _render(runs, {key: out_dir / name for key, name in REPORT_FILES.items()})
+
+
+def write_folder_reports(
+    folder: RunFolder,
+    samples: Sequence[Sample],
+    answers: Mapping[str, Mapping[str, Any]],
+    reviews: Sequence[Mapping[str, Any]],
+    results: Mapping[str, Any],
+) -> dict[str, Path]:
+    """Write a judged run's reports into its own folder from its records held in memory, as
+    ``mmrole eval`` does right after judging (what :func:`write_reports` does reading them back).
+
+    Raises:
+        DataError: The folder's results are not those its run.json records.
+        ConfigError: Another process is using the folder.
+    """
+    return _into_folder(
+        folder, lambda folder: run_data(folder, folder.info(), samples, answers, reviews, results)
+    )
+
+
+def _into_folder(folder: RunFolder, run: Callable[[RunFolder], RunData]) -> dict[str, Path]:
+    """Write one run's reports into its folder, recorded in its run.json (judging then rewrites them)."""
+    with folder.lock():
+        folder.begin_reports()
+        paths = _render([run(folder)], folder.report_paths())
+        folder.finish_reports()
+    return paths
 
 
 def write_run_reports(
