@@ -345,8 +345,9 @@ def _commit(
 
     def write_reports(info: dict[str, Any], written: dict[str, Any], paths: dict[str, Path]) -> None:
         from mmrole.eval.report import write_run_reports
+        from mmrole.eval.report.data import run_data
 
-        write_run_reports(folder, info, samples, answers, judged.reviews, written, paths)
+        write_run_reports([run_data(folder, info, samples, answers, judged.reviews, written)], paths)
 
     summary.results = folder.finish_judging(
         judged.reviews, results, counts=counts, write_reports=write_reports

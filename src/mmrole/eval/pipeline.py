@@ -134,8 +134,10 @@ async def evaluate(
             reports = folder.report_paths()
         elif report:
             from mmrole.eval.report import write_folder_reports
+            from mmrole.eval.report.data import run_data
 
-            reports = write_folder_reports(folder, answered.samples, answers, judged.reviews, judged.results)
+            run = run_data(folder, folder.info(), answered.samples, answers, judged.reviews, judged.results)
+            reports = write_folder_reports(run)
     return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))
 
 

@@ -14,19 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from mmrole import files
 from mmrole.errors import ConfigError
 from mmrole.eval.report.browser import FILES_DIR, remove_stale_files, write_browser_files
 from mmrole.eval.report.chart import figure_svg, radar_figure, save_figure
-from mmrole.eval.report.data import RunData, load_run, run_data
+from mmrole.eval.report.data import RunData, load_run
 from mmrole.eval.report.markdown import render_markdown
 from mmrole.eval.report.tables import CSV_COLUMNS, csv_rows
 from mmrole.runs import REPORT_FILES, RunFolder
-from mmrole.schema import Sample
 
 __all__ = ["render_csv", "write_folder_reports", "write_reports", "write_run_reports"]
 
@@ -86,53 +84,32 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
         out_dir = run_dirs[0]
     out_dir = Path(out_dir)
     if len(run_dirs) == 1 and _same_folder(out_dir, Path(run_dirs[0])):
-        return _into_folder(RunFolder(out_dir), lambda folder: load_run(folder.path))
+        with RunFolder(out_dir).lock():  # read under the lock: the reports are of what it then holds
+            return write_folder_reports(load_run(out_dir))
     runs = [load_run(Path(run_dir)) for run_dir in run_dirs]
-    return _render(runs, {key: out_dir / name for key, name in REPORT_FILES.items()})
+    return write_run_reports(runs, {key: out_dir / name for key, name in REPORT_FILES.items()})
 
 
-def write_folder_reports(
-    folder: RunFolder,
-    samples: Sequence[Sample],
-    answers: Mapping[str, Mapping[str, Any]],
-    reviews: Sequence[Mapping[str, Any]],
-    results: Mapping[str, Any],
-) -> dict[str, Path]:
-    """Write a judged run's reports into its own folder from its records held in memory, as
-    ``mmrole eval`` does right after judging (what :func:`write_reports` does reading them back).
+def write_folder_reports(run: RunData) -> dict[str, Path]:
+    """Write a judged run's reports into its own folder, recorded in its run.json (judging then rewrites
+    them): what :func:`write_reports` does for one run, and ``mmrole eval`` does from the records it
+    holds (:func:`~mmrole.eval.report.data.run_data`) right after judging.
 
     Raises:
         DataError: The folder's results are not those its run.json records.
         ConfigError: Another process is using the folder.
     """
-    return _into_folder(
-        folder, lambda folder: run_data(folder, folder.info(), samples, answers, reviews, results)
-    )
-
-
-def _into_folder(folder: RunFolder, run: Callable[[RunFolder], RunData]) -> dict[str, Path]:
-    """Write one run's reports into its folder, recorded in its run.json (judging then rewrites them)."""
+    folder = RunFolder(run.path)
     with folder.lock():
         folder.begin_reports()
-        paths = _render([run(folder)], folder.report_paths())
+        paths = write_run_reports([run], folder.report_paths())
         folder.finish_reports()
     return paths
 
 
-def write_run_reports(
-    folder: RunFolder,
-    info: dict[str, Any],
-    samples: Sequence[Sample],
-    answers: Mapping[str, Mapping[str, Any]],
-    reviews: Sequence[Mapping[str, Any]],
-    results: Mapping[str, Any],
-    paths: Mapping[str, Path],
-) -> dict[str, Path]:
-    """Write one run's reports from its records (judging rewrites a folder's reports before it commits)."""
-    return _render([run_data(folder, info, samples, answers, reviews, results)], paths)
-
-
-def _render(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
+def write_run_reports(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
+    """Write the reports of ``runs`` to ``paths`` (keyed as :data:`~mmrole.runs.REPORT_FILES`), recording
+    nothing in any run.json (judging rewrites a folder's reports so, before it commits)."""
     from mmrole.eval.report.html import render_html
 
     _unique_names(runs)
