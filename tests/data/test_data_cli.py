@@ -105,6 +105,10 @@ def test_convert_and_demo_commands(tmp_path: Path):
 
 
 def test_convert_with_a_missing_image_writes_nothing_or_leaves_it_out(tmp_path: Path):
+    import hashlib
+
+    from mmrole.data.convert import md5_file_of
+
     copy = tmp_path / "my-data"
     assert runner.invoke(app, ["data", "demo", str(copy)]).exit_code == 0
     first = next(load_samples(copy))
@@ -120,7 +124,11 @@ def test_convert_with_a_missing_image_writes_nothing_or_leaves_it_out(tmp_path: 
             app, ["data", "convert", str(copy), "--to", to, "-o", str(out), "--missing-image", "omit"]
         )
         assert result.exit_code == 0, result.output
-        assert list(out.parent.iterdir()) == [out]
+        # A TSV comes with its MD5 beside it (what VLMEvalKit's MMRole dataset checks it against).
+        md5 = [md5_file_of(out)] if to == "vlmeval-tsv" else []
+        assert sorted(out.parent.iterdir()) == sorted([out, *md5])
+        if md5:
+            assert md5[0].read_text() == f"{hashlib.md5(out.read_bytes()).hexdigest()}  converted\n"
     from mmrole.data.convert import read_vlmeval_tsv
 
     rows = list(read_vlmeval_tsv(tmp_path / "vlmeval-tsv" / "converted", tmp_path / "images"))

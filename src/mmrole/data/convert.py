@@ -115,12 +115,36 @@ def to_openai_messages(
     return [{"role": "system", "content": sample.system}, {"role": "user", "content": content}]
 
 
+def vlmeval_message(system: str, images: Iterable[str], instruction: str) -> list[dict[str, str]]:
+    """VLMEvalKit's interleaved message of an MRPA prompt: the images, then the system prompt and the
+    instruction as one text, a blank line between them.
+
+    VLMEvalKit's messages have no system slot every model reads, so the system text leads the text;
+    :mod:`mmrole.integrations.vlmeval_messages` turns mmrole's chat messages into this same layout.
+    """
+    text = f"{system}\n\n{instruction}" if system else instruction
+    return [*({"type": "image", "value": str(path)} for path in images), {"type": "text", "value": text}]
+
+
 def to_vlmeval_messages(sample: Sample, image_root: str | Path | None) -> list[dict[str, str]]:
-    """VLMEvalKit's interleaved message list: the image path, then the system prompt and instruction."""
-    return [
-        {"type": "image", "value": str(resolve_image(sample, image_root))},
-        {"type": "text", "value": f"{sample.system}\n\n{sample.instruction}"},
-    ]
+    """VLMEvalKit's interleaved message list of a sample (:func:`vlmeval_message`)."""
+    return vlmeval_message(sample.system, [str(resolve_image(sample, image_root))], sample.instruction)
+
+
+def md5_file_of(tsv: str | Path) -> Path:
+    """The ``NAME.tsv.md5`` file beside a TSV: its MD5 as mmrole wrote it (``md5sum -c`` reads it)."""
+    tsv = Path(tsv)
+    return tsv.with_name(tsv.name + ".md5")
+
+
+def _write_md5(tsv: Path) -> None:
+    from mmrole import files
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with tsv.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    files.write_text(md5_file_of(tsv), f"{digest.hexdigest()}  {tsv.name}\n")
 
 
 def write_vlmeval_tsv(
@@ -132,7 +156,9 @@ def write_vlmeval_tsv(
 ) -> int:
     """Write samples as a VLMEvalKit TSV (index, base64 image, question, answer, and MMRole columns).
 
-    The file is written all or nothing (a failure leaves no file behind).
+    The file is written all or nothing (a failure leaves no file behind), then its MD5 beside it
+    (:func:`md5_file_of`): VLMEvalKit's ``DATASET_MD5`` of the MMRole dataset, which refuses a TSV
+    changed since.
 
     Args:
         samples: The samples.
@@ -189,6 +215,7 @@ def write_vlmeval_tsv(
                 }
             )
             count += 1
+    _write_md5(Path(path))
     return count
 
 
