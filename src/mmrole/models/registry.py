@@ -6,8 +6,11 @@
     hf:PATH                           a local transformers model (mmrole.models.hf)
     replay:FILE                       answers read from a file (mmrole.models.replay)
     demo                              the bundled offline model (mmrole.models.demo)
+    vlmeval:MODEL_NAME                a VLMEvalKit model (mmrole.integrations.vlmeval_backend)
 
-Factories import their heavy dependencies only when their prefix is asked for.
+Factories import their heavy dependencies only when their prefix is asked for. A prefix served by
+a room above this one (``vlmeval``) is a plugin: the registry knows only the module that registers
+its factory (with :func:`register_backend`) and imports it when the prefix is first asked for.
 
 API keys (never part of a spec, never logged or stored), first found wins:
 the ``api_key`` option; the variable named by the ``api_key_env`` option; a key written in the URL
@@ -45,6 +48,8 @@ Factory = Callable[[str, dict[str, Any]], Backend]
 _FACTORIES: dict[str, Factory] = {}
 #: prefix -> the dataclass of the options its factory takes (none: the factory checks them itself)
 _OPTIONS: dict[str, type] = {}
+#: prefix -> the module whose import registers its factory (kept out of ``import mmrole``).
+_PLUGINS: dict[str, str] = {"vlmeval": "mmrole.integrations.vlmeval_backend"}
 
 
 def register_backend(prefix: str, options: type | None = None) -> Callable[[Factory], Factory]:
@@ -99,7 +104,7 @@ def parse_backend_args(texts: Sequence[str] | str | None, flag: str = "--agent-a
 
 
 def backend_prefixes() -> list[str]:
-    return sorted(_FACTORIES)
+    return sorted(set(_FACTORIES) | set(_PLUGINS))
 
 
 def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
@@ -124,6 +129,11 @@ def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
     spec = str(spec_or_backend).strip()
     prefix, _, argument = spec.partition(":")
     factory = _FACTORIES.get(prefix)
+    if factory is None and prefix in _PLUGINS:
+        import importlib
+
+        importlib.import_module(_PLUGINS[prefix])  # registers the prefix's factory
+        factory = _FACTORIES.get(prefix)
     if factory is None:
         known = ", ".join(f"{p}:..." if p != "demo" else p for p in backend_prefixes())
         raise ConfigError(f"unknown model spec {redact_urls(spec)!r}: expected one of {known}")
