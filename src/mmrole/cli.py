@@ -17,6 +17,7 @@ from mmrole._cli import build as build_cli
 from mmrole._cli import data as data_cli
 from mmrole._cli import eval as eval_cli
 from mmrole._cli import train as train_cli
+from mmrole._cli import vlmeval as vlmeval_cli
 from mmrole.errors import MMRoleError
 
 INTERRUPTED = "interrupted: finished work is kept in the run folder; rerun the same command to resume."
@@ -56,7 +57,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _area in (build_cli, data_cli, answer_cli, eval_cli, train_cli, align_cli, app_cli):
+for _area in (build_cli, data_cli, answer_cli, eval_cli, train_cli, align_cli, app_cli, vlmeval_cli):
     _area.register(app)
 
 

@@ -134,7 +134,9 @@ unusable."""
 
 def import_command(
     path: Path | None = typer.Argument(
-        None, help="A released answers/reviews file, or a folder of the three."
+        None,
+        help="A released answers/reviews file, a folder of the three, or a VLMEvalKit prediction file "
+        "(.xlsx, .tsv).",
     ),
     name: str | None = typer.Option(None, "--name", help="Display name of the imported MRPA."),
     run: Path | None = typer.Option(None, "--run", help="The run folder to create."),
@@ -153,11 +155,14 @@ def import_command(
     images: Path | None = typer.Option(
         None, "--images", help="Where the samples' images are, if you have them."
     ),
+    data: Path | None = typer.Option(
+        None, "--data", help="With a prediction file: the dataset's TSV, whose samples its indices name."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run's files."),
 ) -> None:
     """Import MMRole's released files: answers files become runs ready to judge, review files (rm_review)
     judged runs with results.json. Released samples' images are not shipped: judge with --missing-image omit
-    or point --images at them."""
+    or point --images at them. A VLMEvalKit prediction file (.xlsx, .tsv) becomes a run ready to judge."""
     from mmrole.errors import ConfigError
     from mmrole.eval.importer import import_published, import_released
     from mmrole.schema import SPLIT_NAMES
@@ -171,6 +176,16 @@ def import_command(
             raise ConfigError("give PATH --name NAME --run DIR (or --published DIR --out RUNS_DIR)")
         if split is not None and split not in ("in-distribution", "out-of-distribution"):
             raise ConfigError("--split must be in-distribution or out-of-distribution")
+        if path.suffix.lower() in (".xlsx", ".tsv"):
+            from mmrole.integrations.vlmeval_predictions import import_predictions
+
+            n, answered = import_predictions(
+                path, name=name, run_dir=run, data=data, image_root=images, overwrite=overwrite
+            )
+            typer.echo(
+                f"{run}: {n} samples, {answered} answered, from VLMEvalKit predictions (ready to judge)"
+            )
+            return
         summaries = [
             import_released(path, name=name, run_dir=run, split=split, image_root=images, overwrite=overwrite)
         ]
