@@ -123,6 +123,18 @@ def test_a_model_that_raises_fails_its_samples_only(tiny_models, tmp_path: Path)
     assert all(answers[i]["answer"].startswith("ok ") for i in set(answers) - failed)
 
 
+def test_an_api_models_failure_text_is_a_failed_sample(tiny_models, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["answer", "--agent", "vlmeval:TinyAPI", "--data", "demo", "--run", str(run), "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--max-failures", "8"])
+    assert result.exit_code == 0, result.output
+    answers = _answers(run)
+    failed = {i for i, a in answers.items() if a["error"]}
+    assert failed == {s.id for s in load_samples("demo") if "Hypothetical" in s.instruction}
+    assert {answers[i]["error"] for i in failed} == {"vlmeval:TinyAPI: Failed to obtain answer via API."}
+    assert all(answers[i]["answer"].startswith("api ") for i in set(answers) - failed)
+
+
 def test_unknown_or_unbuildable_models_are_one_line_errors(
     tiny_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

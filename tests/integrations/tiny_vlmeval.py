@@ -15,6 +15,7 @@ from vlmeval_import import import_vlmeval
 import_vlmeval()
 
 from PIL import Image  # noqa: E402
+from vlmeval.api.base import BaseAPI  # noqa: E402
 from vlmeval.vlm.base import BaseModel  # noqa: E402
 
 from mmrole.models.base import last_user_text  # noqa: E402
@@ -98,6 +99,23 @@ class TinyFailing(BaseModel):
         return f"ok {digest(text)}"
 
 
+class TinyAPI(BaseAPI):
+    """A VLMEvalKit API model: answers ``(0, text, log)``, or fails (``ret_code`` 1) on ``fail_on``; after
+    its retries VLMEvalKit's ``generate`` answers its ``fail_msg`` instead of raising."""
+
+    is_api = True
+
+    def __init__(self, fail_on: str = "Hypothetical"):
+        super().__init__(retry=1, wait=0, verbose=False)
+        self.fail_on = fail_on
+
+    def generate_inner(self, inputs: list[dict[str, Any]], **kwargs: Any) -> tuple[int, str, str]:
+        text = " ".join(str(i["value"]) for i in inputs if i["type"] == "text")
+        if self.fail_on in text:
+            return 1, "", "upstream said no"
+        return 0, f"api {digest(text)}", "ok"
+
+
 class BrokenAtStart(BaseModel):
     def __init__(self):
         raise OSError("no weights at /models/missing")
@@ -107,6 +125,7 @@ TINY_MODELS = {
     "TinyRolePlayer": TinyRolePlayer,
     "TinyOneImage": TinyOneImage,
     "TinyFailing": TinyFailing,
+    "TinyAPI": TinyAPI,
     "BrokenAtStart": BrokenAtStart,
 }
 

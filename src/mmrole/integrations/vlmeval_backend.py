@@ -130,7 +130,8 @@ class VLMEvalBackend(Backend):
                 answer = model.chat(turns, dataset=self.dataset)
             else:
                 message = turns[0]["content"]
-                if model.use_custom_prompt(self.dataset):
+                custom = getattr(model, "use_custom_prompt", None)  # VLMEvalKit's API models have none
+                if custom is not None and hasattr(model, "build_prompt") and custom(self.dataset):
                     message = self._custom_prompt(message, messages, system, request_id)
                 images = sum(1 for item in message if item.get("type") == "image")
                 if images > 1 and not getattr(model, "INTERLEAVE", False):
@@ -142,6 +143,8 @@ class VLMEvalBackend(Backend):
             raise
         except Exception as err:  # the model's own failure fails this request only
             raise BackendError(f"vlmeval:{self.name} raised {type(err).__name__}: {err}") from None
+        if isinstance(answer, dict) and "prediction" in answer:  # an API model's answer with its records
+            answer = answer["prediction"]
         answer = str(answer)
         fail_msg = getattr(model, "fail_msg", None)
         if answer.startswith(FAILURE_TEXTS) or (fail_msg and fail_msg in answer):
@@ -163,7 +166,8 @@ class VLMEvalBackend(Backend):
                 "image_path": paths[0] if len(paths) == 1 else paths,
             }
         )
-        self.model.set_dump_image(lambda _line: list(paths))
+        if hasattr(self.model, "set_dump_image"):
+            self.model.set_dump_image(lambda _line: list(paths))
         return self.model.build_prompt(line, dataset=self.dataset)
 
     def _close_now(self) -> None:
