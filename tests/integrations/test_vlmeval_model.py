@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mmrole.cli import app
 from mmrole.data import image_root, load_samples
 from mmrole.data.convert import image_data_url
+from mmrole.integrations.vlmeval_predictions import import_predictions
 from mmrole.testing.responders import InjectedError
 from mmrole.testing.server import LocalOpenAIServer
 
@@ -77,6 +78,13 @@ def test_vlmeval_inference_through_an_mmrole_spec_sends_what_mmrole_answer_sends
             else:
                 assert row["prediction"].startswith(FAIL_MSG) and "hypothetical people" in row["prediction"]
         assert 0 < len(ok) < len(answers)
+        # Imported back, a failed prediction is a failed answer with the server's error.
+        imported = tmp_path / "imported"
+        import_predictions(tmp_path / "outputs" / "MRPA_MMRole_Demo.xlsx", name="MRPA", run_dir=imported)
+        back = {r["id"]: r for r in map(json.loads, (imported / "answers.jsonl").open())}
+        assert {i for i, r in back.items() if r["answer"] is not None} == ok
+        for i in set(back) - ok:  # the same error mmrole answer recorded for the sample
+            assert back[i]["error"] == answers[i]["error"] and "hypothetical people" in back[i]["error"]
 
         # With a cache of its own it asks the server, which answers the same.
         fresh = MMRoleModel(spec, cache=tmp_path / "fresh.sqlite")

@@ -119,7 +119,9 @@ def read_prediction_table(path: str | Path) -> PredictionTable:
 def answer_of(prediction: str) -> tuple[str | None, str | None]:
     """(answer, error) of a prediction cell: VLMEvalKit's failure mark is a failed answer."""
     if prediction.startswith(FAILED_PREDICTION):
-        error = prediction[len(FAILED_PREDICTION) :].lstrip(":. ").strip()
+        # "Failed to obtain answer: ERROR" (VLMEvalKit's SKIP_ERR, mmrole's export) or its API models'
+        # "Failed to obtain answer via API. ERROR".
+        error = prediction[len(FAILED_PREDICTION) :].removeprefix(" via API.").lstrip(":. ").strip()
         return None, error or "VLMEvalKit recorded no answer"
     return prediction, None
 
