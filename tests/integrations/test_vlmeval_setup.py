@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import sys
 
+from mmrole.integrations.vlmeval_setup import INSTALL_HINT
 from mmrole.models.registry import backend_prefixes
 
 
@@ -42,3 +43,30 @@ def test_importing_vlmeval_leaves_the_process_as_it_was(vlmeval) -> None:
     from vlmeval.smp.file import INFER_FAIL_MSG
 
     assert FAILED_PREDICTION == INFER_FAIL_MSG
+
+
+BLOCK = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {name!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Block())
+from mmrole.cli import main
+sys.argv = ["mmrole", "answer", "--agent", "vlmeval:qwen_chat", "--data", "demo", "--run", {run!r}]
+main()
+"""
+
+
+def test_without_vlmeval_or_a_package_it_imports_the_error_says_what_to_install(tmp_path) -> None:
+    for blocked, expected in [
+        ("vlmeval", f"VLMEvalKit is not installed: {INSTALL_HINT}"),
+        ("validators", "VLMEvalKit needs 'validators', which is not installed: pip install"),
+    ]:
+        code = BLOCK.format(name=blocked, run=str(tmp_path / blocked))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert done.stderr.strip() == f"error: {expected}" or done.stderr.strip().startswith(
+            f"error: {expected}"
+        )
+        assert done.stderr.strip().count("\n") == 0, done.stderr[-2000:]

@@ -42,9 +42,16 @@ def _contained_side_effects() -> Iterator[None]:
     filters = list(warnings.filters)
     torch = sys.modules.get("torch")
     grad = torch.is_grad_enabled() if torch is not None else None
+
+    # It logs an error on every import when there is no .env file of API keys beside it: the normal case.
+    def no_env_notice(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Did not detect the .env file")
+
+    root.addFilter(no_env_notice)
     try:
         yield
     finally:
+        root.removeFilter(no_env_notice)
         ssl._create_default_https_context = https_context
         root.handlers[:] = handlers
         root.setLevel(level)
