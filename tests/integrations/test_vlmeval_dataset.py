@@ -148,9 +148,14 @@ def test_vlmeval_inference_then_evaluate_equals_mmrole_answer_then_judge(
 
 
 def _prediction_file(path: Path, rows: list[dict]) -> Path:
+    """A prediction file as VLMEvalKit's ``dump`` writes one (``.xlsx``, or ``.tsv`` with PRED_FORMAT=tsv)."""
     import pandas as pd
 
-    pd.DataFrame(rows).to_excel(path, index=False)
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".tsv":
+        frame.to_csv(path, sep="\t", index=False, encoding="utf-8")
+    else:
+        frame.to_excel(path, index=False)
     return path
 
 
@@ -192,20 +197,22 @@ def test_unknown_judge_arguments_are_refused_before_any_call(lmu_data: Path, vlm
         dataset.evaluate(str(path), model="judge", temprature=0.2)
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv"])
 def test_a_prediction_file_with_index_and_prediction_only_is_judged_against_the_dataset(
-    lmu_data: Path, vlmeval, demo_images, tmp_path: Path
+    lmu_data: Path, vlmeval, demo_images, tmp_path: Path, suffix: str
 ) -> None:
     from tiny_vlmeval import TinyJudge
     from vlmeval.dataset import build_dataset
 
     dataset = build_dataset("MMRole_Demo")
     rows = [{"index": i, "prediction": f"answer {i}"} for i in (0, 5, 6)]
-    path = _prediction_file(tmp_path / "Three_MMRole_Demo.xlsx", rows)
+    path = _prediction_file(tmp_path / f"Three_MMRole_Demo{suffix}", rows)
     with LocalOpenAIServer(TinyJudge(demo_images)) as server:
         frame = dataset.evaluate(str(path), model=f"openai:rm@{server.base_url}", metrics="Fluency,Coherency")
     assert server.received == 3 * 2
     assert list(frame.columns) == ["subset", "Fluency", "Coherency", "Overall", "n"]
     assert frame.set_index("subset").loc["All", "n"] == 3
+    assert (tmp_path / f"Three_MMRole_Demo_rm{suffix}").is_file()  # the judge file, in the same format
     run = tmp_path / "Three_MMRole_Demo_rm_mmrole"
     answers = [json.loads(line) for line in (run / "answers.jsonl").open()]
     samples = list(load_samples("demo"))
