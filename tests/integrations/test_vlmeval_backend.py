@@ -166,8 +166,28 @@ def test_unknown_or_unbuildable_models_are_one_line_errors(
     assert (
         "vlmeval:BrokenAtStart: the model could not be built: OSError: no weights at /models/missing" in err
     )
+    code, err = _main(
+        monkeypatch, capsys, "answer", "--agent", "vlmeval:TinyRolePlayer", "--agent-arg", "prefx=x", "--data", "demo",
+        "--run", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert (
+        code == 2
+        and "vlmeval:TinyRolePlayer: the model could not be built: TypeError:" in err
+        and "prefx" in err
+    )
     with pytest.raises(ConfigError, match="vlmeval spec without a model name"):
         load_backend("vlmeval:")
+
+
+def test_agent_args_are_the_models_constructor_arguments(tiny_models, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["answer", "--agent", "vlmeval:TinyRolePlayer", "--agent-arg", "prefix=Mini", "--limit", "2"]
+        + ["--data", "demo", "--run", str(run), "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    assert [a["answer"].split(":")[0] for a in _answers(run).values()] == ["Mini", "Mini"]
 
 
 def test_multi_turn_conversations_go_to_chat_inner(tiny_models) -> None:

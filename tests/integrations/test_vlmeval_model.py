@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mmrole.cli import app
 from mmrole.data import image_root, load_samples
-from mmrole.data.convert import image_data_url
+from mmrole.images import file_data_url
 from mmrole.integrations.vlmeval_predictions import import_predictions
 from mmrole.testing.responders import InjectedError
 from mmrole.testing.server import LocalOpenAIServer
@@ -130,7 +130,7 @@ def test_other_benchmarks_get_plain_messages_and_the_system_prompt_option(vlmeva
         {
             "role": "user",
             "content": [
-                {"type": "image_url", "image_url": {"url": image_data_url(image)}},
+                {"type": "image_url", "image_url": {"url": file_data_url(image)}},
                 {"type": "text", "text": "What is it?"},
             ],
         },

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
 from mmrole._cli.options import options_command
+from mmrole.options import option, required
 
 
 @dataclass
 class ExportOptions:
     """What `mmrole export` takes."""
 
-    run: Path = field(metadata={"required": True, "help": "The answered run folder."})
-    out: Path = field(
-        metadata={
-            "required": True,
-            "help": "The prediction file to write: .xlsx (VLMEvalKit's default) or .tsv (any text unchanged).",
-        }
+    run: Path = required("The answered run folder.")
+    out: Path = required(
+        "The prediction file to write: .xlsx (VLMEvalKit's default) or .tsv (any text unchanged)."
     )
-    overwrite: bool = field(default=False, metadata={"help": "Replace the file if it exists."})
+    overwrite: bool = option(False, "Replace the file if it exists.")
 
 
 def run_export(options: ExportOptions) -> None:

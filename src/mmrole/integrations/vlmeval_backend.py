@@ -28,6 +28,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import json
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -181,6 +182,16 @@ class VLMEvalBackend(Backend):
         self.model = None
 
 
+def _value(text: Any) -> Any:
+    """A ``--agent-arg`` text as JSON when it is JSON (``512``, ``true``, ``[1, 2]``), else the text."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 @register_backend("vlmeval")
 def _vlmeval(argument: str, options: dict[str, Any]) -> Backend:
     if not argument:
@@ -188,4 +199,5 @@ def _vlmeval(argument: str, options: dict[str, Any]) -> Backend:
     name, _, query = argument.partition("?")
     if query.startswith("dataset=") and "dataset" not in options:
         options = {**options, "dataset": query[len("dataset=") :]}
-    return VLMEvalBackend(name, **options)
+    # The model's constructor arguments: no options dataclass, so command-line texts are read here.
+    return VLMEvalBackend(name, **{k: v if k == "dataset" else _value(v) for k, v in options.items()})

@@ -17,11 +17,13 @@ and ``n`` (samples). Scores are MMRole's: the MRPA's score over the reference's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import DataError
 from mmrole.eval.judge import JudgeSummary, judge_run
 from mmrole.integrations.vlmeval_judge import JudgeSetup, judge_setup
@@ -31,7 +33,6 @@ from mmrole.integrations.vlmeval_predictions import (
     read_prediction_table,
     write_prediction_file,
 )
-from mmrole.models.registry import load_backend
 from mmrole.runs import RunFolder, StageInputs
 from mmrole.schema import DIALOGUE_TYPES, METRICS, SPLIT_NAMES, SPLITS
 
@@ -90,24 +91,22 @@ def _matched(dataset: MMRoleDataset, table: PredictionTable) -> list[tuple[dict[
 
 
 async def _judge(run_dir: Path, setup: JudgeSetup, image_root: str) -> JudgeSummary:
-    backend = load_backend(setup.spec, **setup.backend_options)
-    try:
-        return await judge_run(
-            run_dir,
-            backend,
-            setup.options,
-            image_root=image_root,
-            concurrency=setup.concurrency,
-            progress=setup.progress,
-            overwrite=True,  # the answers were just rewritten: judge them (the store answers repeats)
-            max_retries=setup.max_retries,
-        )
-    finally:
-        await backend.aclose()
+    engine = EngineOptions(
+        concurrency=setup.concurrency, max_retries=setup.max_retries, progress=setup.progress
+    )
+    return await judge_run(
+        run_dir,
+        setup.spec,
+        setup.options,
+        image_root=image_root,
+        engine=engine,
+        overwrite=True,  # the answers were just rewritten: judge them (the store answers repeats)
+        backend_options=setup.backend_options,
+    )
 
 
 def _judge_rows(
-    table: PredictionTable, samples: list[Any], reviews: list[dict[str, Any]]
+    table: PredictionTable, samples: list[Any], reviews: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """The judge file's rows: each prediction row with every metric's review and score pair."""
     by_key = {(r["sample_id"], r["metric"]): r for r in reviews if r.get("order", "AB") == "AB"}

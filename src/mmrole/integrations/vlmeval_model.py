@@ -160,9 +160,9 @@ class MMRoleModel(BaseModel):
     def _image_url(self, path: str) -> str:
         if path.startswith(("http://", "https://", "data:")):
             return path
-        from mmrole.data.convert import image_data_url
+        from mmrole.images import file_data_url
 
-        return image_data_url(path, self.max_image_side)
+        return file_data_url(path, self.max_image_side)
 
     def _send(self, messages: list[Message]) -> str:
         try:

@@ -55,7 +55,7 @@ def _contained_side_effects() -> Iterator[None]:
         ssl._create_default_https_context = https_context
         root.handlers[:] = handlers
         root.setLevel(level)
-        warnings.filters[:] = filters
+        warnings.filters[:] = filters  # type: ignore[index]  # a list at run time
         torch = sys.modules.get("torch")
         if torch is not None:
             torch.set_grad_enabled(True if grad is None else grad)
