@@ -90,7 +90,7 @@ def _matched(dataset: MMRoleDataset, table: PredictionTable) -> list[tuple[dict[
     return pairs
 
 
-async def _judge(run_dir: Path, setup: JudgeSetup, image_root: str) -> JudgeSummary:
+async def _judge(run_dir: Path, setup: JudgeSetup, image_root: str, records: Any) -> JudgeSummary:
     engine = EngineOptions(
         concurrency=setup.concurrency, max_retries=setup.max_retries, progress=setup.progress
     )
@@ -102,6 +102,7 @@ async def _judge(run_dir: Path, setup: JudgeSetup, image_root: str) -> JudgeSumm
         engine=engine,
         overwrite=True,  # the answers were just rewritten: judge them (the store answers repeats)
         backend_options=setup.backend_options,
+        records=records,  # just written: not read back
     )
 
 
@@ -161,7 +162,8 @@ def evaluate_predictions(
         summary={"name": name, "agent": agent, "data": dataset.dataset_name},
         overwrite=True,
     )
-    summary = asyncio.run(_judge(run_dir, setup, dataset.img_root))
+    records = (samples, {a["id"]: a for a in answers})
+    summary = asyncio.run(_judge(run_dir, setup, dataset.img_root, records))
     rows = _judge_rows(table, samples, RunFolder(run_dir).reviews())
     suffix = ".tsv" if eval_path.suffix.lower() == ".tsv" else ".xlsx"
     write_prediction_file(eval_path.with_name(f"{eval_path.stem}_{setup.tag}{suffix}"), rows)
