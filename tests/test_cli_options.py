@@ -106,21 +106,70 @@ def test_every_option_help_comes_from_a_dataclass_field(name: str) -> None:
     assert {p.name for p in params if not p.hidden} == set(declared)
 
 
+#: Every other command, by its words on the command line (``mmrole.cli``'s root ``--version`` aside).
+OTHER_COMMANDS = [
+    ("chat",),
+    ("app",),
+    ("judge-agreement",),
+    ("data", "samples"),
+    ("data", "validate"),
+    ("data", "stats"),
+    ("data", "convert"),
+    ("data", "demo"),
+    ("train", "accelerate-config"),
+    ("train", "sft"),
+]
+
+
+def _typer_declarations(module: str) -> list[str]:
+    tree = ast.parse((SRC_CLI / module).read_text(encoding="utf-8"))
+    return [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("Option", "Argument")
+    ]
+
+
 def test_no_typer_option_is_declared_for_these_commands_outside_the_generator() -> None:
-    """answer's and eval_options' modules declare none; judge, eval, feedback and align are made by
-    options_command (their commands' functions take **given)."""
-    for module in ("answer.py", "eval_options.py"):
-        tree = ast.parse((SRC_CLI / module).read_text(encoding="utf-8"))
-        calls = [
-            node
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "Option"
-        ]
-        assert calls == [], module
+    """The command modules declare no typer.Option or typer.Argument (only options.py does); every
+    command is made by options_command (its function takes **given)."""
+    for module in ("answer.py", "eval_options.py", "align.py", "app.py", "data.py", "train.py"):
+        assert _typer_declarations(module) == [], module
+    assert _typer_declarations("options.py")  # the check looks at the right files
     for name in COMMANDS:
         assert _command(name).callback.__name__ == "command"  # the generated one (mmrole._cli.options)
+    root = typer.main.get_command(app)
+    for words in OTHER_COMMANDS:
+        command = root
+        for word in words:
+            command = command.commands[word]  # type: ignore[attr-defined]
+        assert command.callback.__name__ == "command", words
+        for param in command.params:
+            assert param.name == "help" or param.hidden or param.help, (words, param.opts)
+
+
+def test_the_other_commands_keep_the_shared_names() -> None:
+    """--seed, --temperature, --top-p and --max-image-side say on chat and app what they say on answer."""
+    answer = _options("answer")
+    for name in ("chat", "app"):
+        options = _options(name)
+        for flag in ("--temperature", "--top-p", "--max-image-side", "--seed"):
+            if flag in options:
+                assert options[flag].help == answer[flag].help, (name, flag)
+    convert = typer.main.get_command(app).commands["data"].commands["convert"]  # type: ignore[attr-defined]
+    side = {p.opts[0]: p for p in convert.params}["--max-image-side"]
+    assert side.help == "openai: " + (answer["--max-image-side"].help or "")
+
+
+def test_an_optional_argument_and_a_required_one(tmp_path: Path) -> None:
+    listed = CliRunner().invoke(app, ["train", "accelerate-config"])
+    assert listed.exit_code == 0 and "zero3" in listed.output
+    missing = CliRunner().invoke(app, ["data", "demo"])
+    assert missing.exit_code == 2 and "Missing argument" in missing.output
+    made = CliRunner().invoke(app, ["data", "demo", str(tmp_path / "demo")])
+    assert made.exit_code == 0 and (tmp_path / "demo").is_dir()
 
 
 def test_every_field_of_the_option_dataclasses_has_help() -> None:

@@ -115,3 +115,17 @@ def test_accelerate_configs_are_listed_and_valid():
     assert one.output.strip() == paths["zero3"]
     bad = CliRunner().invoke(app, ["train", "accelerate-config", "zero9"])
     assert isinstance(bad.exception, ConfigError)
+
+
+@pytest.mark.parametrize("flag", ["--limit", "--max-samples"])
+def test_limit_is_the_first_n_examples_and_max_samples_its_old_spelling(monkeypatch, flag):
+    import mmrole.train.sft as sft
+
+    seen = []
+    monkeypatch.setattr(sft, "train_sft", lambda config: seen.append(config) or 1 / 0)
+    args = ["train", "sft", "--model", "m", "--data", "d", "--output-dir", "o", flag, "3"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, ZeroDivisionError)  # stopped right after the config was made
+    assert [config.max_samples for config in seen] == [3]
+    shown = CliRunner().invoke(app, ["train", "sft", "--help"], env={"COLUMNS": "200"}).output
+    assert "--limit" in shown and "--max-samples" not in shown

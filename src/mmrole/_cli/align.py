@@ -119,21 +119,23 @@ def _summary_table(summary: dict[str, Any]) -> Any:
     return table
 
 
-def judge_agreement_command(
-    run: Path = typer.Option(..., "--run", help="The judged run whose judge is being checked."),
-    reference: Path = typer.Option(
-        ..., "--reference", help="The judged run of the reference judge (same samples)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON instead of a table."),
-) -> None:
-    """Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."""
+@dataclass(kw_only=True)
+class JudgeAgreementCommand:
+    """``mmrole judge-agreement``."""
+
+    run: Path = required("The judged run whose judge is being checked.")
+    reference: Path = required("The judged run of the reference judge (same samples).")
+    as_json: bool = option(False, "Print the numbers as JSON instead of a table.", flag="--json")
+
+
+def run_judge_agreement(options: JudgeAgreementCommand) -> None:
     import json
 
     from mmrole._cli.tables import agreement_table
     from mmrole.eval.agreement import judge_agreement
 
-    report = judge_agreement(run, reference)
-    if as_json:
+    report = judge_agreement(options.run, options.reference)
+    if options.as_json:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         make_console().print(agreement_table(report))
@@ -146,8 +148,15 @@ def judge_agreement_command(
         )
 
 
+AGREEMENT_HELP = (
+    "Compare two judges on the same samples: MAE, Pearson, Spearman, better-answer agreement, parse rates."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
     app.command("feedback", help=FEEDBACK_HELP)(options_command(FeedbackCommand, run_feedback, FEEDBACK_HELP))
     app.command("align", help=ALIGN_HELP)(options_command(AlignConfig, run_align, ALIGN_HELP, align_preset))
-    app.command("judge-agreement")(judge_agreement_command)
+    app.command("judge-agreement", help=AGREEMENT_HELP)(
+        options_command(JudgeAgreementCommand, run_judge_agreement, AGREEMENT_HELP)
+    )

@@ -2,14 +2,82 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-AgentOption = typer.Option(
-    ..., "--agent", help="Model spec: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."
-)
-DataOption = typer.Option("demo", "--data", help="An MMRole-Data root, or 'demo' (the bundled demo set).")
+from mmrole._cli.options import options_command
+from mmrole.options import MAX_IMAGE_SIDE_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_P_HELP, option, required
+
+MODEL_SPEC_HELP = "Model spec: openai:MODEL[@URL], hf:PATH, replay:FILE or demo."
+DATA_HELP = "An MMRole-Data root, or 'demo' (the bundled demo set)."
+
+
+@dataclass(kw_only=True)
+class ChatCommand:
+    """``mmrole chat``."""
+
+    agent: str = required(MODEL_SPEC_HELP)
+    character: str | None = option(None, "The character the model plays (name as in roles.json).", short="-c")
+    data: str = option("demo", DATA_HELP)
+    image: str | None = option(
+        None,
+        "The image to talk about: a file, or a path under the data root's images/ "
+        "(default: the first image of the character's series).",
+        short="-i",
+    )
+    other: str | None = option(None, "Talk as this character (inter-role); with --turns, a model plays it.")
+    other_agent: str | None = option(None, "Model spec playing --other in auto mode (default: --agent).")
+    turns: int | None = option(
+        None, "Auto mode: the two characters talk for N turns, then the command ends.", min=1
+    )
+    first: str | None = option(None, "Auto mode: who opens the dialogue (default: --character).")
+    save: Path | None = option(None, "Transcript JSON, rewritten after every turn.")
+    export: Path | None = option(
+        None, "Also write the chat as an MMRole-Data dialogue file (JSON array of records)."
+    )
+    resume: Path | None = option(None, "Go on with a saved transcript (its character and image).")
+    tag: str = option(
+        "chat",
+        "Source tag in dialogue ids (Mira_Vale_human-role-dialogue_TAG_0): unique per chat to pool them.",
+    )
+    max_tokens: int | None = option(
+        None, "Longest reply, in tokens (default 512; 96 for the demo model, which runs on the CPU).", min=1
+    )
+    temperature: float = option(0.7, TEMPERATURE_HELP, min=0.0)
+    top_p: float = option(1.0, TOP_P_HELP, min=0.0, max=1.0)
+    seed: int | None = option(None, SEED_HELP)
+    max_image_side: int | None = option(None, MAX_IMAGE_SIDE_HELP, min=16)
+
+
+@dataclass(kw_only=True)
+class AppCommand:
+    """``mmrole app``."""
+
+    agent: str = required(MODEL_SPEC_HELP)
+    data: str = option("demo", DATA_HELP)
+    other_agent: str | None = option(None, "Model spec playing the second character (default: --agent).")
+    port: int = option(7860, "Port to serve on.")
+    host: str = option(
+        "127.0.0.1", "Address to serve on (0.0.0.0: every interface; needs --auth or --insecure)."
+    )
+    share: bool = option(False, "Open a public gradio.live link (needs --auth or --insecure).")
+    auth: list[str] = option(
+        help="Ask for a login: USER:PASS (repeatable). Prefer --auth-file: other users of this machine "
+        "can read a command line.",
+        factory=list,
+        metavar="USER:PASS",
+    )
+    auth_file: Path | None = option(None, "Logins, one USER:PASS per line ('#' comments).")
+    insecure: bool = option(False, "Serve a non-loopback --host or --share without a login.")
+    # 20.0: mmrole.app.access.DEFAULT_MAX_UPLOAD_MB (not imported: --help stays fast)
+    max_upload_mb: float = option(20.0, "Refuse uploaded files larger than this (MB).", min=0.01)
+    out: Path | None = option(None, "Folder for the chats' transcripts (default: a new temporary folder).")
+    max_tokens: int = option(512, "Longest reply, in tokens.", min=1)
+    temperature: float = option(0.7, TEMPERATURE_HELP, min=0.0)
+    top_p: float = option(1.0, TOP_P_HELP, min=0.0, max=1.0)
+    max_image_side: int | None = option(None, MAX_IMAGE_SIDE_HELP, min=16)
 
 
 def _params(max_tokens: int, temperature: float, top_p: float, seed: int | None):  # -> GenerationParams
@@ -18,55 +86,14 @@ def _params(max_tokens: int, temperature: float, top_p: float, seed: int | None)
     return GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
 
 
-def chat_command(
-    agent: str = AgentOption,
-    character: str | None = typer.Option(
-        None, "--character", "-c", help="The character the model plays (name as in roles.json)."
-    ),
-    data: str = DataOption,
-    image: str | None = typer.Option(
-        None,
-        "--image",
-        "-i",
-        help="The image to talk about: a file, or a path under the data root's images/ "
-        "(default: the first image of the character's series).",
-    ),
-    other: str | None = typer.Option(
-        None, "--other", help="Talk as this character (inter-role); with --turns, a model plays it."
-    ),
-    other_agent: str | None = typer.Option(
-        None, help="Model spec playing --other in auto mode (default: --agent)."
-    ),
-    turns: int | None = typer.Option(
-        None, min=1, help="Auto mode: the two characters talk for N turns, then the command ends."
-    ),
-    first: str | None = typer.Option(None, help="Auto mode: who opens the dialogue (default: --character)."),
-    save: Path | None = typer.Option(None, "--save", help="Transcript JSON, rewritten after every turn."),
-    export: Path | None = typer.Option(
-        None, "--export", help="Also write the chat as an MMRole-Data dialogue file (JSON array of records)."
-    ),
-    resume: Path | None = typer.Option(None, help="Go on with a saved transcript (its character and image)."),
-    tag: str = typer.Option(
-        "chat",
-        help="Source tag in dialogue ids (Mira_Vale_human-role-dialogue_TAG_0): unique per chat to pool them.",
-    ),
-    max_tokens: int | None = typer.Option(
-        None,
-        min=1,
-        help="Longest reply, in tokens (default 512; 96 for the demo model, which runs on the CPU).",
-    ),
-    temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature (0: greedy)."),
-    top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Nucleus sampling mass."),
-    seed: int | None = typer.Option(None, help="Sampling seed, for models that take one."),
-    max_image_side: int | None = typer.Option(
-        None, min=16, help="Downscale images whose longer side exceeds this many pixels."
-    ),
-) -> None:
-    """Chat with a character in the terminal (one message per line; piped input works); replies stream in.
-
-    The model gets MMRole's MRPA prompt (profile, image information, history) at every turn.
-    Commands: /image PATH, /start, /new, /save [FILE], /help, /quit.
-    """
+def chat_command(options: ChatCommand) -> None:
+    agent, character, data, image, other = (
+        options.agent, options.character, options.data, options.image, options.other
+    )  # fmt: skip
+    other_agent, turns, first, save, export = (
+        options.other_agent, options.turns, options.first, options.save, options.export
+    )  # fmt: skip
+    resume, max_tokens, max_image_side = options.resume, options.max_tokens, options.max_image_side
     import asyncio
 
     from rich.console import Console
@@ -84,7 +111,7 @@ def chat_command(
     chat_data = ChatData.open(data)
     backend = load_backend(agent)
     other_backend = load_backend(other_agent) if other_agent else None
-    params = _params(max_tokens, temperature, top_p, seed)
+    params = _params(max_tokens, options.temperature, options.top_p, options.seed)
     if resume is not None:
         session = load_transcript(resume, backend, other_backend=other_backend)
         session.params, session.max_image_side = params, max_image_side
@@ -111,7 +138,7 @@ def chat_command(
             image_root=chat_data.image_root,
             params=params,
             max_image_side=max_image_side,
-            tag=tag,
+            tag=options.tag,
         )
     if turns is not None and session.other is None:
         raise ConfigError("--turns (auto mode) needs --other CHARACTER")
@@ -134,71 +161,41 @@ def chat_command(
         raise typer.Exit(1)
 
 
-def app_command(
-    agent: str = AgentOption,
-    data: str = DataOption,
-    other_agent: str | None = typer.Option(
-        None, help="Model spec playing the second character (default: --agent)."
-    ),
-    port: int = typer.Option(7860, help="Port to serve on."),
-    host: str = typer.Option(
-        "127.0.0.1", help="Address to serve on (0.0.0.0: every interface; needs --auth or --insecure)."
-    ),
-    share: bool = typer.Option(
-        False, "--share/--no-share", help="Open a public gradio.live link (needs --auth or --insecure)."
-    ),
-    auth: list[str] = typer.Option(
-        [],
-        "--auth",
-        metavar="USER:PASS",
-        help="Ask for a login: USER:PASS (repeatable). Prefer --auth-file: other users of this machine "
-        "can read a command line.",
-    ),
-    auth_file: Path | None = typer.Option(
-        None, "--auth-file", help="Logins, one USER:PASS per line ('#' comments)."
-    ),
-    insecure: bool = typer.Option(
-        False, "--insecure", help="Serve a non-loopback --host or --share without a login."
-    ),
-    max_upload_mb: float = typer.Option(  # 20.0: mmrole.app.access.DEFAULT_MAX_UPLOAD_MB (not imported: --help stays fast)
-        20.0, "--max-upload-mb", min=0.01, help="Refuse uploaded files larger than this (MB)."
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Folder for the chats' transcripts (default: a new temporary folder)."
-    ),
-    max_tokens: int = typer.Option(512, min=1, help="Longest reply, in tokens."),
-    temperature: float = typer.Option(0.7, min=0.0, help="Sampling temperature (0: greedy)."),
-    top_p: float = typer.Option(1.0, min=0.0, max=1.0, help="Nucleus sampling mass."),
-    max_image_side: int | None = typer.Option(
-        None, min=16, help="Downscale images whose longer side exceeds this many pixels."
-    ),
-) -> None:
-    """Serve a web app to chat with characters about images (Gradio), and let two characters talk.
-
-    Each browser session's chats are saved in its own subfolder of --out.
-    """
+def app_command(options: AppCommand) -> None:
+    host, share, insecure = options.host, options.share, options.insecure
     from mmrole.app.access import check_exposure, parse_auth
     from mmrole.app.web import launch_app
 
-    logins = parse_auth(auth, auth_file)
+    logins = parse_auth(options.auth, options.auth_file)
     check_exposure(host, share=share, auth=logins, insecure=insecure)  # before any model is loaded
     launch_app(
-        agent,
-        data,
-        other_agent=other_agent,
-        params=_params(max_tokens, temperature, top_p, None),
-        max_image_side=max_image_side,
-        out_dir=out,
+        options.agent,
+        options.data,
+        other_agent=options.other_agent,
+        params=_params(options.max_tokens, options.temperature, options.top_p, None),
+        max_image_side=options.max_image_side,
+        out_dir=options.out,
         host=host,
-        port=port,
+        port=options.port,
         share=share,
         auth=logins or None,
         insecure=insecure,
-        max_upload_mb=max_upload_mb,
+        max_upload_mb=options.max_upload_mb,
     )
+
+
+CHAT_HELP = """Chat with a character in the terminal (one message per line; piped input works); replies stream in.
+
+The model gets MMRole's MRPA prompt (profile, image information, history) at every turn.
+Commands: /image PATH, /start, /new, /save [FILE], /help, /quit.
+"""
+APP_HELP = """Serve a web app to chat with characters about images (Gradio), and let two characters talk.
+
+Each browser session's chats are saved in its own subfolder of --out.
+"""
 
 
 def register(app: typer.Typer) -> None:
     """Add `mmrole chat` and `mmrole app` to the top-level app."""
-    app.command("chat")(chat_command)
-    app.command("app")(app_command)
+    app.command("chat", help=CHAT_HELP)(options_command(ChatCommand, chat_command, CHAT_HELP))
+    app.command("app", help=APP_HELP)(options_command(AppCommand, app_command, APP_HELP))

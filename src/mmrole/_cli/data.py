@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import typer
 
 from mmrole._cli import console as make_console
+from mmrole._cli.options import options_command
+from mmrole.options import MAX_IMAGE_SIDE_HELP, option, required
 from mmrole.schema import MissingImage
 
 data_app = typer.Typer(help="MMRole-Data: build samples, validate, count, convert.", no_args_is_help=True)
 
-SourceArg = typer.Argument(..., help="A data root, a test folder or file, a samples .jsonl, or 'demo'.")
+
+def source_argument() -> str:
+    return required("A data root, a test folder or file, a samples .jsonl, or 'demo'.", argument=True)
 
 
 class Format(str, Enum):
@@ -33,19 +38,20 @@ def _short(path: str | None, base: Path) -> str:
     return Path(path).name if relative == "." else relative
 
 
-@data_app.command("samples")
-def samples_command(
-    source: str = SourceArg,
-    out: Path = typer.Option(..., "--out", "-o", help="The samples JSONL to write."),
-    absolute_images: bool = typer.Option(
-        False, help="Write absolute image paths (a file usable from anywhere)."
-    ),
-    split: list[str] = typer.Option([], help="Data root: only this split (repeatable)."),
-    dialogue_type: list[str] = typer.Option(
-        [], "--type", help="Data root: only this dialogue type (repeatable)."
-    ),
-) -> None:
-    """Build one sample per character turn (MMRole's MRPA prompt, history included) into a JSONL file."""
+@dataclass(kw_only=True)
+class SamplesCommand:
+    """``mmrole data samples``."""
+
+    source: str = source_argument()
+    out: Path = required("The samples JSONL to write.", short="-o")
+    absolute_images: bool = option(False, "Write absolute image paths (a file usable from anywhere).")
+    split: list[str] = option(help="Data root: only this split (repeatable).", factory=list)
+    dialogue_type: list[str] = option(
+        help="Data root: only this dialogue type (repeatable).", factory=list, flag="--type"
+    )
+
+
+def samples_command(options: SamplesCommand) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from mmrole.data import build_samples, image_root, load_samples, write_samples_jsonl
@@ -54,7 +60,8 @@ def samples_command(
     from mmrole.errors import ConfigError
     from mmrole.schema import DIALOGUE_TYPES, SPLITS
 
-    root = image_root(source) if absolute_images else None
+    source, out, split, dialogue_type = options.source, options.out, options.split, options.dialogue_type
+    root = image_root(source) if options.absolute_images else None
     for value, allowed in [*((v, SPLITS) for v in split), *((v, DIALOGUE_TYPES) for v in dialogue_type)]:
         if value not in allowed:
             raise ConfigError(f"{value!r} is none of {', '.join(allowed)}")
@@ -84,20 +91,23 @@ def samples_command(
     typer.echo(f"wrote {count:,} samples to {out}")
 
 
-@data_app.command("validate")
-def validate_command(
-    source: str = SourceArg,
-    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON (every problem)."),
-    examples: int = typer.Option(3, help="Examples shown per kind of problem."),
-) -> None:
-    """Check a data root, test files or samples; list every problem by kind. Exit 1 if any error."""
+@dataclass(kw_only=True)
+class ValidateCommand:
+    """``mmrole data validate``."""
+
+    source: str = source_argument()
+    as_json: bool = option(False, "Print the full report as JSON (every problem).", flag="--json")
+    examples: int = option(3, "Examples shown per kind of problem.")
+
+
+def validate_command(options: ValidateCommand) -> None:
     from rich.table import Table
 
     from mmrole.data.problems import PROBLEM_KINDS, WARNING_KINDS
     from mmrole.data.validate import validate
 
-    report = validate(source)
-    if as_json:
+    report, examples = validate(options.source), options.examples
+    if options.as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         # SystemExit, not typer.Exit: click's non-standalone mode turns Exit into a return value.
         raise SystemExit(0 if report.ok else 1)
@@ -136,18 +146,21 @@ def validate_command(
         raise SystemExit(1)
 
 
-@data_app.command("stats")
-def stats_command(
-    source: str = SourceArg,
-    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
-) -> None:
-    """Count characters per series and split, dialogues and turns per type, samples, images, languages."""
+@dataclass(kw_only=True)
+class StatsCommand:
+    """``mmrole data stats``."""
+
+    source: str = source_argument()
+    as_json: bool = option(False, "Print the counts as JSON.", flag="--json")
+
+
+def stats_command(options: StatsCommand) -> None:
     from rich.table import Table
 
     from mmrole.data.stats import compute_stats
 
-    stats = compute_stats(source)
-    if as_json:
+    stats = compute_stats(options.source)
+    if options.as_json:
         typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
         return
     console = make_console()
@@ -178,25 +191,29 @@ def stats_command(
         console.print(table)
 
 
-@data_app.command("convert")
-def convert_command(
-    source: str = SourceArg,
-    out: Path = typer.Option(..., "--out", "-o", help="The file to write (all or nothing: no partial file)."),
-    to: Format = typer.Option(Format.vlmeval_tsv, "--to", help="Output format."),
-    max_image_side: int = typer.Option(None, help="openai: downscale images to this longer side."),
-    missing_image: MissingImage = typer.Option(
+@dataclass(kw_only=True)
+class ConvertCommand:
+    """``mmrole data convert``."""
+
+    source: str = source_argument()
+    out: Path = required("The file to write (all or nothing: no partial file).", short="-o")
+    to: Format = option(Format.vlmeval_tsv, "Output format.", default_text="vlmeval-tsv")
+    max_image_side: int | None = option(None, f"openai: {MAX_IMAGE_SIDE_HELP}", min=16)
+    missing_image: MissingImage = option(
         "error",
-        "--missing-image",
-        help="A missing image file stops the conversion (error) or is left out (omit): vlmeval-tsv leaves "
+        "A missing image file stops the conversion (error) or is left out (omit): vlmeval-tsv leaves "
         "the sample out, openai sends its text alone. jsonl and qwen carry image paths only.",
-    ),
-) -> None:
-    """Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL."""
+    )
+
+
+def convert_command(options: ConvertCommand) -> None:
     from mmrole.data import image_root, load_samples, write_samples_jsonl
     from mmrole.data.convert import to_openai_messages, write_vlmeval_tsv
     from mmrole.data.qwen import write_qwen_file
     from mmrole.files import open_atomic
 
+    source, out, to = options.source, options.out, options.to
+    max_image_side, missing_image = options.max_image_side, options.missing_image
     samples = load_samples(source)
     root = image_root(source)
     read = 0
@@ -231,15 +248,50 @@ def convert_command(
         typer.secho(f"{without_image:,} samples {what}: image file not found", fg="yellow", err=True)
 
 
-@data_app.command("demo")
-def demo_command(
-    target: Path = typer.Argument(..., help="Folder to write the demo dataset into."),
-    overwrite: bool = typer.Option(False, help="Replace the folder if it is not empty."),
-) -> None:
-    """Write a copy of the bundled demo dataset (an MMRole-Data layout) to start your own from."""
+@dataclass(kw_only=True)
+class DemoCommand:
+    """``mmrole data demo``."""
+
+    target: Path = required("Folder to write the demo dataset into.", argument=True)
+    overwrite: bool = option(False, "Replace the folder if it is not empty.")
+
+
+def demo_command(options: DemoCommand) -> None:
     from mmrole.data.sources import copy_demo
 
-    typer.echo(f"wrote the demo dataset to {copy_demo(target, overwrite=overwrite)}")
+    typer.echo(f"wrote the demo dataset to {copy_demo(options.target, overwrite=options.overwrite)}")
+
+
+#: Each command: its options dataclass, what it runs, and its help.
+COMMANDS = {
+    "samples": (
+        SamplesCommand,
+        samples_command,
+        "Build one sample per character turn (MMRole's MRPA prompt, history included) into a JSONL file.",
+    ),
+    "validate": (
+        ValidateCommand,
+        validate_command,
+        "Check a data root, test files or samples; list every problem by kind. Exit 1 if any error.",
+    ),
+    "stats": (
+        StatsCommand,
+        stats_command,
+        "Count characters per series and split, dialogues and turns per type, samples, images, languages.",
+    ),
+    "convert": (
+        ConvertCommand,
+        convert_command,
+        "Convert samples: VLMEvalKit TSV, MMRole's Qwen-VL test JSON, OpenAI messages JSONL, or samples JSONL.",
+    ),
+    "demo": (
+        DemoCommand,
+        demo_command,
+        "Write a copy of the bundled demo dataset (an MMRole-Data layout) to start your own from.",
+    ),
+}
+for _name, (_options, _run, _help) in COMMANDS.items():
+    data_app.command(_name, help=_help)(options_command(_options, _run, _help))
 
 
 def register(app: typer.Typer) -> None:

@@ -135,8 +135,10 @@ def _parameter(leaf: Leaf) -> list[inspect.Parameter]:
     elif meta.get("parse"):
         base = str
     help_text = " ".join(part for part in (meta.get("help"), leaf.note) if part)
-    if meta.get("argument"):
-        option, annotation = typer.Argument(..., help=help_text, show_default=False), base
+    if meta.get("argument"):  # a field with a default is an optional argument
+        optional = field.default is not dataclasses.MISSING
+        option = typer.Argument(None if optional else ..., help=help_text, show_default=False)
+        annotation = base | None if optional else base
     elif meta.get("required"):
         option, annotation = typer.Option(..., *decls, help=help_text, **extra), base
     elif base is bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from mmrole._cli.options import given_values, option_parameters
+from mmrole._cli.options import given_values, option_parameters, options_command
+from mmrole.options import option
 
 train_app = typer.Typer(
     help="Train MRPAs (sft), judges (judge) and aligned MRPAs (dpo) with TRL; scale out with `accelerate launch`.",
@@ -95,11 +97,17 @@ for _name, _config_class, _run, _doc in _commands():
     train_app.command(_name, help=_doc)(config_command(_config_class, _run, _doc))
 
 
-@train_app.command("accelerate-config")
-def accelerate_config_command(
-    name: str = typer.Argument(None, help="single_gpu, multi_gpu (DDP), zero2 or zero3; omit to list them."),
-) -> None:
-    """Print the path of a bundled accelerate config (for `accelerate launch --config_file`)."""
+@dataclass
+class AccelerateConfigCommand:
+    """``mmrole train accelerate-config``."""
+
+    name: str | None = option(
+        None, "single_gpu, multi_gpu (DDP), zero2 or zero3; omit to list them.", argument=True
+    )
+
+
+def run_accelerate_config(options: AccelerateConfigCommand) -> None:
+    name = options.name
     folder = Path(__file__).resolve().parents[1] / "accelerate_configs"
     available = sorted(path.stem for path in folder.glob("*.yaml"))
     if name is None:
@@ -111,6 +119,14 @@ def accelerate_config_command(
 
         raise ConfigError(f"no accelerate config {name!r}; choose from {', '.join(available)}")
     typer.echo(str(folder / f"{name}.yaml"))
+
+
+ACCELERATE_CONFIG_HELP = (
+    "Print the path of a bundled accelerate config (for `accelerate launch --config_file`)."
+)
+train_app.command("accelerate-config", help=ACCELERATE_CONFIG_HELP)(
+    options_command(AccelerateConfigCommand, run_accelerate_config, ACCELERATE_CONFIG_HELP)
+)
 
 
 def register(app: typer.Typer) -> None:

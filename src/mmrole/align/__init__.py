@@ -14,10 +14,15 @@ Importing it is cheap: torch, transformers and TRL load when a model is trained 
 
 from __future__ import annotations
 
-from mmrole.align.feedback import FeedbackSummary, generate_feedback, generate_feedback_sync
-from mmrole.align.feedback_config import FeedbackOptions
-from mmrole.align.loop import align
-from mmrole.align.loop_config import AlignConfig
+import typing
+
+from mmrole import _lazy
+
+if typing.TYPE_CHECKING:
+    from mmrole.align.feedback import FeedbackSummary, generate_feedback, generate_feedback_sync
+    from mmrole.align.feedback_config import FeedbackOptions
+    from mmrole.align.loop import align
+    from mmrole.align.loop_config import AlignConfig
 
 __all__ = [
     "AlignConfig",
@@ -27,3 +32,18 @@ __all__ = [
     "generate_feedback",
     "generate_feedback_sync",
 ]
+
+# The names load on first use: importing a light submodule (an options dataclass) stays light.
+_lazy.lazy_names(
+    __name__,
+    {
+        "feedback": (
+            "FeedbackSummary",
+            "generate_feedback",
+            "generate_feedback_sync",
+        ),
+        "feedback_config": ("FeedbackOptions",),
+        "loop": ("align",),
+        "loop_config": ("AlignConfig",),
+    },
+)

@@ -10,20 +10,25 @@ Importing this package is cheap: torch, transformers and TRL load when a trainer
 
 from __future__ import annotations
 
-from mmrole.train.base_config import PRESETS, TrainConfig, build_config
-from mmrole.train.common import TrainResult
-from mmrole.train.dpo import train_dpo
-from mmrole.train.dpo_config import DPOConfig
-from mmrole.train.judge import train_judge
-from mmrole.train.judge_config import JudgeTrainConfig
-from mmrole.train.preference_format import (
-    PreferenceRecord,
-    preference_record,
-    read_preferences,
-    write_preferences,
-)
-from mmrole.train.sft import train_sft
-from mmrole.train.sft_config import SFTConfig
+import typing
+
+from mmrole import _lazy
+
+if typing.TYPE_CHECKING:
+    from mmrole.train.base_config import PRESETS, TrainConfig, build_config
+    from mmrole.train.common import TrainResult
+    from mmrole.train.dpo import train_dpo
+    from mmrole.train.dpo_config import DPOConfig
+    from mmrole.train.judge import train_judge
+    from mmrole.train.judge_config import JudgeTrainConfig
+    from mmrole.train.preference_format import (
+        PreferenceRecord,
+        preference_record,
+        read_preferences,
+        write_preferences,
+    )
+    from mmrole.train.sft import train_sft
+    from mmrole.train.sft_config import SFTConfig
 
 __all__ = [
     "PRESETS",
@@ -41,3 +46,28 @@ __all__ = [
     "train_sft",
     "write_preferences",
 ]
+
+# The names load on first use: importing a light submodule (an options dataclass) stays light.
+_lazy.lazy_names(
+    __name__,
+    {
+        "base_config": (
+            "PRESETS",
+            "TrainConfig",
+            "build_config",
+        ),
+        "common": ("TrainResult",),
+        "dpo": ("train_dpo",),
+        "dpo_config": ("DPOConfig",),
+        "judge": ("train_judge",),
+        "judge_config": ("JudgeTrainConfig",),
+        "preference_format": (
+            "PreferenceRecord",
+            "preference_record",
+            "read_preferences",
+            "write_preferences",
+        ),
+        "sft": ("train_sft",),
+        "sft_config": ("SFTConfig",),
+    },
+)

@@ -39,7 +39,9 @@ class TrainConfig:
         flag="--images",
         aliases=("--image-root",),
     )
-    max_samples: int | None = option(None, "Use only the first N training examples.")
+    max_samples: int | None = option(
+        None, "Use only the first N training examples.", flag="--limit", aliases=("--max-samples",), min=1
+    )
     missing_images: str = option(
         "error",
         "An example whose image file is missing: error (stop), skip (leave it out) or drop (train it without).",
