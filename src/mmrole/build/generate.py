@@ -31,6 +31,7 @@ from mmrole.build.stage import StageSummary
 from mmrole.engine.options import EngineOptions
 from mmrole.models.base import Backend, Completion, GenerationParams, Message
 from mmrole.prompts.build_common import format_reminder
+from mmrole.prompts.build_steps import plain_reminder
 
 T = TypeVar("T")
 
@@ -141,12 +142,15 @@ class Task(Generic[T]):
         messages: The chat messages of its first request.
         parse: Reads a reply's text (prefill included) into the item; raises :class:`ReplyError`.
         language: The language of the format reminder.
+        plain: A plain-text step (stepwise generation): its reminder asks for plain text and goes
+            first, so the request still ends with the label the reply continues (``Name:``).
     """
 
     key: str
     messages: list[Message]
     parse: Callable[[str], T]
     language: str = "English"
+    plain: bool = False
 
 
 @dataclass
@@ -280,15 +284,20 @@ def language_problem(text: str, language: str) -> str | None:
     return None
 
 
-def with_reminder(messages: list[Message], reminder: str) -> list[Message]:
-    """``messages`` with ``reminder`` appended to the last user message's text (a new request)."""
+def with_reminder(messages: list[Message], reminder: str, *, first: bool = False) -> list[Message]:
+    """``messages`` with ``reminder`` appended to (``first``: put before) the last user message's
+    text (a new request)."""
     copied = [dict(message) for message in messages]
     for message in reversed(copied):
         if message.get("role") != "user":
             continue
         content = message.get("content")
         if isinstance(content, str):
-            message["content"] = f"{content}\n\n{reminder}"
+            message["content"] = f"{reminder}\n\n{content}" if first else f"{content}\n\n{reminder}"
+        elif first:
+            parts = list(content or [])
+            where = next((n for n, part in enumerate(parts) if part.get("type") == "text"), len(parts))
+            message["content"] = [*parts[:where], {"type": "text", "text": reminder}, *parts[where:]]
         else:
             message["content"] = [*(content or []), {"type": "text", "text": reminder}]
         break
@@ -299,7 +308,9 @@ def _attempt_messages(
     task: Task[Any], attempt: int, reason: str | None, prefill: str | None
 ) -> list[Message]:
     messages = task.messages
-    if attempt and reason:
+    if attempt and reason and task.plain:
+        messages = with_reminder(messages, plain_reminder(reason, task.language), first=True)
+    elif attempt and reason:
         messages = with_reminder(messages, format_reminder(reason, task.language))
     if prefill:
         messages = [*messages, {"role": "assistant", "content": prefill}]
