@@ -12,9 +12,13 @@ import pytest
 from mmrole.build.annotate import AnnotateOptions, build_annotations
 from mmrole.data.dialogues import load_annotations
 from mmrole.data.paths import UnsafePathError
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import DataError
 from mmrole.testing import ScriptedBackend
 from mmrole.testing.build_replies import build_reply
+
+#: Options of the engine in these tests: no progress bars.
+QUIET = EngineOptions(progress=False)
 
 
 def _image_of(call) -> str:
@@ -28,7 +32,7 @@ def _annotations(root: Path) -> list[dict]:
 
 def test_stills_without_an_entry_are_annotated_and_merged_keeping_every_entry(root, generator):
     before = _annotations(root)
-    summary = build_annotations(AnnotateOptions(root=root, generator=generator, progress=False))
+    summary = build_annotations(AnnotateOptions(root=root, generator=generator, engine=QUIET))
     assert (summary.kept, summary.failed, summary.skipped, summary.calls) == (4, 0, 3, 4)
     after = _annotations(root)
     assert after[: len(before)] == before  # existing entries first, as they were
@@ -54,7 +58,7 @@ def test_stills_without_an_entry_are_annotated_and_merged_keeping_every_entry(ro
     # The loader reads them; a rerun changes nothing and calls nothing.
     assert load_annotations(root)["Toy_Story/02.jpg"].place_info == new["Toy_Story/02.jpg"]["place_info"]
     text = (root / "images/annotations.json").read_bytes()
-    again = build_annotations(AnnotateOptions(root=root, generator=ScriptedBackend(), progress=False))
+    again = build_annotations(AnnotateOptions(root=root, generator=ScriptedBackend(), engine=QUIET))
     assert (again.kept, again.skipped, again.calls) == (0, 7, 0)
     assert (root / "images/annotations.json").read_bytes() == text
 
@@ -62,7 +66,7 @@ def test_stills_without_an_entry_are_annotated_and_merged_keeping_every_entry(ro
 def test_overwrite_annotates_every_still_again_in_place(root, generator):
     before = _annotations(root)
     build_annotations(
-        AnnotateOptions(root=root, generator=generator, series=["Toy Story"], overwrite=True, progress=False)
+        AnnotateOptions(root=root, generator=generator, series=["Toy Story"], overwrite=True, engine=QUIET)
     )
     after = _annotations(root)
     assert [entry["image"] for entry in after] == [e["image"] for e in before] + [
@@ -90,7 +94,7 @@ def test_a_reply_that_is_not_an_annotation_fails_and_is_not_merged(root, reply, 
     backend = ScriptedBackend(
         lambda call: reply if _image_of(call).endswith("Toy_Story/02.jpg") else build_reply(call.messages)
     )
-    summary = build_annotations(AnnotateOptions(root=root, generator=backend, progress=False))
+    summary = build_annotations(AnnotateOptions(root=root, generator=backend, engine=QUIET))
     assert (summary.kept, summary.failed, summary.reasons) == (3, 1, {reason: 1})
     assert "Toy_Story/02.jpg" not in {entry["image"] for entry in _annotations(root)}
     (record,) = [
@@ -101,7 +105,7 @@ def test_a_reply_that_is_not_an_annotation_fails_and_is_not_merged(root, reply, 
 
 def test_empty_fields_are_allowed_as_in_the_release(root):
     backend = ScriptedBackend(default='{"role_info": "", "place_info": "Andy\'s room"}')
-    build_annotations(AnnotateOptions(root=root, generator=backend, series=["Toy Story"], progress=False))
+    build_annotations(AnnotateOptions(root=root, generator=backend, series=["Toy Story"], engine=QUIET))
     entry = {e["image"]: e for e in _annotations(root)}["Toy_Story/02.jpg"]
     assert entry == {
         "image": "Toy_Story/02.jpg",
@@ -117,22 +121,22 @@ def test_a_still_linking_out_of_the_image_folder_is_refused_and_never_sent(root,
     with pytest.raises(
         UnsafePathError, match=r"record Toy_Story/04\.png, field 'image': image path .* resolves outside"
     ):
-        build_annotations(AnnotateOptions(root=root, generator=generator, progress=False))
+        build_annotations(AnnotateOptions(root=root, generator=generator, engine=QUIET))
     assert generator.calls == []
 
 
 def test_bad_files_are_one_line_errors_naming_them(root, generator):
     (root / "images/Toy_Story/04.jpg").write_bytes(b"not an image")
     with pytest.raises(DataError, match=r"record Toy_Story/04\.jpg, field 'image'"):
-        build_annotations(AnnotateOptions(root=root, generator=generator, progress=False))
+        build_annotations(AnnotateOptions(root=root, generator=generator, engine=QUIET))
     (root / "images/Toy_Story/04.jpg").unlink()
     good = (root / "images/annotations.json").read_text()
     (root / "images/annotations.json").write_text('[{"role_info": "x"}]')
     with pytest.raises(
         DataError, match=r"annotations\.json, record #0, field 'image': an entry without an image path"
     ):
-        build_annotations(AnnotateOptions(root=root, generator=generator, progress=False))
+        build_annotations(AnnotateOptions(root=root, generator=generator, engine=QUIET))
     (root / "images/annotations.json").write_text(good)
     with pytest.raises(DataError, match=r"profiles, field 'series': no series 'Cars' in any roles\.json"):
-        build_annotations(AnnotateOptions(root=root, generator=generator, series=["Cars"], progress=False))
+        build_annotations(AnnotateOptions(root=root, generator=generator, series=["Cars"], engine=QUIET))
     assert generator.calls == []

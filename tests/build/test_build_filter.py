@@ -21,8 +21,12 @@ from mmrole.build.filter_items import read_sidecar, sidecar_path
 from mmrole.build.filter_options import FilterOptions
 from mmrole.build.filters import build_filter
 from mmrole.data.validate import validate
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import BackendError, ConfigError, DataError
 from mmrole.testing import ScriptedBackend
+
+#: Options of the engine in these tests: no progress bars.
+QUIET = EngineOptions(progress=False)
 
 
 def options(root: Path, **more) -> FilterOptions:
@@ -317,7 +321,7 @@ def test_the_dialogue_stage_does_not_write_back_what_the_filter_removed(root: Pa
     summary = build_dialogues(
         DialogueOptions(
             root=root, generator=generator, type="comment", characters=["Otto Brass"], coco_count=2,
-            script_count=0, generic_images="scenes", progress=False,
+            script_count=0, generic_images="scenes", engine=QUIET,
         )
     )  # fmt: skip
     assert low not in {r["id"] for r in read_records(dialogue_file(root, "Otto Brass", "comment", "COCO"))}

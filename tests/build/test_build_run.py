@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -198,18 +199,21 @@ def test_kill_9_mid_build_then_rerun_repeats_no_finished_call(tmp_path: Path):
 
 DEMO_CONFIG = """
 root = "{root}"
-generator = "scripted"
+generator = "demo"     # the demo preset: stepwise generation, short replies, failures allowed
 judge = "demo"
 progress = false
+stages = ["profiles", "dialogues", "filter", "split"]   # the stills are not needed: COCO images only
+
+[profiles]
+characters = ["Mira Vale", "Otto Brass"]
 
 [dialogues]
 characters = ["Mira Vale", "Otto Brass"]
 coco_count = 1
 script_count = 0
-min_turns = 4
-max_turns = 4
+min_turns = 2
+max_turns = 2
 [dialogues.comment]
-coco_count = 2
 characters = ["Mira Vale"]
 [dialogues.human-role]
 characters = ["Otto Brass"]
@@ -218,6 +222,7 @@ characters = ["Mira Vale"]
 
 [filter]
 min_judge_score = 1    # the 135M judge's scores measure nothing: keep what it reviews
+min_turns = 2         # the demo dialogues are 2 turns long (fast)
 
 [split]
 in_test_per_type = 1
@@ -225,22 +230,20 @@ in_test_per_type = 1
 
 
 @pytest.mark.slow
-def test_build_run_with_the_demo_judge_then_mmrole_eval_on_it(tmp_path: Path, run_mmrole):
-    """The offline demo model reviews the dialogues (the generator is scripted: the 135M model cannot
-    write a dialogue the generating stages accept), then `mmrole eval --agent demo --judge demo` runs
-    on the built test set."""
+def test_build_run_with_the_demo_model_as_generator_and_judge_then_mmrole_eval_on_it(
+    tmp_path: Path, run_mmrole
+):
+    """`mmrole build run` with the offline demo model writing (stepwise) and judging: 2 characters,
+    all three types; the dataset validates and `mmrole eval --agent demo --judge demo` runs on it."""
     root = scratch_root(tmp_path / "root")
+    shutil.rmtree(root / "profiles" / "out-of-distribution")  # 2 characters: the held-out one goes
     path = tmp_path / "demo.toml"
     path.write_text(DEMO_CONFIG.format(root=root))
-    generator = ScriptedBackend(lambda call: curation_reply(call.messages))
-    summary = run_build(read_config(path), generator=generator)
-    reviewed = read_sidecar(root)
-    assert len(reviewed) == 2 + 1 + 1 == summary.stage("filter").kept
-    assert all(r["judge"] is not None or r["judge_error"] for r in reviewed)  # the demo judge answered
+    code, out, err = run_mmrole("build", "run", path)
+    assert code == 0, err
     assert validate(root).ok
-    assert summary.stage("split").tests == {
-        "in-distribution": {"comment": 1, "human-role": 1, "inter-role": 1}
-    }
+    in_test = json.loads((root / "data" / "test" / "in-distribution" / "comment_test.json").read_text())
+    assert in_test  # the comment dialogue reached the In-Test set
     run = tmp_path / "run"
     code, out, err = run_mmrole(
         "eval", "--agent", "demo", "--judge", "demo", "--data", root / "data" / "test", "--run", run,

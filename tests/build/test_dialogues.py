@@ -15,11 +15,15 @@ from mmrole.build.dialogues import DialogueOptions, build_dialogues
 from mmrole.data import build_samples, load_characters
 from mmrole.data.paths import UnsafePathError
 from mmrole.data.validate import validate
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError, DataError
 from mmrole.models.base import Completion
 from mmrole.prompts.build_dialogues import COMMENT_QUESTIONS
 from mmrole.testing import ScriptedBackend
 from mmrole.testing.build_replies import build_reply, placeholder
+
+#: Options of the engine in these tests: no progress bars.
+QUIET = EngineOptions(progress=False)
 
 MARKERS = {"comment": "comment", "human-role": "human-role-dialogue", "inter-role": "role-role-dialogue"}
 SERIES_OF = {name: series for roles in ROLES.values() for series, names in roles.items() for name in names}
@@ -31,7 +35,7 @@ def _build(root: Path, generator, dialogue_type: str, **options):
         "script_count": 2,
         "min_turns": 4,
         "max_turns": 8,
-        "progress": False,
+        "engine": QUIET,
         **options,
     }
     return build_dialogues(DialogueOptions(root=root, generator=generator, type=dialogue_type, **options))

@@ -21,6 +21,7 @@ from mmrole.build.generate import (
     text_field,
 )
 from mmrole.build.stage import StageSummary
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import BackendError, ConfigError
 from mmrole.models.base import Completion
 from mmrole.testing import ScriptedBackend
@@ -79,7 +80,9 @@ def test_the_language_of_a_text_is_checked():
 
 
 def _options(tmp_path: Path, **changes) -> GeneratorOptions:
-    return GeneratorOptions(root=tmp_path, generator="unused", progress=False, **changes)
+    return GeneratorOptions(
+        **{"root": tmp_path, "generator": "unused", "engine": EngineOptions(progress=False), **changes}
+    )
 
 
 def _task(key: str) -> Task[str]:
@@ -161,7 +164,7 @@ def test_a_rerun_is_answered_from_the_store_without_calls(tmp_path):
 
 def test_a_transport_failure_is_a_failed_item_and_is_retried_on_the_next_run(tmp_path):
     backend = ScriptedBackend({"test:a": BackendError("HTTP 400: bad request")}, default='{"answer": "x"}')
-    options = _options(tmp_path, max_retries=0)
+    options = _options(tmp_path, engine=EngineOptions(progress=False, max_retries=0))
     outcomes, _ = _run(backend, [_task("a")], options)
     assert outcomes["a"].reason == "request failed" and "HTTP 400" in outcomes["a"].detail
     outcomes, summary = _run(ScriptedBackend(default='{"answer": "x"}'), [_task("a")], options)
@@ -187,13 +190,13 @@ def test_a_prefill_starts_the_reply_and_is_parsed_with_it(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "flag"),
     [
-        ({"concurrency": 0}, "--concurrency"),
-        ({"format_retries": -1}, "--format-retries"),
-        ({"limit": 0}, "--limit"),
+        (lambda: {"engine": EngineOptions(concurrency=0)}, "--concurrency"),
+        (lambda: {"format_retries": -1}, "--format-retries"),
+        (lambda: {"limit": 0}, "--limit"),
+        (lambda: {"generation": "by-sentence"}, "--generation"),
+        (lambda: {"engine": EngineOptions(max_failures="lots")}, "max-failures"),
     ],
 )
 def test_impossible_settings_are_refused_in_one_line(tmp_path, changes, flag):
     with pytest.raises(ConfigError, match=flag):
-        _options(tmp_path, **changes).check()
-    with pytest.raises(ConfigError, match="max-failures"):
-        _options(tmp_path, max_failures="lots").check()
+        _options(tmp_path, **changes()).check()

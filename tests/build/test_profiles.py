@@ -14,11 +14,15 @@ from build_roots import copy_reference_profiles, summary_text
 from mmrole.build.profiles import ProfileOptions, build_profiles
 from mmrole.data import build_samples, load_characters
 from mmrole.data.problems import Problem
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import DataError
 from mmrole.prompts.build_profiles import SECTIONS, SUMMARY_HEADERS
 from mmrole.prompts.mrpa import Persona, build_instruction
 from mmrole.testing import ScriptedBackend
 from mmrole.testing.build_replies import build_reply
+
+#: Options of the engine in these tests: no progress bars.
+QUIET = EngineOptions(progress=False)
 
 SPLITS = ("in-distribution", "out-of-distribution")
 
@@ -64,7 +68,7 @@ def test_reference_characters_with_raw_info_en_get_profiles_the_loaders_and_mrpa
 
     backend = ScriptedBackend(lambda call: build_reply(call.messages))
     summary = build_profiles(
-        ProfileOptions(root=root, generator=backend, characters=sorted(names), overwrite=True, progress=False)
+        ProfileOptions(root=root, generator=backend, characters=sorted(names), overwrite=True, engine=QUIET)
     )
     assert (summary.kept, summary.failed, summary.calls) == (len(names) == 51 and 51, 0, 102)
     _check_built(root, names)
@@ -102,7 +106,7 @@ def test_hypothetical_characters_are_invented_from_their_seed_attributes(tmp_pat
             (folder / file).write_text(json.dumps(data))
     backend = ScriptedBackend(lambda call: build_reply(call.messages))
     summary = build_profiles(
-        ProfileOptions(root=root, generator=backend, characters=sorted(names), progress=False)
+        ProfileOptions(root=root, generator=backend, characters=sorted(names), engine=QUIET)
     )
     assert (summary.kept, summary.failed) == (25, 0) and len(names) == 25
     _check_built(root, names)
@@ -118,7 +122,7 @@ def test_hypothetical_characters_are_invented_from_their_seed_attributes(tmp_pat
 
 def test_chinese_characters_are_written_in_chinese(root, generator):
     summary = build_profiles(
-        ProfileOptions(root=root, generator=generator, languages=["Chinese"], overwrite=True, progress=False)
+        ProfileOptions(root=root, generator=generator, languages=["Chinese"], overwrite=True, engine=QUIET)
     )
     assert summary.kept == 2
     assert generator.calls and all("请用中文写作" in call.text for call in generator.calls)
@@ -126,10 +130,10 @@ def test_chinese_characters_are_written_in_chinese(root, generator):
 
 
 def test_what_is_built_is_not_rebuilt_nor_overwritten_without_overwrite(root, generator):
-    first = build_profiles(ProfileOptions(root=root, generator=generator, overwrite=True, progress=False))
+    first = build_profiles(ProfileOptions(root=root, generator=generator, overwrite=True, engine=QUIET))
     assert first.kept == 6 and first.calls == 12
     files = {path: path.read_bytes() for path in root.glob("profiles/**/*.json")}
-    again = build_profiles(ProfileOptions(root=root, generator=generator, progress=False))
+    again = build_profiles(ProfileOptions(root=root, generator=generator, engine=QUIET))
     assert (again.kept, again.skipped, again.calls) == (0, 6, 0)
     assert {path: path.read_bytes() for path in root.glob("profiles/**/*.json")} == files
     # A lost summary is written again from the detailed profile on disk (which is kept).
@@ -138,7 +142,7 @@ def test_what_is_built_is_not_rebuilt_nor_overwritten_without_overwrite(root, ge
     del summaries["Woody"]
     profiles_json.write_text(json.dumps(summaries))
     detailed = (root / "profiles/in-distribution/detailed_profiles/Woody.json").read_bytes()
-    fixed = build_profiles(ProfileOptions(root=root, generator=ScriptedBackend(), progress=False))
+    fixed = build_profiles(ProfileOptions(root=root, generator=ScriptedBackend(), engine=QUIET))
     assert (fixed.kept, fixed.calls) == (1, 0)  # the summary call is in the store
     assert (root / "profiles/in-distribution/detailed_profiles/Woody.json").read_bytes() == detailed
     assert "Woody" in json.loads(profiles_json.read_text())
@@ -175,7 +179,7 @@ SECTIONS_REPLY = {name: f"Some {name} text for the profile." for name in SECTION
 )
 def test_a_reply_that_is_not_a_profile_fails_with_its_reason_and_reaches_nothing(root, reply, reason):
     backend = _replying({"source text about Woody": reply})
-    summary = build_profiles(ProfileOptions(root=root, generator=backend, format_retries=1, progress=False))
+    summary = build_profiles(ProfileOptions(root=root, generator=backend, format_retries=1, engine=QUIET))
     assert (summary.kept, summary.failed, summary.reasons) == (5, 1, {reason: 1})
     assert len(_calls_for(backend, "source text about Woody")) == 2  # asked once more, with the reason
     assert reason in _calls_for(backend, "source text about Woody")[1]
@@ -197,18 +201,16 @@ def test_a_new_character_is_registered_under_its_series_only_once_built(root, ge
     with pytest.raises(
         DataError, match=r"roles\.json, record Jessie, field 'series': 'Jessie' is not in roles\.json"
     ):
-        build_profiles(ProfileOptions(root=root, generator=generator, characters=["Jessie"], progress=False))
+        build_profiles(ProfileOptions(root=root, generator=generator, characters=["Jessie"], engine=QUIET))
     assert generator.calls == []
     failing = _replying({"source text about Jessie": "no profile here"})
     build_profiles(
-        ProfileOptions(
-            root=root, generator=failing, characters=["Jessie"], series="Toy Story", progress=False
-        )
+        ProfileOptions(root=root, generator=failing, characters=["Jessie"], series="Toy Story", engine=QUIET)
     )
     assert "Jessie" not in json.loads((root / "profiles/in-distribution/roles.json").read_text())["Toy Story"]
     build_profiles(
         ProfileOptions(
-            root=root, generator=generator, characters=["Jessie"], series="Toy Story", progress=False
+            root=root, generator=generator, characters=["Jessie"], series="Toy Story", engine=QUIET
         )
     )
     roles = json.loads((root / "profiles/in-distribution/roles.json").read_text())
@@ -252,7 +254,7 @@ def test_bad_input_is_one_line_naming_file_and_field_and_calls_nothing(root, gen
     setup(root)
     with pytest.raises(DataError, match=message) as refused:
         build_profiles(
-            ProfileOptions(root=root, generator=generator, characters=["Nobody"], series="X", progress=False)
+            ProfileOptions(root=root, generator=generator, characters=["Nobody"], series="X", engine=QUIET)
         )
     assert "\n" not in str(refused.value) and generator.calls == []
 
@@ -260,7 +262,7 @@ def test_bad_input_is_one_line_naming_file_and_field_and_calls_nothing(root, gen
 def test_limit_builds_the_first_n_characters_not_yet_built(root, generator):
     for _ in range(2):
         summary = build_profiles(
-            ProfileOptions(root=root, generator=generator, overwrite=False, limit=2, progress=False)
+            ProfileOptions(root=root, generator=generator, overwrite=False, limit=2, engine=QUIET)
         )
         assert (summary.kept, summary.calls) == (2, 2)  # the root has their short profiles already
     built = sorted(p.stem for p in root.glob("profiles/*/detailed_profiles/*.json"))

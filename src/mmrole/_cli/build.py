@@ -88,8 +88,16 @@ _COMMANDS = (
     ),
 )
 
+
+def _generator_preset(given: dict[tuple[str, ...], Any]) -> Any:
+    """The demo generator's settings for the options not given (:mod:`mmrole.build.presets`)."""
+    from mmrole.build.presets import generator_preset
+
+    return generator_preset(given.get(("generator",)))
+
+
 for _name, _options, _run, _doc in _COMMANDS:
-    build_app.command(_name, help=_doc)(options_command(_options, _stage(_run), _doc))
+    build_app.command(_name, help=_doc)(options_command(_options, _stage(_run), _doc, _generator_preset))
 
 build_curate.add_commands(build_app)  # the curation commands: filter, split, run
 

@@ -42,6 +42,7 @@ from mmrole.data.jsonio import read_json
 from mmrole.data.paths import check_within
 from mmrole.errors import DataError
 from mmrole.files import write_json
+from mmrole.models.base import Message
 from mmrole.prompts.build_annotate import ANNOTATE_SYSTEM, ANNOTATION_FIELDS, annotation_request
 
 __all__ = ["AnnotateOptions", "build_annotations", "build_annotations_async", "parse_annotation"]
@@ -135,7 +136,7 @@ def read_annotations(path: Path, root: Path) -> list[dict[str, Any]]:
 def _task(still: str, info: SeriesInfo, folder: Path, annotations: Path) -> Task[dict[str, str]]:
     part = image_part(folder, still, file=str(annotations), record=still)
     text = annotation_request(info.name, info.characters, info.language)
-    messages = [
+    messages: list[Message] = [
         {"role": "system", "content": ANNOTATE_SYSTEM[info.language]},
         {"role": "user", "content": [part, {"type": "text", "text": text}]},
     ]
@@ -169,7 +170,7 @@ async def build_annotations_async(options: AnnotateOptions) -> StageSummary:
             outcomes = await run_tasks(
                 backend, planned, folder=build, stage=STAGE, options=options, summary=summary
             )
-        new = {key: outcome.value for key, outcome in outcomes.items() if outcome.ok}
+        new = {key: outcome.value for key, outcome in outcomes.items() if outcome.value is not None}
         if new:
             merged = [
                 {**entry, **new.pop(entry["image"])} if entry["image"] in new else entry for entry in entries

@@ -184,13 +184,21 @@ class _Reader:
 
     def converted(self, options_class: type, table: str | None, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` as the option types of ``options_class``; ``table`` None: top-level keys, those
-        the class lacks are dropped (another stage has them), else an unknown key is an error."""
+        the class lacks are dropped (another stage has them), else an unknown key is an error.
+
+        A field holding options (``engine: EngineOptions``) takes its inner options as keys of the
+        same table, as on the command line (``concurrency = 8``): they are gathered under its name."""
         hints = typing.get_type_hints(options_class)
         names = {f.name for f in dataclasses.fields(options_class)}
+        inner = _inner_options(options_class)
         where = "" if table is None else f"[{table}] "
         chosen: dict[str, Any] = {}
         for key, value in values.items():
-            if key not in names:
+            if key in inner and key not in names:
+                outer, inner_class = inner[key]
+                chosen.setdefault(outer, {}).update(self.converted(inner_class, table, {key: value}))
+                continue
+            if key not in names or key in {outer for outer, _ in inner.values()}:
                 if table is not None:
                     raise self.fail(
                         f"{where}{key}:", f"unknown key (no such option in [{table.split('.')[0]}])"
@@ -205,13 +213,16 @@ class _Reader:
         return chosen
 
     def options(self, stage: str, table: str, values: dict[str, Any], shared: dict[str, Any]) -> Any:
-        """The stage's options from the shared keys it has and its own table (which wins)."""
+        """The stage's options from the shared keys it has and its own table (which wins), then the
+        stage's preset for the keys given in neither (the demo generator's settings)."""
         options_class = stage_options_class(stage)
         fields = {f.name: f for f in dataclasses.fields(options_class)}
-        chosen = {
-            **self.converted(options_class, None, shared),
-            **self.converted(options_class, table, values),
-        }
+        chosen = _merged(
+            self.converted(options_class, None, shared), self.converted(options_class, table, values)
+        )
+        preset = getattr(options_class, "preset", None)
+        if preset is not None:
+            chosen = _merged(preset(chosen), chosen)
         missing = [
             name
             for name, f in fields.items()
@@ -221,6 +232,12 @@ class _Reader:
         ]
         if missing:
             raise self.fail(f"[{table}]", f"needs {', '.join(missing)} (in the table or at the top level)")
+        for outer, inner_class in set(_inner_options(options_class).values()):
+            if outer in chosen:
+                try:
+                    chosen[outer] = inner_class(**chosen[outer])
+                except ConfigError as err:
+                    raise self.fail(f"[{table}]", str(err)) from None
         options = options_class(**chosen)
         check = getattr(options, "check", None)
         if check is not None:
@@ -229,6 +246,32 @@ class _Reader:
             except ConfigError as err:
                 raise self.fail(f"[{table}]", str(err)) from None
         return options
+
+
+def _inner_options(options_class: type) -> dict[str, tuple[str, type]]:
+    """Inner option name -> (the field holding it, its options class), for fields holding options
+    (only the inner names the field's ``only`` picks)."""
+    hints = typing.get_type_hints(options_class)
+    found: dict[str, tuple[str, type]] = {}
+    for f in dataclasses.fields(options_class):
+        kind = hints[f.name]
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            picked = f.metadata.get("only")
+            for inner in dataclasses.fields(kind):
+                if picked is None or inner.name in picked:
+                    found[inner.name] = (f.name, kind)
+    return found
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over``'s keys, nested dicts merged key by key."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _table(data: dict[str, Any], name: str, reader: _Reader) -> dict[str, Any]:
@@ -268,6 +311,7 @@ def read_config(path: str | Path) -> BuildConfig:
     known = set()
     for stage in stages:
         known |= {f.name for f in dataclasses.fields(stage_options_class(stage))}
+        known |= set(_inner_options(stage_options_class(stage)))
     for key in shared:
         if key not in known:
             raise reader.fail(f"{key}:", f"unknown key (no stage of {', '.join(stages)} has such an option)")

@@ -34,6 +34,7 @@ from mmrole.build.generate import (
 )
 from mmrole.build.root import check_splits, image_folder, image_part
 from mmrole.build.stage import StageSummary
+from mmrole.build.stepwise import plain_reply, run_turns, speaker_label, step_messages
 from mmrole.data.characters import load_characters
 from mmrole.data.dialogues import load_annotations
 from mmrole.data.jsonio import read_json
@@ -41,6 +42,7 @@ from mmrole.data.paths import check_within
 from mmrole.data.problems import Problem
 from mmrole.errors import ConfigError, DataError
 from mmrole.files import write_json
+from mmrole.models.base import Message
 from mmrole.prompts.build_common import LANGUAGES
 from mmrole.prompts.build_dialogues import (
     DIALOGUE_SYSTEM,
@@ -51,9 +53,17 @@ from mmrole.prompts.build_dialogues import (
     human_role_request,
     inter_role_request,
 )
+from mmrole.prompts.build_steps import turn_request
 from mmrole.schema import DIALOGUE_TYPES, Character
 
-__all__ = ["DialogueOptions", "build_dialogues", "build_dialogues_async", "dialogue_task"]
+__all__ = [
+    "DialogueOptions",
+    "build_dialogues",
+    "build_dialogues_async",
+    "dialogue_task",
+    "turn_plan",
+    "turn_task",
+]
 
 
 @dataclass
@@ -128,7 +138,7 @@ def dialogue_task(assignment: Assignment, part: dict[str, Any], options: Dialogu
     role, language = assignment.role, assignment.role.language
     notes = assignment.annotation
     image_notes = ImageNotes(notes.role_info, notes.place_info, notes.scene_info) if notes else None
-    bounds = {"min_turns": options.min_turns, "max_turns": options.max_turns}
+    low, high = options.min_turns, options.max_turns
     if assignment.type == "comment":
         question = assignment.question or ""
         text = comment_request(_speaker(role), question, image_notes, language)
@@ -140,7 +150,9 @@ def dialogue_task(assignment: Assignment, part: dict[str, Any], options: Dialogu
         text = human_role_request(_speaker(role), assignment.turns, image_notes, language)
 
         def parse(reply: str) -> Turns:
-            return parse_dialogue(reply, (HUMAN, role.name), language, last=role.name, **bounds)
+            return parse_dialogue(
+                reply, (HUMAN, role.name), language, last=role.name, min_turns=low, max_turns=high
+            )
 
     else:
         assert assignment.partner is not None
@@ -148,13 +160,44 @@ def dialogue_task(assignment: Assignment, part: dict[str, Any], options: Dialogu
         text = inter_role_request(_speaker(role), _speaker(partner), assignment.turns, image_notes, language)
 
         def parse(reply: str) -> Turns:
-            return parse_dialogue(reply, (partner.name, role.name), language, **bounds)
+            return parse_dialogue(reply, (partner.name, role.name), language, min_turns=low, max_turns=high)
 
-    messages = [
+    messages: list[Message] = [
         {"role": "system", "content": DIALOGUE_SYSTEM[language]},
         {"role": "user", "content": [part, {"type": "text", "text": text}]},
     ]
     return Task(assignment.id, messages, parse, language)
+
+
+def turn_plan(assignment: Assignment) -> tuple[Turns, list[str]]:
+    """Stepwise generation: a dialogue's given turns (a comment's question) and the speakers of the
+    turns the generator writes, one call each (the pipeline fixes who speaks: they alternate)."""
+    role = assignment.role.name
+    if assignment.type == "comment":
+        return [(HUMAN, assignment.question or "")], [role]
+    first = HUMAN if assignment.type == "human-role" else (assignment.partner or assignment.role).name
+    return [], [(first, role)[number % 2] for number in range(assignment.turns)]
+
+
+def turn_task(
+    assignment: Assignment, part: dict[str, Any], number: int, speaker: str, history: Turns
+) -> Task[str]:
+    """Stepwise generation: the request for turn ``number`` (spoken by ``speaker``) after ``history``."""
+    language = assignment.role.language
+    notes = assignment.annotation
+    image_notes = ImageNotes(notes.role_info, notes.place_info, notes.scene_info) if notes else None
+    speakers = [_speaker(c) for c in (assignment.partner, assignment.role) if c is not None]
+    text = turn_request(speakers, image_notes, history, speaker, language)
+    names = {HUMAN, assignment.role.name, *(c.name for c in [assignment.partner] if c is not None)}
+    labels = [speaker_label(name, language) for name in sorted(names)]
+    echo = speaker_label(speaker, language)
+
+    def parse(reply: str) -> str:
+        return plain_reply(reply, language, what="turn", echo=echo, others=labels)
+
+    return Task(
+        f"{assignment.id}#turn{number}", step_messages(text, language, part), parse, language, plain=True
+    )
 
 
 def _characters(root: Path, options: DialogueOptions) -> tuple[list[Character], dict[str, Character]]:
@@ -231,15 +274,25 @@ async def build_dialogues_async(options: DialogueOptions) -> StageSummary:
         for a in todo:
             if a.image not in parts:
                 parts[a.image] = image_part(folder, a.image, file=str(a.path), record=a.id)
-        tasks = [dialogue_task(assignment, parts[assignment.image], options) for assignment in todo]
+        kwargs: Any = {"folder": build, "stage": options.stage, "options": options, "summary": summary}
         async with open_generator(options.generator) as backend:
-            outcomes = await run_tasks(
-                backend, tasks, folder=build, stage=options.stage, options=options, summary=summary
-            )
+            if options.stepwise:
+                by_id = {a.id: a for a in todo}
+                outcomes = await run_turns(
+                    backend,
+                    {a.id: turn_plan(a) for a in todo},
+                    lambda key, n, who, so_far: turn_task(
+                        by_id[key], parts[by_id[key].image], n, who, so_far
+                    ),
+                    **kwargs,
+                )
+            else:
+                tasks = [dialogue_task(a, parts[a.image], options) for a in todo]
+                outcomes = await run_tasks(backend, tasks, **kwargs)
         new: dict[Path, dict[str, dict[str, Any]]] = defaultdict(dict)
         for assignment in todo:
             outcome = outcomes[assignment.id]
-            if outcome.ok:
+            if outcome.value is not None:
                 record = dialogue_record(
                     assignment.id,
                     assignment.image,

@@ -25,11 +25,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from mmrole.build.stage import StageSummary
+from mmrole.engine.options import EngineOptions
 from mmrole.models.base import Backend, Completion, GenerationParams, Message
 from mmrole.prompts.build_common import format_reminder
+from mmrole.prompts.build_steps import plain_reminder
 
 T = TypeVar("T")
 
@@ -39,6 +41,8 @@ BUILD_FOLDER = ".build"
 REPLY_KEPT = 4000
 _LETTER = re.compile(r"[^\W\d_]")
 _CJK = re.compile("[\u4e00-\u9fff]")
+#: ``--generation``: the whole item in one JSON reply, or one plain-text call per section or turn.
+GENERATION_MODES: tuple[str, ...] = ("whole", "stepwise")
 
 
 @dataclass
@@ -71,18 +75,33 @@ class GeneratorOptions:
     format_retries: int = field(
         default=2, metadata={"help": "Re-asks, with a format reminder, of a reply that cannot be used."}
     )
-    concurrency: int = field(default=32, metadata={"help": "Calls in flight at most."})
-    max_retries: int = field(
-        default=5, metadata={"help": "Retries per call on 429, 5xx, timeouts, dropped connections."}
-    )
-    rpm: float | None = field(default=None, metadata={"help": "At most this many calls per minute."})
-    max_failures: str = field(
-        default="0",
+    generation: Literal["whole", "stepwise"] = field(
+        default="whole",
         metadata={
-            "help": "Exit 1 when more than N items failed (or this share of them, e.g. 0.05). Default 0."
+            "help": "whole: one call writes a profile or a dialogue as JSON; stepwise: one call per "
+            "profile section or dialogue turn, as plain text, the structure fixed by the pipeline "
+            "(for small local models that cannot write the JSON). Profiles and dialogues only.",
         },
     )
-    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+    engine: EngineOptions = field(
+        default_factory=EngineOptions,
+        metadata={
+            "help": "How the model calls run.",
+            "only": ("concurrency", "max_retries", "rpm", "max_failures", "progress"),
+        },
+    )
+
+    @staticmethod
+    def preset(given: dict[str, Any]) -> dict[str, Any]:
+        """The values the options not in ``given`` take (by field name, nested dicts for nested
+        options): the demo generator's settings (:mod:`mmrole.build.presets`), else none."""
+        from mmrole.build.presets import generator_preset
+
+        return generator_preset(given.get("generator"))
+
+    @property
+    def stepwise(self) -> bool:
+        return self.generation == "stepwise"
 
     def params(self, attempt: int) -> GenerationParams:
         """Sampling parameters of one attempt (the draw keeps repeated reminders' cache keys apart)."""
@@ -92,18 +111,17 @@ class GeneratorOptions:
 
     def check(self) -> None:
         """Refuse impossible settings before any work (one line each)."""
-        from mmrole.engine.failures import MaxFailures
         from mmrole.errors import ConfigError
 
-        for name in ("max_tokens", "concurrency"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("format_retries", "max_retries"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more")
+        if self.max_tokens < 1:
+            raise ConfigError("--max-tokens must be at least 1")
+        if self.format_retries < 0:
+            raise ConfigError("--format-retries must be 0 or more")
         if self.limit is not None and self.limit < 1:
             raise ConfigError("--limit must be at least 1")
-        MaxFailures.parse(self.max_failures)
+        if self.generation not in GENERATION_MODES:
+            raise ConfigError(f"--generation {self.generation!r}: choose from {', '.join(GENERATION_MODES)}")
+        self.engine.allowed_failures()
 
 
 class ReplyError(ValueError):
@@ -124,12 +142,15 @@ class Task(Generic[T]):
         messages: The chat messages of its first request.
         parse: Reads a reply's text (prefill included) into the item; raises :class:`ReplyError`.
         language: The language of the format reminder.
+        plain: A plain-text step (stepwise generation): its reminder asks for plain text and goes
+            first, so the request still ends with the label the reply continues (``Name:``).
     """
 
     key: str
     messages: list[Message]
     parse: Callable[[str], T]
     language: str = "English"
+    plain: bool = False
 
 
 @dataclass
@@ -263,15 +284,20 @@ def language_problem(text: str, language: str) -> str | None:
     return None
 
 
-def with_reminder(messages: list[Message], reminder: str) -> list[Message]:
-    """``messages`` with ``reminder`` appended to the last user message's text (a new request)."""
+def with_reminder(messages: list[Message], reminder: str, *, first: bool = False) -> list[Message]:
+    """``messages`` with ``reminder`` appended to (``first``: put before) the last user message's
+    text (a new request)."""
     copied = [dict(message) for message in messages]
     for message in reversed(copied):
         if message.get("role") != "user":
             continue
         content = message.get("content")
         if isinstance(content, str):
-            message["content"] = f"{content}\n\n{reminder}"
+            message["content"] = f"{reminder}\n\n{content}" if first else f"{content}\n\n{reminder}"
+        elif first:
+            parts = list(content or [])
+            where = next((n for n, part in enumerate(parts) if part.get("type") == "text"), len(parts))
+            message["content"] = [*parts[:where], {"type": "text", "text": reminder}, *parts[where:]]
         else:
             message["content"] = [*(content or []), {"type": "text", "text": reminder}]
         break
@@ -282,7 +308,9 @@ def _attempt_messages(
     task: Task[Any], attempt: int, reason: str | None, prefill: str | None
 ) -> list[Message]:
     messages = task.messages
-    if attempt and reason:
+    if attempt and reason and task.plain:
+        messages = with_reminder(messages, plain_reminder(reason, task.language), first=True)
+    elif attempt and reason:
         messages = with_reminder(messages, format_reminder(reason, task.language))
     if prefill:
         messages = [*messages, {"role": "assistant", "content": prefill}]
@@ -358,10 +386,7 @@ async def run_tasks(
                 backend,
                 requests,
                 store,
-                concurrency=options.concurrency,
-                max_retries=options.max_retries,
-                rpm=options.rpm,
-                progress=options.progress,
+                **options.engine.run_kwargs(),
                 description=stage if attempt == 0 else f"{stage}: format reminder {attempt}",
                 total=len(pending),
             )
@@ -389,10 +414,8 @@ def tally(summary: StageSummary, outcomes: Iterable[Outcome[Any]]) -> list[Outco
 def check_failures(options: GeneratorOptions, summary: StageSummary, where: Path) -> None:
     """Raise TooManyFailures (exit 1) when the stage failed more of the items it generated (kept
     or failed) than ``--max-failures`` allows; ``where`` is the failures file named in the message."""
-    from mmrole.engine.failures import MaxFailures
-
     total = summary.kept + summary.failed
-    MaxFailures.parse(options.max_failures).check(summary.failed, total, f"{summary.stage} items", str(where))
+    options.engine.allowed_failures().check(summary.failed, total, f"{summary.stage} items", str(where))
 
 
 def run_sync(coroutine: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 from mmrole.build.config import BuildConfig, stage_function
 from mmrole.build.generate import BuildFolder, GeneratorOptions, check_failures
 from mmrole.build.stage import StageSummary
+from mmrole.engine.options import EngineOptions
 
 #: Called with each stage's summary as it finishes (the CLI prints a line).
 StageHook = Callable[[StageSummary], None]
@@ -54,6 +55,9 @@ def _with_models(options: Any, models: dict[str, Any]) -> Any:
     """``options`` with the given backends in place of the specs of the same name."""
     names = {f.name for f in dataclasses.fields(options)}
     given = {name: backend for name, backend in models.items() if backend is not None and name in names}
+    progress = models.get("progress")
+    if progress is not None and isinstance(getattr(options, "engine", None), EngineOptions):
+        given["engine"] = dataclasses.replace(options.engine, progress=progress)
     return dataclasses.replace(options, **given) if given else options
 
 

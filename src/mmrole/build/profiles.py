@@ -18,6 +18,7 @@ already built (both files and its ``roles.json`` entry) is skipped unless ``over
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from mmrole.build.generate import (
     BuildFolder,
     GeneratorOptions,
+    Outcome,
     ReplyError,
     Task,
     json_object,
@@ -46,6 +48,7 @@ from mmrole.build.root import (
     write_summaries,
 )
 from mmrole.build.stage import StageSummary
+from mmrole.build.stepwise import run_parts, section_steps
 from mmrole.data.characters import file_stem, looks_chinese
 from mmrole.data.jsonio import read_json
 from mmrole.data.paths import check_name, check_within
@@ -55,11 +58,14 @@ from mmrole.prompts.build_common import LANGUAGES
 from mmrole.prompts.build_profiles import (
     PROFILE_SYSTEM,
     SECTIONS,
+    SUMMARY_HEADERS,
     profile_from_meta,
     profile_from_source,
+    render_sections,
     render_summary,
     summary_from_profile,
 )
+from mmrole.prompts.build_steps import profile_material
 from mmrole.schema import HYPOTHETICAL_SERIES
 
 __all__ = [
@@ -238,6 +244,42 @@ def _detailed_task(candidate: Candidate, root: Path, options: ProfileOptions) ->
     )
 
 
+def _detailed_steps(candidate: Candidate, root: Path, options: ProfileOptions) -> list[tuple[str, Task[str]]]:
+    if candidate.meta is not None:
+        text = "\n".join(f"- {key}: {value}" for key, value in candidate.meta.items())
+        kind = "meta"
+    else:
+        text, kind = _source_text(candidate, root, options.max_source_chars), "source"
+    material = profile_material(candidate.name, candidate.series, text, candidate.language, kind)
+    return section_steps(
+        f"detailed:{candidate.key}", candidate.name, material, candidate.language, short=False
+    )
+
+
+def _summary_steps(candidate: Candidate, profile: dict[str, str]) -> list[tuple[str, Task[str]]]:
+    detailed = render_sections(profile, SUMMARY_HEADERS[candidate.language])
+    material = profile_material(candidate.name, candidate.series, detailed, candidate.language, "profile")
+    return section_steps(f"summary:{candidate.key}", candidate.name, material, candidate.language, short=True)
+
+
+async def _generate(
+    backend: Any,
+    todo: list[Candidate],
+    whole: Callable[[Candidate], Task[dict[str, str]]],
+    steps: Callable[[Candidate], list[tuple[str, Task[str]]]],
+    prefix: str,
+    *,
+    folder: BuildFolder,
+    options: ProfileOptions,
+    summary: StageSummary,
+) -> dict[str, Outcome[dict[str, str]]]:
+    """The profiles (or short profiles) of ``todo``: one JSON call each, or one call per section."""
+    kwargs: Any = {"folder": folder, "stage": STAGE, "options": options, "summary": summary}
+    if options.stepwise:
+        return await run_parts(backend, {f"{prefix}:{c.key}": steps(c) for c in todo}, **kwargs)
+    return await run_tasks(backend, [whole(c) for c in todo], **kwargs)
+
+
 def _summary_task(candidate: Candidate, profile: dict[str, str]) -> Task[dict[str, str]]:
     language = candidate.language
     text = summary_from_profile(candidate.name, candidate.series, profile, language)
@@ -287,29 +329,40 @@ async def build_profiles_async(options: ProfileOptions) -> StageSummary:
                 profiles[candidate.key] = _existing_profile(candidate.detailed_path(root), root)
             todo.append(candidate)
         todo = todo[: options.limit] if options.limit else todo
-        detailed_tasks = [_detailed_task(c, root, options) for c in todo if c.key not in profiles]
+        unwritten = [c for c in todo if c.key not in profiles]
+        generate: dict[str, Any] = {"folder": folder, "options": options, "summary": summary}
         async with open_generator(options.generator) as backend:
-            detailed = await run_tasks(
-                backend, detailed_tasks, folder=folder, stage=STAGE, options=options, summary=summary
+            detailed = await _generate(
+                backend,
+                unwritten,
+                lambda c: _detailed_task(c, root, options),
+                lambda c: _detailed_steps(c, root, options),
+                "detailed",
+                **generate,
             )
             for candidate in todo:
                 outcome = detailed.get(f"detailed:{candidate.key}")
-                if outcome is not None and outcome.ok:
+                if outcome is not None and outcome.value is not None:
                     path = candidate.detailed_path(root)
                     write_json(path, outcome.value)
                     summary.outputs.append(str(path))
                     profiles[candidate.key] = outcome.value
-            summary_tasks = [
-                _summary_task(c, profiles[c.key])
+            to_condense = [
+                c
                 for c in todo
                 if c.key in profiles and (options.overwrite or not summaries[c.split].get(c.name, "").strip())
             ]
-            condensed = await run_tasks(
-                backend, summary_tasks, folder=folder, stage=STAGE, options=options, summary=summary
+            condensed = await _generate(
+                backend,
+                to_condense,
+                lambda c: _summary_task(c, profiles[c.key]),
+                lambda c: _summary_steps(c, profiles[c.key]),
+                "summary",
+                **generate,
             )
         for candidate in todo:
             outcome = condensed.get(f"summary:{candidate.key}")
-            if outcome is not None and outcome.ok:
+            if outcome is not None and outcome.value is not None:
                 summaries[candidate.split][candidate.name] = render_summary(outcome.value, candidate.language)
             if candidate.key in profiles and summaries[candidate.split].get(candidate.name, "").strip():
                 register(roles[candidate.split], candidate.series, candidate.name)
