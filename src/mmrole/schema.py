@@ -3,7 +3,9 @@
 The records mirror MMRole-Data (ICLR 2025): characters with profiles, images with
 optional annotations, dialogues of three types, and samples (one character turn
 for a multimodal role-playing agent, MRPA, to answer). Reviews are MMRole-Eval
-judgements of one sample on one metric.
+judgements of one sample on one metric. Profiles also carry BeyondDialogue's
+controllable attributes (Yu et al., 2024): world, character traits, speaking style,
+MBTI, and per scene the partner, the role's six emotions and its intimacy with the partner.
 
 Pure data: no I/O here, so the module stays cheap to import.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 DialogueType = Literal["comment", "human-role", "inter-role"]
 Split = Literal["in-distribution", "out-of-distribution"]
@@ -54,16 +56,122 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: BeyondDialogue's six emotions, with English keys and, in the same order, Chinese keys.
+EMOTIONS: tuple[str, ...] = ("happiness", "sadness", "disgust", "fear", "surprise", "anger")
+EMOTIONS_ZH: tuple[str, ...] = ("快乐", "悲伤", "厌恶", "恐惧", "惊讶", "愤怒")
+#: The four MBTI axes, each letter position's two letters (BeyondDialogue's MBTIMAP order).
+MBTI_AXES: tuple[tuple[str, str], ...] = (("I", "E"), ("N", "S"), ("T", "F"), ("J", "P"))
+#: The 0-10 scale of emotions and intimacy.
+SCALE = (0, 10)
+
+
+def check_mbti(value: str) -> str:
+    """``value`` when it is an MBTI type: four letters, one of each axis in order (``INTJ``).
+
+    Raises:
+        ValueError: It is not (the message says which position is wrong).
+    """
+    if not isinstance(value, str) or len(value) != 4:
+        raise ValueError(f"an MBTI type is four letters such as INTJ, not {value!r}")
+    for position, (letter, pair) in enumerate(zip(value, MBTI_AXES, strict=True), start=1):
+        if letter not in pair:
+            raise ValueError(f"MBTI letter {position} of {value!r} must be {pair[0]} or {pair[1]}")
+    return value
+
+
+def check_emotions(value: dict[str, float]) -> dict[str, float]:
+    """``value`` when it holds the six emotions 0-10, all with English keys or all with Chinese keys.
+
+    Raises:
+        ValueError: A key is unknown or missing, or a score is off the 0-10 scale.
+    """
+    keys = set(value)
+    expected = set(EMOTIONS_ZH) if keys & set(EMOTIONS_ZH) else set(EMOTIONS)
+    if unknown := sorted(keys - expected):
+        raise ValueError(
+            f"unknown emotion {unknown[0]!r}; the six are {', '.join(EMOTIONS)} (or {'、'.join(EMOTIONS_ZH)})"
+        )
+    if missing := [
+        key for key in (EMOTIONS_ZH if expected == set(EMOTIONS_ZH) else EMOTIONS) if key not in keys
+    ]:
+        raise ValueError(f"emotion {missing[0]!r} is missing")
+    for key, score in value.items():
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not SCALE[0] <= score <= SCALE[1]
+        ):
+            raise ValueError(f"emotion {key!r} must be a number from 0 to 10, not {score!r}")
+    return value
+
+
 class Record(BaseModel):
     """Base of all records: unknown fields are kept (forward compatible), assignment is validated."""
 
     model_config = ConfigDict(extra="allow", validate_assignment=True, populate_by_name=True)
 
 
+class ImageAnnotation(Record):
+    """Auxiliary information of a character still (empty strings mean 'not given')."""
+
+    role_info: str = ""
+    place_info: str = ""
+    scene_info: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.role_info or self.place_info or self.scene_info)
+
+
+class Image(Record):
+    """An image referenced by a dialogue: a path relative to the image root, plus annotation."""
+
+    path: str
+    annotation: ImageAnnotation | None = None
+
+
+class Scene(Record):
+    """One BeyondDialogue scene of a role: who it talks to, where, feeling what, how close.
+
+    Field aliases are BeyondDialogue's names (a chat of a role file validates as a Scene as it is:
+    ``chat_role``, ``role_des``, ``scene``, ``emotions``, ``relationship_score``); its other keys
+    (the generator's analyses, dialogues, evaluations) are kept as extra fields.
+
+    Attributes:
+        partner: The chat partner's name (``chat_role``).
+        partner_description: Who the partner is (``role_des``), for the simulator playing it.
+        text: The scene (``scene``).
+        emotions: The role's six emotions 0-10, English or Chinese keys (:data:`EMOTIONS`).
+        intimacy: The role's intimacy with the partner, 0-10 (``relationship_score``); an int or a
+            float as given (BeyondDialogue's prompts show it as Python prints it: ``8.0`` vs ``3``).
+        image: An image the scene is anchored in (multimodal AutoRPEval; None for text scenes).
+    """
+
+    partner: str = Field(alias="chat_role")
+    partner_description: str = Field("", alias="role_des")
+    text: str = Field(alias="scene")
+    emotions: dict[str, StrictInt | StrictFloat]
+    intimacy: StrictInt | StrictFloat = Field(alias="relationship_score")
+    image: Image | None = None
+
+    @field_validator("emotions")
+    @classmethod
+    def _six_emotions(cls, value: dict[str, float]) -> dict[str, float]:
+        return check_emotions(value)
+
+    @field_validator("intimacy")
+    @classmethod
+    def _on_the_scale(cls, value: float) -> float:
+        if isinstance(value, bool) or not SCALE[0] <= value <= SCALE[1]:
+            raise ValueError(f"intimacy must be a number from 0 to 10, not {value!r}")
+        return value
+
+
 class Profile(Record):
     """A character's detailed profile.
 
-    MMRole's five sections, plus BeyondDialogue's optional richer fields.
+    MMRole's five sections, plus BeyondDialogue's controllable attributes (all optional; a profile
+    may have both): the world, the character traits and speaking style as BeyondDialogue writes
+    them (comma- or 、-separated labels), the MBTI type, and the scenes of its AutoRPEval chats.
     """
 
     introduction: str = ""
@@ -76,6 +184,12 @@ class Profile(Record):
     character_traits: str | None = None
     mbti: str | None = None
     speaking_style: str | None = None
+    scenes: list[Scene] = Field(default_factory=list)
+
+    @field_validator("mbti")
+    @classmethod
+    def _mbti_type(cls, value: str | None) -> str | None:
+        return None if value is None else check_mbti(value)
 
 
 class Character(Record):
@@ -102,24 +216,6 @@ class Character(Record):
     @property
     def hypothetical(self) -> bool:
         return self.series == HYPOTHETICAL_SERIES
-
-
-class ImageAnnotation(Record):
-    """Auxiliary information of a character still (empty strings mean 'not given')."""
-
-    role_info: str = ""
-    place_info: str = ""
-    scene_info: str = ""
-
-    def is_empty(self) -> bool:
-        return not (self.role_info or self.place_info or self.scene_info)
-
-
-class Image(Record):
-    """An image referenced by a dialogue: a path relative to the image root, plus annotation."""
-
-    path: str
-    annotation: ImageAnnotation | None = None
 
 
 class Turn(Record):
