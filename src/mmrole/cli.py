@@ -13,6 +13,7 @@ import typer
 from mmrole._cli import align as align_cli
 from mmrole._cli import answer as answer_cli
 from mmrole._cli import app as app_cli
+from mmrole._cli import autorpeval as autorpeval_cli
 from mmrole._cli import build as build_cli
 from mmrole._cli import data as data_cli
 from mmrole._cli import eval as eval_cli
@@ -57,7 +58,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _area in (build_cli, data_cli, answer_cli, eval_cli, train_cli, align_cli, app_cli, vlmeval_cli):
+for _area in (build_cli, data_cli, answer_cli, eval_cli, autorpeval_cli, train_cli, align_cli, app_cli, vlmeval_cli):
     _area.register(app)
 
 

@@ -219,6 +219,8 @@ def leaderboard_command(
     """Rank judged runs by their overall MMRole-Eval score (over all samples, beside In-Test and Out-Test);
     warns when the runs differ in judge, judge options, splits or samples."""
 
+    if _autorpeval_runs(runs):
+        return _autorpeval_leaderboard(runs, out)
     from mmrole._cli.tables import leaderboard_table
     from mmrole.eval.leaderboard import leaderboard, like_for_like, write_leaderboard
 
@@ -243,6 +245,8 @@ def compare_command(
 ) -> None:
     """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value;
     warns when the runs differ in judge, judge options, splits or samples."""
+    if _autorpeval_runs([run_a, run_b]):
+        return _autorpeval_compare(run_a, run_b, as_json, out)
     from mmrole.eval.compare import compare_runs, write_comparison
 
     comparison = compare_runs(run_a, run_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
@@ -265,12 +269,60 @@ def report_command(
 ) -> None:
     """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs; the reports and
     the terminal say when the runs differ in judge, judge options, splits or samples."""
+    if _autorpeval_runs(runs):
+        from mmrole.autorpeval.compare import like_for_like as autorpeval_like_for_like
+        from mmrole.autorpeval.report import load_report_run
+        from mmrole.autorpeval.report import write_reports as write_autorpeval_reports
+
+        for path in write_autorpeval_reports(list(runs), out).values():
+            typer.echo(f"wrote {path}")
+        _warn_not_like_for_like(autorpeval_like_for_like([load_report_run(run) for run in runs]))
+        return
     from mmrole.eval.leaderboard import like_for_like
     from mmrole.eval.report import write_reports
 
     for path in write_reports(list(runs), out).values():
         typer.echo(f"wrote {path}")
     _warn_not_like_for_like(like_for_like(list(runs)))
+
+
+def _autorpeval_runs(runs: list[Path]) -> bool:
+    """Whether the runs are AutoRPEval runs (all of them; a mix of both kinds is refused)."""
+    from mmrole.autorpeval.run_folder import is_autorpeval_run
+    from mmrole.errors import ConfigError
+
+    kinds = {is_autorpeval_run(run) for run in runs}
+    if len(kinds) > 1:
+        raise ConfigError("give AutoRPEval runs or MMRole-Eval runs, not both: their metrics differ")
+    return kinds == {True}
+
+
+def _autorpeval_compare(run_a: Path, run_b: Path, as_json: bool, out: list[Path]) -> None:
+    from mmrole.autorpeval.compare import compare_runs, render_comparison, write_comparison
+
+    comparison = compare_runs(run_a, run_b)
+    if as_json:
+        typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        typer.echo(render_comparison(comparison))
+    _warn_not_like_for_like(comparison.warnings)
+    for path in out:
+        typer.echo(f"wrote {write_comparison(comparison, path)}", err=as_json)
+
+
+def _autorpeval_leaderboard(runs: list[Path], out: list[Path]) -> None:
+    from mmrole import files
+    from mmrole.autorpeval.compare import leaderboard, leaderboard_markdown
+    from mmrole.errors import ConfigError
+
+    ranked, warnings = leaderboard(list(runs))
+    text = leaderboard_markdown(ranked, warnings)
+    typer.echo(text)
+    for path in out:
+        if path.suffix != ".md":
+            raise ConfigError(f"--out {path}: an AutoRPEval leaderboard is written as .md")
+        files.write_text(path, text)
+        typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

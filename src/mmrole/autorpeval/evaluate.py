@@ -1,0 +1,155 @@
+"""AutoRPEval's question stage: the evaluator answers the eight questions about each dialogue.
+
+For every chat with a complete dialogue and every question (:mod:`mmrole.autorpeval.questions`)
+the evaluator gets BeyondDialogue's prompt; its reply is parsed as BeyondDialogue parses it. A
+reply that does not parse is asked again, up to ``format_retries`` times, as a new request (the
+prompt plus a format reminder, another draw: another cache key); then it is recorded as failed.
+Each chat gets BeyondDialogue's fields: ``<question>_eval`` (the parsed answer, ``null`` when it
+failed) and ``<question>_analysis_eval`` (the evaluator's last reply), plus ``eval_errors``
+(question -> why it failed) where something failed. A chat without a complete dialogue gets
+``null`` answers. Role Choice is not asked of a role without candidates (an MMRole character).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mmrole.autorpeval.calls import Calls
+from mmrole.autorpeval.dialogues import DIALOGUE_ERROR
+from mmrole.autorpeval.questions import (
+    QUESTIONS,
+    Unparsed,
+    analysis_field,
+    eval_field,
+    parse_answer,
+    question_messages,
+)
+from mmrole.autorpeval.roles import Role
+from mmrole.engine import Request
+from mmrole.models.base import Backend, GenerationParams
+
+__all__ = ["EVAL_ERRORS", "QuestionSummary", "run_questions"]
+
+#: The chat field naming, per question, why its answer failed.
+EVAL_ERRORS = "eval_errors"
+_DRAW_STRIDE = 1000  # a re-ask's draw, far from any repeat index
+
+
+@dataclass
+class QuestionSummary:
+    """What the question stage did.
+
+    Attributes:
+        n_asked: (chat, question) pairs asked.
+        n_answered: Answers that parsed.
+        n_failed: Per question, the answers recorded as failed (request failed, or no parse after
+            the re-asks), chats without a complete dialogue included.
+        n_retries: Re-asks with a format reminder.
+        n_calls: Calls made (not served from the store).
+    """
+
+    n_asked: int = 0
+    n_answered: int = 0
+    n_failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUESTIONS, 0))
+    n_retries: int = 0
+    n_calls: int = 0
+
+    @property
+    def total_failed(self) -> int:
+        return sum(self.n_failed.values())
+
+
+@dataclass
+class _Task:
+    role: Role
+    chat: dict[str, Any]
+    question: str
+    reply: str = ""
+    answer: Any = None
+    error: str | None = None
+
+    def request_id(self, attempt: int) -> str:
+        base = f"question:{self.role.language}/{self.role.name}/{self.chat['chat_role']}/{self.question}"
+        return base + (f"::retry{attempt}" if attempt else "")
+
+
+async def run_questions(
+    roles: Sequence[Role],
+    evaluator: Backend,
+    calls: Calls,
+    *,
+    params: GenerationParams | None = None,
+    format_retries: int = 2,
+) -> tuple[list[Role], QuestionSummary]:
+    """Ask the eight questions about every chat of every role.
+
+    Returns:
+        The roles with each chat's ``*_eval`` and ``*_analysis_eval`` fields, and what was done.
+    """
+    params = params or GenerationParams(max_tokens=2048)
+    summary = QuestionSummary()
+    chats: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    tasks: list[_Task] = []
+    for role in roles:
+        for scene in role.scenes:
+            chat = role.chat(scene.partner)
+            chat.pop(EVAL_ERRORS, None)
+            chats.setdefault((role.language, role.name), {})[scene.partner] = chat
+            complete = bool(chat.get("dialogues")) and not chat.get(DIALOGUE_ERROR)
+            for question in QUESTIONS:
+                task = _Task(role, chat, question)
+                if not complete:
+                    task.error = "no complete dialogue"
+                elif question == "rolechoice" and not role.candidates:
+                    task.error = "the role has no role_candidates"
+                else:
+                    tasks.append(task)
+                if task.error:
+                    _record(task, summary)
+    before = calls.made
+    pending = list(tasks)
+    for attempt in range(format_retries + 1):
+        if not pending:
+            break
+        requests = [
+            Request(
+                task.request_id(attempt),
+                question_messages(task.question, task.role, task.chat, attempt=attempt),
+                replace(params, draw=params.draw + _DRAW_STRIDE * attempt) if attempt else params,
+            )
+            for task in pending
+        ]
+        label = "questions" if attempt == 0 else f"questions: format reminder {attempt}"
+        results = await calls.run(evaluator, requests, label)
+        summary.n_retries += len(requests) if attempt else 0
+        retry = []
+        for task, result in zip(pending, results, strict=True):
+            if result.completion is None:
+                task.error = f"request failed: {result.error}"
+                continue
+            task.reply = result.completion.text
+            try:
+                task.answer, task.error = parse_answer(task.question, task.reply, task.role), None
+            except Unparsed as why:
+                task.error = f"unparsed: {why}"
+                retry.append(task)
+        pending = retry
+    for task in tasks:
+        _record(task, summary)
+    summary.n_asked = len(tasks)
+    summary.n_answered = sum(1 for task in tasks if task.error is None)
+    summary.n_calls = calls.made - before
+    done = [role.with_chats(chats.get((role.language, role.name), {})) for role in roles]
+    return done, summary
+
+
+def _record(task: _Task, summary: QuestionSummary) -> None:
+    """Write the task's answer into its chat, BeyondDialogue's way (``null`` when it failed)."""
+    chat = task.chat
+    chat[eval_field(task.question)] = task.answer if task.error is None else None
+    chat[analysis_field(task.question)] = task.reply
+    if task.error is not None:
+        chat.setdefault(EVAL_ERRORS, {})[task.question] = task.error
+        summary.n_failed[task.question] += 1
