@@ -12,7 +12,7 @@ Pure data: no I/O here, so the module stays cheap to import.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
@@ -153,15 +153,22 @@ class Scene(Record):
     intimacy: StrictInt | StrictFloat = Field(alias="relationship_score")
     image: Image | None = None
 
-    @field_validator("emotions")
+    # Checked before any coercion: a score given as text ("5") is refused, never converted.
+    @field_validator("emotions", mode="before")
     @classmethod
-    def _six_emotions(cls, value: dict[str, float]) -> dict[str, float]:
+    def _six_emotions(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(f"emotions must be an object of the six emotions, not {value!r}")
         return check_emotions(value)
 
-    @field_validator("intimacy")
+    @field_validator("intimacy", mode="before")
     @classmethod
-    def _on_the_scale(cls, value: float) -> float:
-        if isinstance(value, bool) or not SCALE[0] <= value <= SCALE[1]:
+    def _on_the_scale(cls, value: Any) -> Any:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not SCALE[0] <= value <= SCALE[1]
+        ):
             raise ValueError(f"intimacy must be a number from 0 to 10, not {value!r}")
         return value
 
