@@ -182,6 +182,13 @@ def test_a_dialogue_whose_call_fails_stops_and_its_answers_count_as_failed(three
     assert len(chat["dialogues"]) == 3 and "turn 4 (role) failed: HTTP 400" in chat["dialogue_error"]
     with pytest.raises(TooManyFailures, match="1 of 3 dialogues failed"):
         summary.check_failures(None)
+    # The endpoint is fixed: the rerun makes the failed chat's calls only, and its questions are asked
+    # (the evaluations of the old dialogues are dropped, not refused).
+    fixed = _models()
+    again = autorpeval_sync(_options(three_roles, tmp_path / "run", limit=1), models=fixed)
+    assert again.dialogues.n_failed == 0 and again.questions.total_failed == 0
+    assert len(fixed["agent"].calls) == 4 and len(fixed["simulator"].calls) == 3  # turns 4-10 of Harry/Elara
+    assert len(fixed["evaluator"].calls) == 8
 
 
 def test_generated_scenarios_follow_beyonddialogues_datagen(three_roles: Path, tmp_path: Path, beyond: Path):

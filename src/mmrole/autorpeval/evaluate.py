@@ -109,7 +109,10 @@ async def run_questions(
                 if task.error:
                     _record(task, summary)
     before = calls.made
-    pending = list(tasks)
+    # Similar lengths side by side: a local backend batches neighbouring requests, padded to the longest.
+    pending = sorted(
+        tasks, key=lambda task: len(question_messages(task.question, task.role, task.chat)[1]["content"])
+    )
     for attempt in range(format_retries + 1):
         if not pending:
             break

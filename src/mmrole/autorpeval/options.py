@@ -104,7 +104,7 @@ class _DialogueFields:
     agent_temperature: float = field(default=0.0, metadata=_help("The tested model's temperature."))
     simulator_temperature: float = field(default=1.0, metadata=_help("The simulator's temperature."))
     max_tokens: int | None = field(
-        default=None, metadata=_help("Longest utterance in tokens (default 256; 48 for the demo model).")
+        default=None, metadata=_help("Longest utterance in tokens (default 256; 24 for the demo model).")
     )
 
 
@@ -116,7 +116,7 @@ class _QuestionFields:
     )
     evaluator_max_tokens: int | None = field(
         default=None,
-        metadata=_help("Longest evaluator reply in tokens (default 2048; 64 for the demo model)."),
+        metadata=_help("Longest evaluator reply in tokens (default 2048; 16 for the demo model)."),
     )
     format_retries: int | None = field(
         default=None,

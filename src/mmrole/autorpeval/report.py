@@ -16,7 +16,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mmrole import files
 from mmrole.autorpeval.metrics import AVG, LOWER_IS_BETTER, POOLED, LanguageScores, MetricScore
@@ -228,13 +227,3 @@ def write_reports(run_dirs: Sequence[str | Path], out_dir: str | Path | None = N
         if names[run.name] > 1:
             run.name = f"{run.name} ({run.path})"
     return _write(runs, Path(out_dir))
-
-
-def report_summary(runs: Sequence[ReportRun], language: str = POOLED) -> list[dict[str, Any]]:
-    """Rows of the pooled table as plain data (for the terminal and the leaderboard)."""
-    rows = []
-    for run in runs:
-        table = run.tables.get(language)
-        if table is not None:
-            rows.append({"name": run.name, "path": str(run.path), **{c: _score(table, c) for c in COLUMNS}})
-    return rows

@@ -61,6 +61,11 @@ def role_file_text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=4, allow_nan=False)
 
 
+def _digest(record: Mapping[str, Any]) -> str:
+    text = json.dumps(sorted((record.get("files") or {}).items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class AutoRPEvalRun:
     """The files of one AutoRPEval run folder (see the module docstring).
 
@@ -156,6 +161,15 @@ class AutoRPEvalRun:
             counts=dict(counts or {}),
             files={str(path.relative_to(self.path)): files.file_digest(path) for path in sorted(written)},
         )
+        # What the next stage made from other files than these (a rerun that finished a failed
+        # dialogue) is dropped: it is remade from the store by rerunning that stage, never refused.
+        order = list(STAGES)
+        later = order[order.index(stage) + 1 :]
+        following = info.get(later[0]) if later else None
+        if isinstance(following, dict) and (following.get("inputs") or {}).get("data") != _digest(
+            info[stage]
+        ):
+            self._drop(later, info)
         self._write_info(info)
 
     def check(self, stage: str) -> dict[str, Any]:
@@ -184,9 +198,7 @@ class AutoRPEvalRun:
 
     def digest(self, stage: str) -> str:
         """One digest of everything ``stage`` wrote (what the next stage's inputs name)."""
-        record = self.check(stage)
-        text = json.dumps(sorted((record.get("files") or {}).items()))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return _digest(self.check(stage))
 
     def roles(self, stage: str) -> list[Role]:
         """The roles ``stage`` wrote (checked first)."""
