@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from beyond_code import load_module, reference_functions
 from scripted_models import evaluator_reply, partner_reply, role_reply
 
-from conftest import load_module, reference_functions
 from mmrole.autorpeval import AutoRPEvalOptions, autorpeval_sync, export_run, import_results, questions_stage
 from mmrole.autorpeval.options import QuestionOptions
 from mmrole.autorpeval.questions import QUESTIONS

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import scripted_models
+from beyond_code import load_module, reference_functions
 from scripted_models import evaluator_reply, expected, partner_reply, role_reply
 
-from conftest import load_module, reference_functions
 from mmrole.autorpeval import (
     AutoRPEvalOptions,
     DialogueOptions,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beyond_code import load_module, reference_functions
 
-from conftest import load_module, reference_functions
 from mmrole.autorpeval import load_roles
 from mmrole.autorpeval.calls import Calls
 from mmrole.autorpeval.dialogues import run_dialogues

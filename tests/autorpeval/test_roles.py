@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from beyond_code import load_module
 
-from conftest import load_module
 from mmrole.autorpeval import load_roles, role_from_character
 from mmrole.autorpeval.texts import partner_system_prompt, role_system_prompt
 from mmrole.errors import DataError
@@ -198,3 +198,40 @@ def test_scenes_and_profiles_carry_the_typed_fields_and_mmrole_characters_become
                 name="Otto", series="x", profile=Profile(world="w", character_traits="a", speaking_style="b")
             )
         )
+
+
+def test_mmrole_detailed_profiles_carry_beyonddialogue_fields_through_the_loader(tmp_path: Path) -> None:
+    from mmrole.data import load_characters
+    from mmrole.data.sources import copy_demo
+
+    root = copy_demo(tmp_path / "demo")
+    path = root / "profiles" / "in-distribution" / "detailed_profiles" / "Mira_Vale.json"
+    profile = json.loads(path.read_text(encoding="utf-8"))
+    emotions = dict.fromkeys(("happiness", "sadness", "disgust", "fear", "surprise", "anger"), 3)
+    scene = {
+        "chat_role": "Otto Brass",
+        "role_des": "An inventor.",
+        "scene": "The lamp room.",
+        "emotions": emotions,
+        "relationship_score": 9,
+    }
+    profile.update(
+        world="The Lantern Isles",
+        character_traits="calm,brave",
+        speaking_style="short,sure",
+        mbti="ISTJ",
+        scenes=[scene],
+    )
+    path.write_text(json.dumps(profile), encoding="utf-8")
+    mira = load_characters(root)["Mira Vale"]
+    assert mira.profile.introduction.startswith("Mira Vale keeps") and mira.profile.mbti == "ISTJ"
+    assert mira.profile.scenes[0].partner == "Otto Brass" and mira.profile.scenes[0].intimacy == 9
+    role = role_from_character(mira)
+    assert (
+        "Mira Vale's MBTI personality type is Introverted (I), Sensing (S), Thinking (T), Judging (J)."
+        in role.sys_prompt
+    )
+    profile["mbti"] = "ISTX"
+    path.write_text(json.dumps(profile), encoding="utf-8")
+    with pytest.raises(DataError, match=r"Mira_Vale.json, record Mira Vale, field 'mbti': MBTI letter 4"):
+        load_characters(root)

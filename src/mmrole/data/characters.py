@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from mmrole.data.jsonio import read_json
 from mmrole.data.paths import UnsafePathError, check_name, check_within
 from mmrole.data.problems import Problem, Reporter, problem_from_error, raise_problem
@@ -43,6 +45,20 @@ def _read(path: Path, root: Path, report: Reporter) -> object | None:
         return None
     except DataError as err:
         report(problem_from_error(err))
+        return None
+
+
+def _profile(detailed: dict[str, object], path: Path, name: str, report: Reporter) -> Profile | None:
+    """A detailed profile: its text sections, and BeyondDialogue's fields when it has them (an MBTI
+    type, a list of scenes) checked; a bad one is reported with its field."""
+    fields = {k: v for k, v in detailed.items() if isinstance(v, str) or k == "scenes"}
+    try:
+        return Profile.model_validate(fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        report(Problem("missing-field", message, file=str(path), record=name, field=where))
         return None
 
 
@@ -89,7 +105,7 @@ def _load_split(root: Path, split: Split, report: Reporter) -> dict[str, Charact
             profile = None
             detailed_path = folder / "detailed_profiles" / f"{stem}.json"
             if detailed_path.exists() and isinstance(detailed := _read(detailed_path, root, report), dict):
-                profile = Profile.model_validate({k: v for k, v in detailed.items() if isinstance(v, str)})
+                profile = _profile(detailed, detailed_path, name, report)
             meta = None
             meta_path = folder / "meta_info_hypo" / f"{stem}.json"
             if meta_path.exists() and isinstance(raw_meta := _read(meta_path, root, report), dict):
