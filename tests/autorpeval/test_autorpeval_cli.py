@@ -119,6 +119,29 @@ def test_the_command_runs_every_stage_and_report_compare_leaderboard_take_its_ru
         "autorpeval", "--agent", "demo", "score", "--run", run
     )
     assert "--evaluator is required" in run_mmrole.refused("autorpeval", "questions", "--run", run)
+    line = run_mmrole.refused(
+        "autorpeval",
+        "questions",
+        "--evaluator",
+        specs["evaluator"],
+        "--evaluator-arg",
+        "colour=red",
+        "--run",
+        run,
+    )
+    assert line.startswith("error: --evaluator-arg: ") and "colour" in line
+    code, out, err = run_mmrole(
+        "autorpeval",
+        "questions",
+        "--evaluator",
+        specs["evaluator"],
+        "--evaluator-arg",
+        "timeout=30",
+        "--run",
+        run,
+        "--no-progress",
+    )
+    assert code == 0 and "0 calls made" in out  # a backend option is no input: answers come from the store
 
 
 KILLS = 3

@@ -17,8 +17,11 @@ from mmrole.autorpeval import AutoRPEvalOptions, autorpeval_sync, export_run, im
 from mmrole.autorpeval.options import QuestionOptions
 from mmrole.autorpeval.questions import QUESTIONS
 from mmrole.autorpeval.results import tables_of
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import DataError
 from mmrole.testing import ScriptedBackend
+
+QUIET = EngineOptions(progress=False)
 
 _PROMPT_NAMES = {
     "character": "CharacterClsPrompt",
@@ -83,7 +86,7 @@ def _their_autotest(beyond: Path, language: str, question: str):
 def test_mmroles_files_have_beyonddialogues_fields_and_types(three_roles: Path, tmp_path: Path, beyond: Path):
     run = tmp_path / "run"
     autorpeval_sync(
-        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=2, progress=False), models=_models()
+        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=2, engine=QUIET), models=_models()
     )
     utils = load_module(beyond / "protocol" / "utils.py")
     for released in sorted(three_roles.rglob("*.json")):
@@ -125,7 +128,7 @@ def test_their_autotest_scripts_evaluate_our_dialogues_and_we_score_theirs_as_ou
 ):
     run = tmp_path / "run"
     ours = autorpeval_sync(
-        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=2, progress=False), models=_models()
+        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=2, engine=QUIET), models=_models()
     )
     exported = export_run(run, tmp_path / "beyond", model="scripted", stage="dialogues")
     assert sorted(p.relative_to(tmp_path / "beyond").as_posix() for p in exported) == [
@@ -157,7 +160,7 @@ def test_their_autotest_scripts_evaluate_our_dialogues_and_we_score_theirs_as_ou
 def test_dialogues_from_their_scripts_are_evaluated_by_mmrole(three_roles: Path, tmp_path: Path):
     run = tmp_path / "run"
     autorpeval_sync(
-        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=1, progress=False), models=_models()
+        AutoRPEvalOptions(roles=str(three_roles), run=str(run), limit=1, engine=QUIET), models=_models()
     )
     export_run(run, tmp_path / "beyond", model="m", stage="dialogues")
     summary = import_results(tmp_path / "beyond", tmp_path / "imported")
@@ -167,7 +170,7 @@ def test_dialogues_from_their_scripts_are_evaluated_by_mmrole(three_roles: Path,
 
     scored = asyncio.run(
         questions_stage(
-            QuestionOptions(run=str(tmp_path / "imported"), progress=False), models={"evaluator": evaluator}
+            QuestionOptions(run=str(tmp_path / "imported"), engine=QUIET), models={"evaluator": evaluator}
         )
     )
     assert len(evaluator.calls) == 3 * 8 and tables_of(scored.results)["all"].metrics["style"].mean == 1.0

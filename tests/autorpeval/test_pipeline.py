@@ -25,8 +25,11 @@ from mmrole.autorpeval import (
 from mmrole.autorpeval.results import tables_of
 from mmrole.autorpeval.run_folder import AutoRPEvalRun
 from mmrole.engine.failures import TooManyFailures
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import BackendError, ConfigError, DataError
 from mmrole.testing import ScriptedBackend
+
+QUIET = EngineOptions(progress=False)
 
 
 def _models(evaluator=None) -> dict[str, ScriptedBackend]:
@@ -40,7 +43,7 @@ def _models(evaluator=None) -> dict[str, ScriptedBackend]:
 
 
 def _options(roles: Path, run: Path, **more) -> AutoRPEvalOptions:
-    return AutoRPEvalOptions(roles=str(roles), run=str(run), progress=False, **more)
+    return AutoRPEvalOptions(roles=str(roles), run=str(run), engine=QUIET, **more)
 
 
 def _role_files(roles: Path) -> list[dict]:
@@ -102,7 +105,7 @@ def test_a_full_run_over_two_english_and_one_chinese_role_produces_the_table(
 def test_each_stage_runs_alone_and_gives_the_same_files(three_roles: Path, tmp_path: Path):
     models = _models()
     autorpeval_sync(_options(three_roles, tmp_path / "all", limit=2), models=models)
-    run, common = tmp_path / "staged", {"run": str(tmp_path / "staged"), "progress": False}
+    run, common = tmp_path / "staged", {"run": str(tmp_path / "staged"), "engine": QUIET}
     with pytest.raises(DataError, match="no scenarios yet: run `mmrole autorpeval scenarios` first"):
         asyncio.run(dialogues_stage(DialogueOptions(**common), models=models))
     asyncio.run(scenarios_stage(ScenarioOptions(roles=str(three_roles), limit=2, **common)))
@@ -127,8 +130,8 @@ def test_other_models_are_refused_then_overwrite_drops_what_followed(three_roles
     with pytest.raises(
         ConfigError, match="its dialogues were made by scripted-agent, not other-agent; use --overwrite"
     ):
-        asyncio.run(dialogues_stage(DialogueOptions(run=str(run), progress=False), models=other))
-    asyncio.run(dialogues_stage(DialogueOptions(run=str(run), progress=False, overwrite=True), models=other))
+        asyncio.run(dialogues_stage(DialogueOptions(run=str(run), engine=QUIET), models=other))
+    asyncio.run(dialogues_stage(DialogueOptions(run=str(run), engine=QUIET, overwrite=True), models=other))
     assert not (run / "evaluations").exists() and not (run / "results.json").exists()
     with pytest.raises(DataError, match="no questions yet"):
         AutoRPEvalRun(run).results()
@@ -149,7 +152,7 @@ def test_unparsed_answers_are_asked_again_then_counted_as_failed(three_roles: Pa
 
     models = _models(evaluator)
     run = tmp_path / "run"
-    summary = autorpeval_sync(_options(three_roles, run, limit=2, max_failures="0"), models=models)
+    summary = autorpeval_sync(_options(three_roles, run, limit=2), models=models)
     questions = summary.questions
     assert questions.n_failed == {**dict.fromkeys(questions.n_failed, 0), "personality": 6, "rolechoice": 6}
     assert questions.n_retries == 6 + 2 * 12  # style asked again once, personality and role choice twice
@@ -214,7 +217,7 @@ def test_generated_scenarios_follow_beyonddialogues_datagen(three_roles: Path, t
 
     backend = ScriptedBackend(generator, spec="scripted-generator")
     options = ScenarioOptions(
-        roles=str(three_roles), run=str(tmp_path / "run"), generate=True, partners=2, progress=False
+        roles=str(three_roles), run=str(tmp_path / "run"), generate=True, partners=2, engine=QUIET
     )
     summary = asyncio.run(scenarios_stage(options, models={"generator": backend}))
     assert summary.n_chats == 6 and summary.scenarios.n_failed == 0

@@ -20,8 +20,11 @@ from mmrole.autorpeval.calls import Calls
 from mmrole.autorpeval.dialogues import run_dialogues
 from mmrole.autorpeval.questions import QUESTIONS, Unparsed, parse_answer, question_messages
 from mmrole.autorpeval.texts import dialogue_text, masked_dialogue, masked_scene
+from mmrole.engine.options import EngineOptions
 from mmrole.models.base import GenerationParams
 from mmrole.testing import ScriptedBackend
+
+QUIET = EngineOptions(progress=False)
 
 
 def _reply(side: str, messages: list[dict[str, Any]]) -> str:
@@ -79,7 +82,7 @@ def test_each_side_sees_the_history_as_beyonddialogues_loop_gives_it(beyond: Pat
             [role],
             agent,
             simulator,
-            Calls(None, {"progress": False}),
+            Calls(None, QUIET.run_kwargs()),
             rounds=5,
             agent_params=GenerationParams(),
             simulator_params=GenerationParams(),

@@ -218,9 +218,11 @@ def build_options(
 
 def options_command(
     options_class: type,
-    run: Callable[[Any], Any],
+    run: Callable[..., Any],
     doc: str,
     preset: Callable[[dict[tuple[str, ...], Any]], Mapping[str, Any]] | None = None,
+    *,
+    pass_context: bool = False,
 ) -> Callable[..., None]:
     """A typer command taking one option per field of ``options_class`` and calling ``run(options)``.
 
@@ -230,13 +232,19 @@ def options_command(
         doc: The command's help.
         preset: Given the options given (by field path), the values options not given take
             instead of the dataclass defaults (e.g. the demo judge's settings).
+        pass_context: Call ``run(options, context)`` with the click context (a group's callback
+            uses it to tell whether a subcommand follows).
     """
 
     def command(**given: Any) -> None:
+        context = [given.pop("ctx")] if pass_context else []
         chosen = preset(given_values(options_class, given)) if preset else None
-        run(build_options(options_class, given, chosen))
+        run(build_options(options_class, given, chosen), *context)
 
     parameters = option_parameters(options_class)
+    if pass_context:
+        ctx = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+        parameters = [ctx, *parameters]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__doc__ = doc

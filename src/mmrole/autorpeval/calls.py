@@ -8,7 +8,8 @@ in several seats (``demo`` as agent, simulator and evaluator) is loaded once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,14 +49,16 @@ class Seats:
     def __init__(self) -> None:
         self._owned: dict[str, Backend] = {}
 
-    def get(self, model: str | Backend) -> Backend:
+    def get(self, model: str | Backend, options: Mapping[str, Any] | None = None) -> Backend:
+        """The backend of a spec (with these backend options), loaded on first use."""
         if not isinstance(model, str):
             return model
-        if model not in self._owned:
+        key = json.dumps([model, sorted((options or {}).items())], default=str)
+        if key not in self._owned:
             from mmrole.models.registry import load_backend
 
-            self._owned[model] = load_backend(model)
-        return self._owned[model]
+            self._owned[key] = load_backend(model, **dict(options or {}))
+        return self._owned[key]
 
     async def aclose(self) -> None:
         for backend in self._owned.values():

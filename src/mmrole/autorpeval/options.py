@@ -1,27 +1,32 @@
 """The options of ``mmrole autorpeval`` and of each of its stages, declared once.
 
-Each field's ``metadata["help"]`` is its ``--field-name`` help text: the CLI is generated from
-these classes (:func:`mmrole._cli.options.options_command`), and the same objects are built in
-Python with the same names and defaults:
+Each field's metadata is its command-line option (:mod:`mmrole.options`): the CLI is generated
+from these classes (:func:`mmrole._cli.options.options_command`), and the same objects are built
+in Python with the same names and defaults:
 
     AutoRPEvalOptions(agent="openai:my-rpa@http://localhost:8000/v1", simulator="openai:gpt-4o",
                       evaluator="openai:gpt-4o", roles="autorpeval/", run="runs/mine")
 
-Defaults follow BeyondDialogue: 5 rounds, the simulator sampled at the API's default temperature
-(1.0: its partner call sets none), the tested model and the evaluator at temperature 0.
+The models are optional fields, checked by the stage that needs them (:func:`require`): the group
+command ``mmrole autorpeval`` takes every option and its stages some. Defaults follow
+BeyondDialogue: 5 rounds, the simulator sampled at the API's default temperature (1.0: its partner
+call sets none), the tested model and the evaluator at temperature 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import functools
+from dataclasses import dataclass, fields
 from typing import Any
 
+from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
+from mmrole.models.registry import backend_options, parse_backend_args
+from mmrole.options import backend_arg_help, option
 
 __all__ = [
     "AutoRPEvalOptions",
     "DialogueOptions",
-    "EngineOptions",
     "ExportOptions",
     "ImportOptions",
     "QuestionOptions",
@@ -31,167 +36,184 @@ __all__ = [
 ]
 
 _MODEL = "openai:MODEL or openai:MODEL@URL, hf:PATH, replay:FILE or demo"
+#: The seats a model can take, each with its ``--SEAT-arg`` backend options.
+SEATS = ("agent", "simulator", "evaluator", "generator")
 
 
-def _help(text: str) -> dict[str, Any]:
-    return {"help": text}
+def _run() -> Any:
+    return option(None, "The run folder (created when missing; a rerun resumes from its store). Required.")
 
 
-@dataclass
-class _RunFields:
-    run: str | None = field(default=None, metadata=_help("The run folder (required)."))
-    overwrite: bool = field(
-        default=False,
-        metadata=_help(
-            "Start a stage afresh when the run folder holds it made with other models or options, instead of "
-            "refusing; drops it and the stages after it. Calls cached in the run's store are reused."
-        ),
+def _overwrite() -> Any:
+    return option(
+        False,
+        "Start a stage afresh when the run folder holds it made with other models or options, instead of "
+        "refusing; drops it and the stages after it. Calls cached in the run's store are reused.",
     )
 
 
-@dataclass
-class EngineOptions:
-    """How model calls are made (never part of a stage's inputs)."""
-
-    concurrency: int = field(default=32, metadata=_help("Calls in flight at most."))
-    max_retries: int = field(default=5, metadata=_help("Retries per request on 429, 5xx, timeouts."))
-    rpm: float | None = field(default=None, metadata=_help("At most this many requests per minute."))
-    max_failures: str | None = field(
-        default=None,
-        metadata=_help(
-            "Exit 1 when more than N items failed (an integer) or more than this share of them (a fraction, "
-            "e.g. 0.05); each stage is counted on its own. Default 0 (with the demo evaluator: no limit)."
-        ),
-    )
-    progress: bool = field(default=True, metadata=_help("Show progress bars."))
+def _engine() -> Any:
+    return option(help="How the model calls run.", factory=EngineOptions)
 
 
-@dataclass
-class _ScenarioFields:
-    roles: str | None = field(
-        default=None,
-        metadata=_help(
-            "BeyondDialogue role files: a folder (searched recursively, e.g. the released autorpeval/ with "
-            "roles_en/ and roles_zh/) or one file (required for the scenarios stage)."
-        ),
-    )
-    names: str | None = field(default=None, metadata=_help("Only these roles (comma-separated names)."))
-    limit: int | None = field(default=None, metadata=_help("Only the first N chats of each role."))
-    generate: bool = field(
-        default=False,
-        metadata=_help(
-            "Generate each role's chat partners, scenes, emotions and intimacy with --generator "
-            "(BeyondDialogue's DataGen prompts) instead of taking the chats of the role files."
-        ),
-    )
-    generator: str | None = field(
-        default=None, metadata=_help(f"The scenario generator with --generate: {_MODEL}.")
-    )
-    partners: int = field(default=10, metadata=_help("Chat partners generated per role with --generate."))
-    generator_retries: int = field(
-        default=4, metadata=_help("Re-asks of a generator reply that does not parse (BeyondDialogue: 4).")
+def _backend_args(seat: str) -> Any:
+    flag = f"--{seat}-arg"
+    return option(
+        help=backend_arg_help(seat),
+        factory=dict,
+        flag=flag,
+        parse=functools.partial(parse_backend_args, flag=flag),
+        repeat=True,
+        metavar="KEY=VALUE",
     )
 
 
-@dataclass
-class _DialogueFields:
-    agent: str | None = field(default=None, metadata=_help(f"The tested model, playing the role: {_MODEL}."))
-    simulator: str | None = field(
-        default=None,
-        metadata=_help(f"The model playing the chat partner (BeyondDialogue: gpt-4o): {_MODEL}."),
+def _check_backend_args(options: Any) -> None:
+    for seat in SEATS:
+        if hasattr(options, f"{seat}_args") and getattr(options, seat, None):
+            args = backend_options(getattr(options, seat), getattr(options, f"{seat}_args"), f"--{seat}-arg")
+            setattr(options, f"{seat}_args", args)
+
+
+@dataclass(kw_only=True)
+class _Scenarios:
+    roles: str | None = option(
+        None,
+        "BeyondDialogue role files: a folder (searched recursively, e.g. the released autorpeval/ with "
+        "roles_en/ and roles_zh/) or one file. Required for the scenarios stage.",
     )
-    rounds: int = field(default=5, metadata=_help("Rounds per dialogue (the partner speaks, then the role)."))
-    agent_temperature: float = field(default=0.0, metadata=_help("The tested model's temperature."))
-    simulator_temperature: float = field(default=1.0, metadata=_help("The simulator's temperature."))
-    max_tokens: int | None = field(
-        default=None, metadata=_help("Longest utterance in tokens (default 256; 24 for the demo model).")
+    names: str | None = option(None, "Only these roles (comma-separated names).")
+    limit: int | None = option(None, "Only the first N chats of each role.", min=1)
+    generate: bool = option(
+        False,
+        "Generate each role's chat partners, scenes, emotions and intimacy with --generator "
+        "(BeyondDialogue's DataGen prompts) instead of taking the chats of the role files.",
     )
-
-
-@dataclass
-class _QuestionFields:
-    evaluator: str | None = field(
-        default=None,
-        metadata=_help(f"The model answering the eight questions (BeyondDialogue: gpt-4o): {_MODEL}."),
+    generator: str | None = option(None, f"The scenario generator with --generate: {_MODEL}.")
+    partners: int = option(10, "Chat partners generated per role with --generate.", min=1)
+    generator_retries: int = option(
+        4, "Re-asks of a generator reply that does not parse (BeyondDialogue: 4).", min=0
     )
-    evaluator_max_tokens: int | None = field(
-        default=None,
-        metadata=_help("Longest evaluator reply in tokens (default 2048; 16 for the demo model)."),
+    generator_args: dict[str, Any] = _backend_args("generator")
+
+
+@dataclass(kw_only=True)
+class _Dialogues:
+    agent: str | None = option(None, f"The tested model, playing the role: {_MODEL}.")
+    simulator: str | None = option(
+        None, f"The model playing the chat partner (BeyondDialogue: gpt-4o): {_MODEL}."
     )
-    format_retries: int | None = field(
-        default=None,
-        metadata=_help(
-            "Re-asks, with a format reminder, of an answer that does not parse, before it is recorded as "
-            "failed (default 2; 0 for the demo model)."
-        ),
+    rounds: int = option(5, "Rounds per dialogue (the partner speaks, then the role).", min=1)
+    agent_temperature: float = option(0.0, "The tested model's temperature.", min=0.0)
+    simulator_temperature: float = option(1.0, "The simulator's temperature.", min=0.0)
+    max_tokens: int | None = option(
+        None, "Longest utterance in tokens (default 256; 24 for the demo model).", min=1
     )
+    agent_args: dict[str, Any] = _backend_args("agent")
+    simulator_args: dict[str, Any] = _backend_args("simulator")
 
 
-@dataclass
-class _NameField:
-    name: str | None = field(default=None, metadata=_help("Display name of the run (default: the folder's)."))
+@dataclass(kw_only=True)
+class _Questions:
+    evaluator: str | None = option(
+        None, f"The model answering the eight questions (BeyondDialogue: gpt-4o): {_MODEL}."
+    )
+    evaluator_max_tokens: int | None = option(
+        None, "Longest evaluator reply in tokens (default 2048; 16 for the demo model).", min=1
+    )
+    format_retries: int | None = option(
+        None,
+        "Re-asks, with a format reminder, of an answer that does not parse, before it is recorded as "
+        "failed (default 2; 0 for the demo model).",
+        min=0,
+    )
+    evaluator_args: dict[str, Any] = _backend_args("evaluator")
 
 
-@dataclass
-class ScenarioOptions(EngineOptions, _ScenarioFields, _RunFields):
+@dataclass(kw_only=True)
+class ScenarioOptions(_Scenarios):
     """``mmrole autorpeval scenarios``."""
 
+    run: str | None = _run()
+    engine: EngineOptions = _engine()
+    overwrite: bool = _overwrite()
 
-@dataclass
-class DialogueOptions(EngineOptions, _DialogueFields, _RunFields):
+    def __post_init__(self) -> None:
+        _check_backend_args(self)
+
+
+@dataclass(kw_only=True)
+class DialogueOptions(_Dialogues):
     """``mmrole autorpeval dialogues``."""
 
+    run: str | None = _run()
+    engine: EngineOptions = _engine()
+    overwrite: bool = _overwrite()
 
-@dataclass
-class QuestionOptions(EngineOptions, _QuestionFields, _RunFields):
+    def __post_init__(self) -> None:
+        _check_backend_args(self)
+
+
+@dataclass(kw_only=True)
+class QuestionOptions(_Questions):
     """``mmrole autorpeval questions``."""
 
+    run: str | None = _run()
+    name: str | None = option(None, "Display name of the run (default: the folder's).")
+    engine: EngineOptions = _engine()
+    overwrite: bool = _overwrite()
 
-@dataclass
-class ScoreOptions(_NameField):
+    def __post_init__(self) -> None:
+        _check_backend_args(self)
+
+
+@dataclass(kw_only=True)
+class ScoreOptions:
     """``mmrole autorpeval score``."""
 
-    run: str | None = field(default=None, metadata=_help("The run folder (required)."))
+    run: str | None = _run()
+    name: str | None = option(None, "Display name of the run (default: the folder's).")
 
 
-@dataclass
-class ImportOptions(_NameField, _RunFields):
+@dataclass(kw_only=True)
+class ImportOptions:
     """``mmrole autorpeval import``."""
 
-    results: str | None = field(
-        default=None,
-        metadata=_help(
-            "BeyondDialogue's per-role files: role files, its chat_dialogues files, or those with the *_eval "
-            "fields (a folder, searched recursively, or one file) (required)."
-        ),
+    results: str | None = option(
+        None,
+        "BeyondDialogue's per-role files: role files, its chat_dialogues files, or those with the *_eval "
+        "fields (a folder, searched recursively, or one file). Required.",
     )
+    run: str | None = _run()
+    name: str | None = option(None, "Display name of the run (default: the folder's).")
+    overwrite: bool = _overwrite()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExportOptions:
     """``mmrole autorpeval export``."""
 
-    run: str | None = field(default=None, metadata=_help("The run folder (required)."))
-    out: str | None = field(
-        default=None,
-        metadata=_help(
-            "Where BeyondDialogue's scripts read: files go to OUT/chat_dialogues/MODEL/ (Chinese roles) and "
-            "OUT/chat_dialogues_en/MODEL/ (English) (required)."
-        ),
+    run: str | None = _run()
+    out: str | None = option(
+        None,
+        "Where BeyondDialogue's scripts read: files go to OUT/chat_dialogues/MODEL/ (Chinese roles) and "
+        "OUT/chat_dialogues_en/MODEL/ (English). Required.",
     )
-    model: str | None = field(
-        default=None, metadata=_help("The MODEL folder's name (default: the run's name).")
-    )
-    stage: str | None = field(
-        default=None, metadata=_help("dialogues or questions (default: the last one the run finished).")
-    )
+    model: str | None = option(None, "The MODEL folder's name (default: the run's name).")
+    stage: str | None = option(None, "dialogues or questions (default: the last one the run finished).")
 
 
-@dataclass
-class AutoRPEvalOptions(
-    EngineOptions, _QuestionFields, _DialogueFields, _ScenarioFields, _NameField, _RunFields
-):
+@dataclass(kw_only=True)
+class AutoRPEvalOptions(_Questions, _Dialogues, _Scenarios):
     """``mmrole autorpeval``: every stage."""
+
+    run: str | None = _run()
+    name: str | None = option(None, "Display name of the run (default: the folder's).")
+    engine: EngineOptions = _engine()
+    overwrite: bool = _overwrite()
+
+    def __post_init__(self) -> None:
+        _check_backend_args(self)
 
 
 def require(options: Any, *names: str) -> None:
@@ -204,7 +226,7 @@ def require(options: Any, *names: str) -> None:
     ]
     if missing:
         raise ConfigError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
-    for name in ("rounds", "partners", "concurrency"):
+    for name in ("rounds", "partners"):
         if name in known and getattr(options, name) < 1:
             raise ConfigError(f"--{name} must be 1 or more")
     if "limit" in known and options.limit is not None and options.limit < 1:

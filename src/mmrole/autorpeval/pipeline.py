@@ -24,7 +24,6 @@ from mmrole.autorpeval.evaluate import QuestionSummary, run_questions
 from mmrole.autorpeval.options import (
     AutoRPEvalOptions,
     DialogueOptions,
-    EngineOptions,
     QuestionOptions,
     ScenarioOptions,
     require,
@@ -71,7 +70,8 @@ class AutoRPEvalSummary:
 
     def check_failures(self, max_failures: str | None) -> None:
         """Exit status 1 (TooManyFailures) when a stage failed more than ``--max-failures`` allows,
-        each stage counted on its own (with the demo evaluator, answers never fail the job)."""
+        each stage counted on its own; None allows none, except the demo evaluator's failed answers
+        (the command's preset when ``--max-failures`` is not given with ``--evaluator demo``)."""
         allowed = MaxFailures.parse(max_failures or "0")
         stages = []
         if self.scenarios is not None:
@@ -89,13 +89,17 @@ def _is_demo(model: Any) -> bool:
     return (model if isinstance(model, str) else getattr(model, "spec", "")) == "demo"
 
 
-def _seat(options: Any, models: Mapping[str, Backend] | None, seat: str) -> str | Backend:
-    return (models or {}).get(seat) or getattr(options, seat)
+def _seat(seats: Seats, options: Any, models: Mapping[str, Backend] | None, seat: str) -> Backend:
+    """The model of ``seat``: the Backend given in ``models``, else the option's spec with its
+    ``--SEAT-arg`` backend options."""
+    given = (models or {}).get(seat)
+    if given is not None:
+        return given
+    return seats.get(getattr(options, seat), getattr(options, f"{seat}_args", None) or {})
 
 
-def _calls(options: EngineOptions, store: Store) -> Calls:
-    engine = {"concurrency": options.concurrency, "max_retries": options.max_retries, "rpm": options.rpm}
-    return Calls(store, {**engine, "progress": options.progress})
+def _calls(options: Any, store: Store) -> Calls:
+    return Calls(store, options.engine.run_kwargs())
 
 
 async def scenarios_stage(
@@ -114,7 +118,7 @@ async def scenarios_stage(
     summary = AutoRPEvalSummary(run.path)
     seats = Seats()
     try:
-        generator = seats.get(_seat(options, models, "generator")) if options.generate else None
+        generator = _seat(seats, options, models, "generator") if options.generate else None
         spec = display_spec(generator) if generator is not None else "role files"
         chosen = {"limit": options.limit, "names": names, "generate": options.generate}
         if options.generate:
@@ -163,8 +167,8 @@ async def dialogues_stage(
     try:
         with run.lock():
             roles = run.roles("scenarios")
-            agent = seats.get(_seat(options, models, "agent"))
-            simulator = seats.get(_seat(options, models, "simulator"))
+            agent = _seat(seats, options, models, "agent")
+            simulator = _seat(seats, options, models, "simulator")
             agent_params = _utterance_params(options, agent, options.agent_temperature)
             simulator_params = _utterance_params(options, simulator, options.simulator_temperature)
             chosen = {
@@ -207,7 +211,7 @@ async def questions_stage(
     try:
         with run.lock():
             roles = run.roles("dialogues")
-            evaluator = seats.get(_seat(options, models, "evaluator"))
+            evaluator = _seat(seats, options, models, "evaluator")
             demo = DEMO_EVALUATOR if _is_demo(evaluator) else {}
             tokens = options.evaluator_max_tokens or demo.get("evaluator_max_tokens") or 2048
             retries = (
