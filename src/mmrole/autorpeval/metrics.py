@@ -195,16 +195,16 @@ def _metric(metric: str, roles: Sequence[EvaluatedRole]) -> MetricScore:
 
 
 def _avg(metrics: Mapping[str, MetricScore]) -> MetricScore:
-    parts = [metrics[name] for name in AVG_PARTS]
-    if any(part.mean is None for part in parts):
-        return MetricScore(None, None, "avg")
-    means = [
-        1 - part.mean if name in LOWER_IS_BETTER else part.mean
-        for name, part in zip(AVG_PARTS, parts, strict=True)
-    ]
-    sems = [part.sem for part in parts]
-    sem = None if any(s is None for s in sems) else math.fsum(sems) / len(sems)  # type: ignore[arg-type]
-    return MetricScore(math.fsum(means) / len(means), sem, "avg")  # type: ignore[arg-type]
+    means, sems = [], []
+    for name in AVG_PARTS:
+        mean, sem = metrics[name].mean, metrics[name].sem
+        if mean is None:
+            return MetricScore(None, None, "avg")
+        means.append(1 - mean if name in LOWER_IS_BETTER else mean)
+        sems.append(sem)
+    known = [sem for sem in sems if sem is not None]
+    sem = math.fsum(known) / len(known) if len(known) == len(sems) else None
+    return MetricScore(math.fsum(means) / len(means), sem, "avg")
 
 
 def _scores(language: str, roles: Sequence[EvaluatedRole]) -> LanguageScores:

@@ -19,7 +19,7 @@ import copy
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import PrivateAttr, ValidationError
 
@@ -39,6 +39,7 @@ __all__ = [
 
 #: AutoRPEval's languages, as BeyondDialogue's ``config.language`` names them.
 LANGUAGES: tuple[str, ...] = ("cn", "en")
+Language = Literal["en", "cn"]
 #: The fields a role file must have (``chats`` only where the scenarios are not generated).
 ROLE_FIELDS = (
     "name",
@@ -72,7 +73,7 @@ class Role(Record):
     """
 
     name: str
-    language: Literal["en", "cn"]
+    language: Language
     profile: Profile
     candidates: str | None = None
     answer: Literal["A", "B", "C", "D"] | None = None
@@ -153,7 +154,7 @@ def _text_field(data: Mapping[str, Any], key: str, file: str, role: str | None) 
     return value
 
 
-def _language(chats: Mapping[str, Any], texts: Iterable[str]) -> str:
+def _language(chats: Mapping[str, Any], texts: Iterable[str]) -> Language:
     """``cn`` when the emotions have Chinese keys (or, without chats, the texts look Chinese)."""
     for chat in chats.values():
         if isinstance(chat, dict) and isinstance(chat.get("emotions"), dict):
@@ -240,7 +241,7 @@ def role_from_data(data: Any, *, file: str, require_chats: bool = True) -> Role:
             language=language,
             profile=profile,
             candidates=texts["role_candidates"],
-            answer=texts["role_answer"],
+            answer=cast(Any, texts["role_answer"]),  # checked by the model: A-D
             sys_prompt=texts["sys_prompt"],
             source=file,
         )
@@ -317,7 +318,7 @@ def role_from_character(character: Character) -> Role:
             raise DataError(
                 "missing (an AutoRPEval role needs it)", record=character.name, field=f"profile.{field}"
             )
-    language = "cn" if character.language == "Chinese" else "en"
+    language: Language = "cn" if character.language == "Chinese" else "en"
     template = (
         generation.SYSTEM_PROMPT_TEMPLATE_CN if language == "cn" else generation.SYSTEM_PROMPT_TEMPLATE_EN
     )

@@ -127,8 +127,8 @@ class AutoRPEvalRun:
         if (index := order.index(stage)) > 0:
             self.check(order[index - 1])
         info = self.info()
-        record = info.get(stage) if isinstance(info.get(stage), dict) else {}
-        recorded = StageInputs.from_dict(record.get("inputs"))
+        record = info.get(stage)
+        recorded = StageInputs.from_dict(record.get("inputs") if isinstance(record, dict) else None)
         found = inputs.differences(recorded) if recorded is not None else []
         if found and self.stage_dir(stage).exists() and not overwrite:
             raise ConfigError(

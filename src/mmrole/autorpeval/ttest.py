@@ -10,6 +10,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def ttest_ind(a: Sequence[float], b: Sequence[float]) -> TTest | None:
     if ss == 0.0:
         return None
     try:
-        from scipy import stats
+        stats = importlib.import_module("scipy.stats")  # optional: not a dependency of mmrole
     except ImportError:
         t = (m1 - m2) / math.sqrt(ss / df * (1.0 / n1 + 1.0 / n2))
         return TTest(m1 - m2, t, df, student_t_sf2(t, df))
