@@ -20,6 +20,7 @@ from mmrole.autorpeval.questions import QUESTION_NAMES, QUESTIONS
 from mmrole.autorpeval.report import COLUMNS, ReportRun, cell, header, load_report_run
 from mmrole.autorpeval.ttest import TTest
 from mmrole.errors import ConfigError
+from mmrole.eval.report.markdown import markdown_table
 
 __all__ = [
     "Comparison",
@@ -87,7 +88,7 @@ def render_comparison(comparison: Comparison) -> str:
     parts += [f"> **Not like for like:** {warning}" for warning in comparison.warnings]
     parts += ["", "Independent two-sample t-tests (Student's, pooled variance) over the metric's units.", ""]
     for language, tests in comparison.tests.items():
-        parts += [f"## {language}", "", "| Metric | A | B | A − B | t | df | p |", "| --- |" + " ---: |" * 6]
+        rows = []
         for metric in QUESTIONS:
             test = tests[metric]
             a, b = (
@@ -99,12 +100,9 @@ def render_comparison(comparison: Comparison) -> str:
                 if test is None
                 else [f"{100 * test.difference:.2f}", f"{test.t:.3f}", str(test.df)]
             )
-            parts.append(
-                f"| {QUESTION_NAMES[metric]} | {cell(a)} | {cell(b)} | "
-                + " | ".join(numbers)
-                + f" | {_p(test)} |"
-            )
-        parts.append("")
+            rows.append([QUESTION_NAMES[metric], cell(a), cell(b), *numbers, _p(test)])
+        headers = ["Metric", "A", "B", "A − B", "t", "df", "p"]
+        parts += [f"## {language}", "", markdown_table(headers, rows, numeric_from=1), ""]
     return "\n".join(parts)
 
 
@@ -136,13 +134,11 @@ def leaderboard(run_dirs: Sequence[str | Path]) -> tuple[list[ReportRun], list[s
 def leaderboard_markdown(runs: Sequence[ReportRun], warnings: Sequence[str]) -> str:
     parts = ["# AutoRPEval leaderboard (all roles, by Avg.)", ""]
     parts += [f"> **Not like for like:** {warning}" for warning in warnings]
-    parts += [
-        "",
-        "| Rank | Model | " + " | ".join(header(c) for c in COLUMNS) + " |",
-        "| ---: | --- |" + " ---: |" * len(COLUMNS),
-    ]
+    rows = []
     for rank, run in enumerate(runs, start=1):
         table = run.tables[POOLED]
-        cells = [cell(table.avg if c == AVG else table.metrics[c]) for c in COLUMNS]
-        parts.append(f"| {rank} | {run.name} | " + " | ".join(cells) + " |")
+        rows.append(
+            [str(rank), run.name, *(cell(table.avg if c == AVG else table.metrics[c]) for c in COLUMNS)]
+        )
+    parts += ["", markdown_table(["Rank", "Model", *(header(c) for c in COLUMNS)], rows, numeric_from=2)]
     return "\n".join(parts) + "\n"

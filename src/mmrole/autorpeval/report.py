@@ -23,6 +23,7 @@ from mmrole.autorpeval.questions import QUESTION_NAMES, QUESTIONS
 from mmrole.autorpeval.results import tables_of
 from mmrole.autorpeval.run_folder import RESULTS, AutoRPEvalRun
 from mmrole.errors import ConfigError
+from mmrole.eval.report.markdown import markdown_table
 
 __all__ = [
     "COLUMNS",
@@ -104,13 +105,6 @@ def _rows(runs: Sequence[ReportRun], language: str, failures: bool) -> list[list
     return rows
 
 
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([line(headers), "| --- |" + " ---: |" * (len(headers) - 1), *map(line, rows)])
-
-
 def _sizes(runs: Sequence[ReportRun], language: str) -> str:
     sizes = {(t.n_roles, t.n_chats) for run in runs if (t := run.tables.get(language)) is not None}
     return ", ".join(f"{roles} roles, {chats} chats" for roles, chats in sorted(sizes))
@@ -126,12 +120,15 @@ def render_markdown(runs: Sequence[ReportRun]) -> str:
     parts += ["", NOTE, ""]
     for language in _languages(runs):
         parts += [f"## {LANGUAGE_NAMES.get(language, language)} ({_sizes(runs, language)})", ""]
-        parts += [_md_table(["Model", *map(header, COLUMNS)], _rows(runs, language, False)), ""]
+        parts += [
+            markdown_table(["Model", *map(header, COLUMNS)], _rows(runs, language, False), numeric_from=1),
+            "",
+        ]
     parts += ["## Failed answers (chats)", ""]
     for language in _languages(runs):
         parts += [f"### {LANGUAGE_NAMES.get(language, language)}", ""]
         headers = ["Model", "Chats", *(QUESTION_NAMES[q] for q in QUESTIONS)]
-        parts += [_md_table(headers, _rows(runs, language, True)), ""]
+        parts += [markdown_table(headers, _rows(runs, language, True), numeric_from=1), ""]
     return "\n".join(parts)
 
 

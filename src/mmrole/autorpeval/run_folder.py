@@ -30,6 +30,7 @@ from mmrole import files
 from mmrole.autorpeval.roles import Role, load_roles
 from mmrole.data.paths import check_name
 from mmrole.errors import ConfigError, DataError
+from mmrole.run_lock import remember_info
 from mmrole.run_records import DONE, RUNNING, StageInputs, now, without_secrets
 from mmrole.runs import RunFolder
 
@@ -237,7 +238,9 @@ class AutoRPEvalRun:
         first = [key for key in (*_SUMMARY_KEYS, *STAGES) if key in info]
         stamps = {"created": info.get("created", stamp), "updated": stamp, "mmrole_version": __version__}
         rest = {key: value for key, value in info.items() if key not in first and key not in stamps}
-        files.write_json(self.path / "run.json", {**{key: info[key] for key in first}, **rest, **stamps})
+        written = {**{key: info[key] for key in first}, **rest, **stamps}
+        files.write_json(self.path / "run.json", written)
+        remember_info(self.path, written)  # what RunFolder.info() gives while this process holds the folder
 
     def _drop(self, stages: Iterable[str], info: dict[str, Any]) -> None:
         for stage in stages:
