@@ -58,7 +58,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _area in (build_cli, data_cli, answer_cli, eval_cli, autorpeval_cli, train_cli, align_cli, app_cli, vlmeval_cli):
+for _area in (
+    build_cli,
+    data_cli,
+    answer_cli,
+    eval_cli,
+    autorpeval_cli,
+    train_cli,
+    align_cli,
+    app_cli,
+    vlmeval_cli,
+):
     _area.register(app)
 
 

@@ -17,29 +17,34 @@ per-role result files with BeyondDialogue's own scripts. See docs/autorpeval.md.
 
 from __future__ import annotations
 
-from mmrole.autorpeval.exchange import export_run, import_results
-from mmrole.autorpeval.metrics import EvaluatedRole, LanguageScores, MetricScore, score_roles
-from mmrole.autorpeval.options import (
-    AutoRPEvalOptions,
-    DialogueOptions,
-    QuestionOptions,
-    ScenarioOptions,
-    ScoreOptions,
-)
-from mmrole.autorpeval.pipeline import (
-    AutoRPEvalSummary,
-    autorpeval,
-    autorpeval_sync,
-    dialogues_stage,
-    questions_stage,
-    scenarios_stage,
-    score_run,
-)
-from mmrole.autorpeval.questions import QUESTIONS
-from mmrole.autorpeval.report import write_reports
-from mmrole.autorpeval.roles import Role, load_role, load_roles, role_from_character
-from mmrole.autorpeval.run_folder import is_autorpeval_run
-from mmrole.autorpeval.ttest import TTest, ttest_ind
+import typing
+
+from mmrole import _lazy
+
+if typing.TYPE_CHECKING:
+    from mmrole.autorpeval.exchange import export_run, import_results
+    from mmrole.autorpeval.metrics import EvaluatedRole, LanguageScores, MetricScore, score_roles
+    from mmrole.autorpeval.options import (
+        AutoRPEvalOptions,
+        DialogueOptions,
+        QuestionOptions,
+        ScenarioOptions,
+        ScoreOptions,
+    )
+    from mmrole.autorpeval.pipeline import (
+        AutoRPEvalSummary,
+        autorpeval,
+        autorpeval_sync,
+        dialogues_stage,
+        questions_stage,
+        scenarios_stage,
+        score_run,
+    )
+    from mmrole.autorpeval.questions import QUESTIONS
+    from mmrole.autorpeval.report import write_reports
+    from mmrole.autorpeval.roles import Role, load_role, load_roles, role_from_character
+    from mmrole.autorpeval.run_folder import is_autorpeval_run
+    from mmrole.autorpeval.ttest import TTest, ttest_ind
 
 __all__ = [
     "QUESTIONS",
@@ -70,3 +75,49 @@ __all__ = [
     "ttest_ind",
     "write_reports",
 ]
+
+# The names load on first use: the CLI imports the options dataclasses alone (no numpy).
+_lazy.lazy_names(
+    __name__,
+    {
+        "exchange": (
+            "export_run",
+            "import_results",
+        ),
+        "metrics": (
+            "EvaluatedRole",
+            "LanguageScores",
+            "MetricScore",
+            "score_roles",
+        ),
+        "options": (
+            "AutoRPEvalOptions",
+            "DialogueOptions",
+            "QuestionOptions",
+            "ScenarioOptions",
+            "ScoreOptions",
+        ),
+        "pipeline": (
+            "AutoRPEvalSummary",
+            "autorpeval",
+            "autorpeval_sync",
+            "dialogues_stage",
+            "questions_stage",
+            "scenarios_stage",
+            "score_run",
+        ),
+        "questions": ("QUESTIONS",),
+        "report": ("write_reports",),
+        "roles": (
+            "Role",
+            "load_role",
+            "load_roles",
+            "role_from_character",
+        ),
+        "run_folder": ("is_autorpeval_run",),
+        "ttest": (
+            "TTest",
+            "ttest_ind",
+        ),
+    },
+)
