@@ -144,6 +144,20 @@ def _export(options: Any) -> None:
     typer.echo(f"wrote {len(written)} role files under {options.out}")
 
 
+def _cserp(options: Any) -> None:
+    from mmrole.autorpeval.cserp_run import cserp_eval_sync
+
+    scores = cserp_eval_sync(options)
+    table = scores["all"]
+    cells = ", ".join(
+        f"{kind} {metric['mean']:.2f}"
+        for kind, metric in table["metrics"].items()
+        if metric["mean"] is not None
+    )
+    avg = "-" if table["avg"] is None else f"{table['avg']:.2f}"
+    typer.echo(f"cserp: {table['n']} items; {cells}; Avg {avg} (table in {options.run}/cserp.md)")
+
+
 def _demo_preset(given: dict[tuple[str, ...], Any]) -> dict[str, Any]:
     """With the demo evaluator and no --max-failures, its failed answers do not fail the job (they are
     counted and shown): a 135M model rarely writes BeyondDialogue's JSON."""
@@ -153,6 +167,7 @@ def _demo_preset(given: dict[tuple[str, ...], Any]) -> dict[str, Any]:
 
 
 def _commands() -> list[tuple[str, type, Any, str]]:
+    from mmrole.autorpeval import cserp_run as cserp_options
     from mmrole.autorpeval import options as o
 
     return [
@@ -197,6 +212,13 @@ def _commands() -> list[tuple[str, type, Any, str]]:
             _export,
             "Write a run's per-role files where BeyondDialogue's AutoTest "
             "scripts read them (chat_dialogues[_en]/MODEL/).",
+        ),
+        (
+            "cserp",
+            cserp_options.CserpEvalOptions,
+            _cserp,
+            "Evaluate --agent on BeyondDialogue's CSERP test (CESRP_test.json): answers parsed as BeyondDialogue "
+            "parses them, scored by its metric (mean ± SEM per type, Avg).",
         ),
     ]
 

@@ -99,6 +99,28 @@ def _generator_preset(given: dict[tuple[str, ...], Any]) -> Any:
 for _name, _options, _run, _doc in _COMMANDS:
     build_app.command(_name, help=_doc)(options_command(_options, _stage(_run), _doc, _generator_preset))
 
+
+def _cserp(options: Any) -> None:
+    from mmrole.autorpeval.cserp_run import build_cserp
+
+    out, n = build_cserp(options)
+    typer.echo(
+        f"cserp: {n} alignment samples (character, style, emotion, relationship, personality) in {out}"
+    )
+
+
+def _cserp_options() -> type:
+    from mmrole.autorpeval.cserp_run import CserpBuildOptions
+
+    return CserpBuildOptions
+
+
+_CSERP_DOC = (
+    "Derive BeyondDialogue's five CSERP alignment tasks (character, style, emotion, relationship, personality) "
+    "from dialogues and their role profiles, as a training file for mmrole train sft."
+)
+build_app.command("cserp", help=_CSERP_DOC)(options_command(_cserp_options(), _cserp, _CSERP_DOC))
+
 build_curate.add_commands(build_app)  # the curation commands: filter, split, run
 
 
