@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -165,7 +167,7 @@ def stats_command(options: StatsCommand) -> None:
         return
     console = make_console()
     console.print(f"[bold]{stats.path}[/bold] ({stats.kind})")
-    sections = [
+    sections: list[tuple[str, tuple[str, ...], Counter[Any]]] = [
         ("Characters", ("series", "split"), stats.characters),
         ("Dialogues", ("type", "split"), stats.dialogues),
         ("Turns", ("type",), stats.turns),
