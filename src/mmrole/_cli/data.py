@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -265,7 +266,7 @@ def demo_command(options: DemoCommand) -> None:
 
 
 #: Each command: its options dataclass, what it runs, and its help.
-COMMANDS = {
+COMMANDS: dict[str, tuple[type, Callable[[Any], Any], str]] = {
     "samples": (
         SamplesCommand,
         samples_command,
