@@ -123,6 +123,7 @@ def chat_command(options: ChatCommand) -> None:
             raise ConfigError("--character is required (or --resume a transcript)")
         role = chat_data.character(character)
         partner = chat_data.character(other) if other else None
+        path: Path | None  # None: text only, when the data has no image for the character
         if image is not None:
             path, annotation = chat_data.resolve_image(image)
         else:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -165,7 +168,7 @@ def stats_command(options: StatsCommand) -> None:
         return
     console = make_console()
     console.print(f"[bold]{stats.path}[/bold] ({stats.kind})")
-    sections = [
+    sections: list[tuple[str, tuple[str, ...], Counter[Any]]] = [
         ("Characters", ("series", "split"), stats.characters),
         ("Dialogues", ("type", "split"), stats.dialogues),
         ("Turns", ("type",), stats.turns),
@@ -263,7 +266,7 @@ def demo_command(options: DemoCommand) -> None:
 
 
 #: Each command: its options dataclass, what it runs, and its help.
-COMMANDS = {
+COMMANDS: dict[str, tuple[type, Callable[[Any], Any], str]] = {
     "samples": (
         SamplesCommand,
         samples_command,

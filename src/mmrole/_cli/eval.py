@@ -165,7 +165,7 @@ def import_command(
     or point --images at them. A VLMEvalKit prediction file (.xlsx, .tsv) becomes a run ready to judge."""
     from mmrole.errors import ConfigError
     from mmrole.eval.importer import import_published, import_released
-    from mmrole.schema import SPLIT_NAMES
+    from mmrole.schema import SPLIT_NAMES, SPLITS
 
     if published is not None:
         if path is not None or run is not None or out is None:
@@ -174,7 +174,7 @@ def import_command(
     else:
         if path is None or run is None or not name:
             raise ConfigError("give PATH --name NAME --run DIR (or --published DIR --out RUNS_DIR)")
-        if split is not None and split not in ("in-distribution", "out-of-distribution"):
+        if split is not None and split not in SPLITS:
             raise ConfigError("--split must be in-distribution or out-of-distribution")
         if path.suffix.lower() in (".xlsx", ".tsv"):
             from mmrole.integrations.vlmeval_predictions import import_predictions

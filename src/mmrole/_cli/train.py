@@ -11,12 +11,15 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from mmrole._cli.options import given_values, option_parameters, options_command
 from mmrole.options import option
+
+if TYPE_CHECKING:
+    from mmrole.train.base_config import TrainConfig
 
 train_app = typer.Typer(
     help="Train MRPAs (sft), judges (judge) and aligned MRPAs (dpo) with TRL; scale out with `accelerate launch`.",
@@ -24,7 +27,9 @@ train_app = typer.Typer(
 )
 
 
-def config_command(config_class: type, run: Callable[[Any], Any], doc: str) -> Callable[..., None]:
+def config_command(
+    config_class: type[TrainConfig], run: Callable[[Any], Any], doc: str
+) -> Callable[..., None]:
     """A typer command taking one option per field of ``config_class`` and calling ``run(config)``."""
 
     def command(**options: Any) -> None:
@@ -71,7 +76,7 @@ def _run_dpo(config: Any) -> Any:
     return train_dpo(config)
 
 
-def _commands() -> list[tuple[str, type, Callable[[Any], Any], str]]:
+def _commands() -> list[tuple[str, type[TrainConfig], Callable[[Any], Any], str]]:
     from mmrole.train.dpo_config import DPOConfig
     from mmrole.train.judge_config import JudgeTrainConfig
     from mmrole.train.sft_config import SFTConfig

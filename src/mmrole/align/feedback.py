@@ -236,8 +236,10 @@ async def _score(
     parts = {sample.id: image_parts(sample, image_root, shown) for sample, _ in texts.values()}
 
     # --judge-arg goes to the judge wherever it stands in for the splitter or the checker.
-    split_backend = load_backend(splitter or judge, **({} if splitter else judge_backend_options))
-    check_backend = load_backend(checker or judge, **({} if checker else judge_backend_options))
+    split_model, check_model = splitter or judge, checker or judge
+    assert split_model is not None and check_model is not None  # checked by generate_feedback
+    split_backend = load_backend(split_model, **({} if splitter else judge_backend_options))
+    check_backend = load_backend(check_model, **({} if checker else judge_backend_options))
     try:
         scores = await score_by_claims(
             {rid: (text, parts[sample.id]) for rid, (sample, text) in texts.items()},
@@ -249,7 +251,7 @@ async def _score(
             engine=options.engine,
         )
     finally:
-        for backend, given in ((split_backend, splitter or judge), (check_backend, checker or judge)):
+        for backend, given in ((split_backend, split_model), (check_backend, check_model)):
             if isinstance(given, str):
                 await backend.aclose()
     return {rid: {"score": s.score, "details": s.details()} for rid, s in scores.items()}

@@ -59,13 +59,14 @@ def combined_reward(values: Mapping[str, float | None], weights: Mapping[str, fl
     7.0
     """
     used = {metric: weight for metric, weight in weights.items() if weight > 0}
-    if not used or any(values.get(metric) is None for metric in used):
+    given = {metric: value for metric in used if (value := values.get(metric)) is not None}
+    if not used or len(given) < len(used):
         return None
-    return sum(weight * values[metric] for metric, weight in used.items()) / sum(used.values())  # type: ignore[operator]
+    return sum(weight * given[metric] for metric, weight in used.items()) / sum(used.values())
 
 
 def rewards_from_reviews(
-    reviews: Sequence[dict[str, Any]], options: FeedbackOptions
+    reviews: Sequence[Mapping[str, Any]], options: FeedbackOptions
 ) -> dict[str, dict[str, Any]]:
     """``{response id: {"reward", "metrics": {metric: value}}}`` from a judged ``reviews.jsonl``."""
     grouped: dict[str, dict[str, list[Judgement]]] = defaultdict(lambda: defaultdict(list))

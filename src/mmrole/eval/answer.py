@@ -22,7 +22,7 @@ from mmrole.engine.store import Store
 from mmrole.errors import DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.runs import ANSWERS, AnswerRecord, RunFolder, StageInputs, data_source
-from mmrole.schema import Sample
+from mmrole.schema import MissingImage, Sample
 
 
 @dataclass
@@ -54,7 +54,7 @@ def load_test_samples(data: str | Path, limit: int | None = None) -> list[Sample
     """
     from mmrole.data import load_samples
 
-    samples = []
+    samples: list[Sample] = []
     seen: set[str] = set()
     for sample in load_samples(data):
         if limit is not None and len(samples) >= limit:
@@ -76,7 +76,7 @@ def sample_requests(
     params: GenerationParams,
     *,
     max_image_side: int | None = None,
-    missing_image: str = "error",
+    missing_image: MissingImage = "error",
 ) -> Iterator[Request]:
     """One engine request per sample (id = sample id), the image as a data URL, built when taken.
 
@@ -92,7 +92,9 @@ def sample_requests(
         yield Request(s.id, messages, params)
 
 
-def check_images(samples: Iterable[Sample], image_root: Path | None, missing_image: str = "error") -> None:
+def check_images(
+    samples: Iterable[Sample], image_root: Path | None, missing_image: MissingImage = "error"
+) -> None:
     """Raise the first missing or escaping image path before any call (requests are built lazily).
 
     Raises:
@@ -102,7 +104,7 @@ def check_images(samples: Iterable[Sample], image_root: Path | None, missing_ima
     from mmrole.data.convert import locate_image
 
     for s in samples:  # what to_openai_messages raises, found by a stat each
-        locate_image(s, image_root, missing_image)  # type: ignore[arg-type]
+        locate_image(s, image_root, missing_image)
 
 
 def answer_record(result: Result) -> AnswerRecord:
@@ -129,7 +131,7 @@ async def answer_dataset(
     params: GenerationParams | None = None,
     limit: int | None = None,
     max_image_side: int | None = None,
-    missing_image: str = "error",
+    missing_image: MissingImage = "error",
     image_root: str | Path | None = None,
     engine: EngineOptions | None = None,
     backoff: Backoff | None = None,

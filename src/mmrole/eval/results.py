@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mmrole.errors import DataError
 from mmrole.eval import stats
@@ -31,16 +31,20 @@ def review_record(
     **extra: Any,
 ) -> ReviewRecord:
     """One ``reviews.jsonl`` line: a :class:`mmrole.schema.Review` plus order, repeat and extras."""
-    return {  # type: ignore[typeddict-item]
-        "sample_id": sample_id,
-        "metric": metric,
-        "text": text,
-        "score": list(score) if score is not None else None,
-        "error": error,
-        "order": order,
-        "repeat": repeat,
-        **extra,
-    }
+    # The extras (attempts, scoring, source...) are keys ReviewRecord does not declare.
+    return cast(
+        ReviewRecord,
+        {
+            "sample_id": sample_id,
+            "metric": metric,
+            "text": text,
+            "score": list(score) if score is not None else None,
+            "error": error,
+            "order": order,
+            "repeat": repeat,
+            **extra,
+        },
+    )
 
 
 def _score(record: Mapping[str, Any], file: str) -> tuple[float, float] | None:

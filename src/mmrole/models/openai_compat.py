@@ -241,8 +241,9 @@ class OpenAICompatBackend(Backend):
                         if not url.startswith("data:") or self.max_image_side:
                             side = self.max_image_side
                             # made once per image: the other requests showing it find it without a thread
-                            url = cached_data_url(url, side) or await asyncio.to_thread(
-                                to_data_url, url, side
+                            made = cached_data_url(url, side)
+                            url = (
+                                made if made is not None else await asyncio.to_thread(to_data_url, url, side)
                             )
                         part = {**part, "image_url": {**(part.get("image_url") or {}), "url": url}}
                     parts.append(part)
@@ -286,7 +287,7 @@ class OpenAICompatBackend(Backend):
             )
         choice = choices[0] if isinstance(choices, list) else None
         message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
+        if not isinstance(choice, dict) or not isinstance(message, dict):
             raise BackendError(self._scrub(f"unparsable response from {url}: {snippet!r}"), retryable=True)
         text = message.get("content")
         if isinstance(text, list):  # some servers return content parts

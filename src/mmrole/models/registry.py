@@ -28,6 +28,7 @@ The config file is ``$MMROLE_CONFIG`` or ``~/.config/mmrole/config.toml``:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def load_backend(spec_or_backend: str | Backend, **options: Any) -> Backend:
             raise ConfigError(
                 f"options {sorted(options)} given with a backend instance; pass them to its constructor"
             )
-        return spec_or_backend  # type: ignore[return-value]
+        return spec_or_backend
     spec = str(spec_or_backend).strip()
     prefix, _, argument = spec.partition(":")
     factory = _FACTORIES.get(prefix)
@@ -207,10 +208,10 @@ def read_config() -> dict[str, Any]:
     path = config_path()
     if not path.is_file():
         return {}
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, OSError) as exc:

@@ -162,7 +162,7 @@ class Thumbnails:
         """``(thumbnail number or a note saying why there is none, the URL when it is new)``."""
         from mmrole.data.convert import resolve_image
 
-        known = [root for root in roots if root is not None]
+        known: list[Path | None] = [root for root in roots if root is not None]
         if not known and not Path(sample.image).is_absolute():
             return f"image not embedded: run.json gives no image root for {sample.image}", None
         reasons = []
@@ -204,7 +204,9 @@ def _write_samples(folder: Path, runs: Sequence[RunData], files: BrowserFiles) -
     """The samples file: every sample of any run once, streamed run by run."""
     roots = [run.info.image_root for run in runs]
     thumbnails, seen = Thumbnails(), set()
-    types, splits, roles = set(), set(), set()
+    types: set[str] = set()
+    splits: set[str] = set()
+    roles: set[str] = set()
 
     def rows() -> Iterable[list[Any]]:
         for run in runs:

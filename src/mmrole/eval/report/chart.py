@@ -11,10 +11,13 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmrole.eval.report.data import Results
 from mmrole.schema import METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Polygon colours, in run order: matplotlib's tab10, then darker tab20b shades (drawn dashed) for
 #: runs 11-20, so MMRole's 11 published MRPAs stay apart. The HTML and the screenshot test use them too.
@@ -60,7 +63,8 @@ def _metric_means(results: Results) -> list[float]:
     values = []
     for name in METRICS:
         stat = results.metrics.get(name)
-        values.append(stat.mean if stat is not None and stat.has_mean else math.nan)
+        mean = stat.mean if stat is not None else None
+        values.append(mean if mean is not None and math.isfinite(mean) else math.nan)
     return values
 
 
@@ -82,6 +86,7 @@ def _label(metric: str) -> str:
 def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> Any:
     """A matplotlib Figure with one closed polygon per run over the eight metrics."""
     from matplotlib.figure import Figure
+    from matplotlib.projections.polar import PolarAxes
 
     names = list(results_by_run)
     series = [_metric_means(_as_results(results_by_run[name])) for name in names]
@@ -90,6 +95,7 @@ def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> A
 
     fig = Figure(figsize=(6.4, 6.0), dpi=100)
     ax = fig.add_subplot(projection="polar")
+    assert isinstance(ax, PolarAxes)  # what projection="polar" makes; the stubs say Axes
     ax.set_theta_offset(math.pi / 2)  # first metric on top, clockwise like the paper
     ax.set_theta_direction(-1)
     ax.set_xticks(angles)
@@ -127,7 +133,8 @@ def radar_figure(results_by_run: Mapping[str, Results | Mapping[str, Any]]) -> A
     return fig
 
 
-_SAVE_RC = {"svg.hashsalt": "mmrole-report", "svg.fonttype": "path"}  # stable ids, text as paths
+#: Stable ids, text as paths.
+_SAVE_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "mmrole-report", "svg.fonttype": "path"}
 _METADATA: dict[str, dict[str, Any]] = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
 
 

@@ -226,7 +226,7 @@ def load_run(run_dir: str | Path) -> RunData:
     return _run_data(folder, folder.info(), results, records)
 
 
-def _record(obj: dict[str, Any]) -> str | None:
+def _record(obj: Mapping[str, Any]) -> str | None:
     """How error messages name a record: the sample id, and the metric for a review."""
     parts = [str(obj[key]) for key in ("id", "sample_id", "metric") if obj.get(key) is not None]
     return "/".join(parts) or None

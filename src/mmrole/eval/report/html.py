@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 
 
 def _template(name: str) -> str:
-    return files("mmrole.eval.report").joinpath("templates", name).read_text(encoding="utf-8")
+    return (files("mmrole.eval.report") / "templates" / name).read_text(encoding="utf-8")
 
 
 def _cell_html(cell: Cell, *, numeric: bool, css_class: str = "") -> str:
