@@ -27,7 +27,7 @@ def test_missing_folder_is_a_config_error(tmp_path):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"temperature": 0.3}, "unknown options"),
+        ({"temperature": 0.3}, "unknown option .temperature."),
         ({"max_batch_size": "lots"}, "must be numbers"),
         ({"max_batch_size": 0}, "at least 1"),
     ],
