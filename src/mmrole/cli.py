@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from mmrole import __version__
 from mmrole._cli import align as align_cli
 from mmrole._cli import answer as answer_cli
 from mmrole._cli import app as app_cli
@@ -35,8 +36,6 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from mmrole import __version__
-
         typer.echo(__version__)
         raise typer.Exit()
 
@@ -53,7 +52,6 @@ def _root(
 @app.command()
 def version() -> None:
     """Print mmrole's version."""
-    from mmrole import __version__
 
     typer.echo(__version__)
 

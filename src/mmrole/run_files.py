@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mmrole import files
+from mmrole.data import image_root
+from mmrole.data.jsonio import iter_jsonl
+from mmrole.data.paths import UnsafePathError
 from mmrole.errors import DataError
 from mmrole.run_lock import FolderLock, holder_pid, remember_info, remembered_info
 from mmrole.run_records import (
@@ -111,9 +114,6 @@ class RunFiles:
             return Path(explicit)
         source = data.get("source") if isinstance(data, dict) else data
         if isinstance(source, str) and source:
-            from mmrole.data import image_root
-            from mmrole.data.paths import UnsafePathError
-
             try:
                 return image_root(source)
             except UnsafePathError:
@@ -208,7 +208,6 @@ class RunFiles:
     def _judged_digest(self) -> str | None:
         """The digest of what judging judges: the samples and each answer (not its call metadata,
         which changes when a rerun serves the same answer from the store)."""
-        from mmrole.data.jsonio import iter_jsonl
 
         if not self.file(ANSWERS).exists():
             return None

@@ -30,7 +30,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from mmrole import files
+from mmrole import __version__, files
+from mmrole.data import read_samples_jsonl
+from mmrole.data.jsonio import iter_jsonl
 from mmrole.errors import ConfigError, DataError
 from mmrole.run_files import RunFiles
 from mmrole.run_lock import remember_info
@@ -250,7 +252,6 @@ class RunFolder(RunFiles):
                 match run.json; a line is not a sample.
         """
         self._check_answer(self.info())
-        from mmrole.data import read_samples_jsonl
 
         return read_samples_jsonl(self.file(SAMPLES))
 
@@ -341,8 +342,6 @@ class RunFolder(RunFiles):
             info["reports"] = {"results": None, "files": {}}
 
     def _write_info(self, info: dict[str, Any]) -> dict[str, Any]:
-        from mmrole import __version__
-
         stamp = now()
         info = without_secrets(info)
         # What ran first, then each stage's record, then the stamps: run.json reads top down.
@@ -367,7 +366,6 @@ class RunFolder(RunFiles):
 def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     # The lines are the records this module wrote (AnswerRecord, ReviewRecord): callers cast,
     # and each line's shape is not checked again on reading.
-    from mmrole.data.jsonio import iter_jsonl
 
     for _, record in iter_jsonl(path):
         yield record

@@ -15,6 +15,8 @@ import pytest
 import mmrole.data
 import mmrole.data.samples
 import mmrole.data.sources
+import mmrole.eval.answer
+import mmrole.runs
 from mmrole import files
 from mmrole.engine.options import EngineOptions
 from mmrole.eval.judge import judge_run_sync
@@ -43,9 +45,11 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         return reader
 
-    monkeypatch.setattr(mmrole.data, "load_samples", counted(mmrole.data.load_samples, lambda _: "source"))
+    source_reader = counted(mmrole.data.load_samples, lambda _: "source")
+    for module in (mmrole.data, mmrole.eval.answer):  # every name it is bound to
+        monkeypatch.setattr(module, "load_samples", source_reader)
     samples_reader = counted(mmrole.data.read_samples_jsonl, lambda path: Path(path).name)
-    for module in (mmrole.data, mmrole.data.samples, mmrole.data.sources):  # every name it is bound to
+    for module in (mmrole.data, mmrole.data.samples, mmrole.data.sources, mmrole.runs):
         monkeypatch.setattr(module, "read_samples_jsonl", samples_reader)
     monkeypatch.setattr(files, "read_json", counted(files.read_json, lambda path: Path(path).name))
     return counts

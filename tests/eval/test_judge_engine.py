@@ -156,7 +156,7 @@ def test_judge_requests_are_built_as_the_engine_sends_them(
     """576 judge requests, never more than a chunk and the calls in flight built at once."""
     import weakref
 
-    import mmrole.engine
+    import mmrole.eval.judge
     from mmrole.engine import Request, runner
     from mmrole.testing import Call, ScriptedBackend
 
@@ -173,7 +173,7 @@ def test_judge_requests_are_built_as_the_engine_sends_them(
         live["peak"] = max(live["peak"], live["now"])
         return "Fine. [Scores]: (6, 8)"
 
-    monkeypatch.setattr(mmrole.engine, "Request", Counted)
+    monkeypatch.setattr(mmrole.eval.judge, "Request", Counted)  # the name the judge builds requests with
     monkeypatch.setattr(runner, "CHUNK", 16, raising=False)
     summary = judge_run_sync(
         run,

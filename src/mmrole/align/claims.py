@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmrole.engine import Request, run_requests
 from mmrole.engine.options import EngineOptions
 from mmrole.models.base import Backend, GenerationParams, Message
 
@@ -159,7 +160,6 @@ async def score_by_claims(
         max_tokens: Reply length cap of the splitter.
         engine: Concurrency, retries, rate limit, timeout and progress of the calls.
     """
-    from mmrole.engine import Request, run_requests
 
     engine = engine or EngineOptions()
     ids = list(responses)

@@ -27,15 +27,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole.align.claims import score_by_claims
 from mmrole.align.feedback_config import FeedbackOptions
-from mmrole.align.feedback_judge import response_id
+from mmrole.align.feedback_judge import judge_rewards, response_id
 from mmrole.align.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
+from mmrole.data import image_root as find_image_root
+from mmrole.data import write_samples_jsonl
+from mmrole.data.convert import resolve_image, to_openai_messages
+from mmrole.data.holdout import HoldoutOptions
+from mmrole.data.paths import UnsafePathError
+from mmrole.engine import Request, Store, run_requests
 from mmrole.errors import ConfigError, DataError
+from mmrole.eval.judge_plan import JudgeOptions, image_parts
+from mmrole.files import write_json, write_jsonl
 from mmrole.models.base import Backend, GenerationParams, display_spec
+from mmrole.models.registry import load_backend
+from mmrole.runs import update_run_info
 from mmrole.schema import Sample
+from mmrole.train.preference_format import preference_record
 
 if TYPE_CHECKING:
-    from mmrole.data.holdout import HoldoutOptions, TrainingSource
+    from mmrole.data.holdout import TrainingSource
 
 PAIRS_FILE, CANDIDATES_FILE, SUMMARY_FILE = "pairs.jsonl", "candidates.jsonl", "feedback.json"
 #: The error of a response that came back empty.
@@ -115,7 +127,6 @@ def prompt_slice(
     Raises:
         DataError: The slice is empty, or two samples share an id.
     """
-    from mmrole.data.holdout import HoldoutOptions
 
     guard = (holdout or HoldoutOptions()).guard(data)
     samples: list[Sample] = []
@@ -140,8 +151,6 @@ def sampling_requests(
 
     A generator: the engine builds each sample's messages when it takes its requests.
     """
-    from mmrole.data.convert import to_openai_messages
-    from mmrole.engine import Request
 
     for sample in samples:
         messages = to_openai_messages(
@@ -162,7 +171,6 @@ def pair_record(
     pair: Pair, sample: Sample, image: Path | None, index: int, provenance: dict[str, Any]
 ) -> Any:
     """The preference record of one pair (id ``SAMPLE#index``)."""
-    from mmrole.train.preference_format import preference_record
 
     meta = {
         "sample_id": sample.id,
@@ -184,9 +192,6 @@ def pair_record(
 
 
 def _image_of(sample: Sample, image_root: Path | None, options: FeedbackOptions) -> Path | None:
-    from mmrole.data.convert import resolve_image
-    from mmrole.data.paths import UnsafePathError
-
     try:
         return resolve_image(sample, image_root)
     except UnsafePathError:
@@ -210,8 +215,6 @@ async def _score(
 ) -> dict[str, dict[str, Any]]:
     """``{response id: {"score", "details"}}`` with the chosen scorer."""
     if options.scorer == "mmrole-eval":
-        from mmrole.align.feedback_judge import judge_rewards
-
         assert judge is not None  # checked by generate_feedback
 
         rewards = await judge_rewards(
@@ -226,10 +229,6 @@ async def _score(
         return {
             rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
         }
-
-    from mmrole.align.claims import score_by_claims
-    from mmrole.eval.judge_plan import JudgeOptions, image_parts
-    from mmrole.models.registry import load_backend
 
     # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).
     shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)
@@ -292,12 +291,6 @@ async def generate_feedback(
         DataError: No prompts, or a missing image with ``missing_image="error"``.
         ConfigError: Bad options.
     """
-    from mmrole.data import image_root as find_image_root
-    from mmrole.data import write_samples_jsonl
-    from mmrole.engine import Store, run_requests
-    from mmrole.files import write_json, write_jsonl
-    from mmrole.models.registry import load_backend
-    from mmrole.runs import update_run_info
 
     options = options or FeedbackOptions()
     if options.scorer == "mmrole-eval" and judge is None:

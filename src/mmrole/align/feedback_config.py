@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from mmrole.data.holdout import HoldoutOptions
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.eval.judge_plan import JudgeOptions
@@ -18,9 +19,6 @@ from mmrole.options import (
     option,
 )
 from mmrole.schema import METRICS, MISSING_IMAGE_POLICIES, MissingImage
-
-if TYPE_CHECKING:
-    from mmrole.data.holdout import HoldoutOptions
 
 Scorer = Literal["mmrole-eval", "claims"]
 Reward = Literal["score", "ratio"]
@@ -194,7 +192,6 @@ class FeedbackOptions:
 
     def holdout(self) -> HoldoutOptions:
         """What the prompts leave out (see :mod:`mmrole.data.holdout`)."""
-        from mmrole.data.holdout import HoldoutOptions
 
         return HoldoutOptions(self.include_test, self.include_ood, tuple(self.test_data))
 

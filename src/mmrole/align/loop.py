@@ -30,11 +30,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mmrole.align.feedback import SUMMARY_FILE as FEEDBACK_SUMMARY
+from mmrole.align.feedback import generate_feedback, prompt_slice, unscored_responses
 from mmrole.align.loop_config import AlignConfig
 from mmrole.align.loop_summary import write_summary
 from mmrole.errors import ConfigError, DataError
+from mmrole.eval.answer import answer_dataset
+from mmrole.eval.judge import judge_run
+from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.files import read_json, write_json
+from mmrole.models.base import GenerationParams
 from mmrole.runs import RunFolder
+from mmrole.train.base_config import build_config
+from mmrole.train.common import SUMMARY_FILE
+from mmrole.train.dpo import train_dpo
+from mmrole.train.dpo_config import DPOConfig
 
 logger = logging.getLogger("mmrole.align")
 
@@ -63,10 +73,6 @@ def _free_memory() -> None:
 
 def evaluate_model(model_dir: Path, eval_dir: Path, config: AlignConfig) -> dict[str, Any]:
     """MMRole-Eval results of a model (greedy answers, then the judge); reused when already done."""
-    from mmrole.eval.answer import answer_dataset
-    from mmrole.eval.judge import judge_run
-    from mmrole.eval.judge_plan import JudgeOptions
-    from mmrole.models.base import GenerationParams
 
     folder = RunFolder(eval_dir)
     done = folder.info().get("align_eval") if eval_dir.is_dir() else None
@@ -136,10 +142,6 @@ def feedback_options(config: AlignConfig, iteration: int, n_prompts: int) -> Any
 
 def train_iteration(base: str, pairs: Path, model_dir: Path, config: AlignConfig) -> dict[str, Any]:
     """DPO from ``base`` on ``pairs`` into ``model_dir`` (read back when already trained)."""
-    from mmrole.train.base_config import build_config
-    from mmrole.train.common import SUMMARY_FILE
-    from mmrole.train.dpo import train_dpo
-    from mmrole.train.dpo_config import DPOConfig
 
     if (model_dir / SUMMARY_FILE).exists():
         saved = read_json(model_dir / SUMMARY_FILE)
@@ -183,8 +185,6 @@ def run_iteration(
     say: Callable[[str], None] = _say,
 ) -> dict[str, Any]:
     """One iteration from ``base`` (``{"name", "model_dir"}``); returns (and writes) its record."""
-    from mmrole.align.feedback import SUMMARY_FILE as FEEDBACK_SUMMARY
-    from mmrole.align.feedback import generate_feedback, unscored_responses
 
     folder = Path(config.output_dir) / f"iter_{iteration}"
     if (folder / ITERATION_FILE).exists():
@@ -289,7 +289,6 @@ def align(config: AlignConfig, *, say: Callable[[str], None] | None = None) -> d
         ConfigError: Bad options, or the folder belongs to another experiment.
         DataError: Bad prompts or test data.
     """
-    from mmrole.align.feedback import prompt_slice
 
     say = say or _say
     out = Path(config.output_dir)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from mmrole.align.feedback_config import CHECKER_HELP, SPLITTER_HELP, FeedbackOptions, metric_named
+from mmrole.data.holdout import default_test_set
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.models.registry import backend_options, parse_backend_args
@@ -169,7 +170,6 @@ class AlignConfig:
         Raises:
             ConfigError: No ``eval_data`` and ``data`` has no test set of its own.
         """
-        from mmrole.data.holdout import default_test_set
 
         found = self.eval_data or default_test_set(self.data)
         if found is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from mmrole.eval.report.markdown import markdown_table
 from mmrole.eval.report.tables import MISSING, format_number
+from mmrole.files import write_json, write_text
 from mmrole.schema import DIMENSIONS
 
 SUMMARY_JSON, SUMMARY_MD = "summary.json", "summary.md"
@@ -77,7 +78,6 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
     """Write ``summary.json`` and ``summary.md`` atomically."""
-    from mmrole.files import write_json, write_text
 
     write_json(out_dir / SUMMARY_JSON, summary)
     write_text(out_dir / SUMMARY_MD, summary_markdown(summary))

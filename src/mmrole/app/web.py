@@ -14,6 +14,7 @@ from typing import Any
 from mmrole.app import callbacks as cb
 from mmrole.app.access import DEFAULT_MAX_UPLOAD_MB, check_exposure, upload_limit_bytes
 from mmrole.app.resources import ChatData
+from mmrole.models import load_backend
 from mmrole.models.base import Backend, GenerationParams
 
 __all__ = ["build_app", "launch_app", "launch_options", "make_context"]
@@ -38,7 +39,6 @@ def make_context(
     Raises:
         DataError / ConfigError: The data root or a model spec is bad.
     """
-    from mmrole.models import load_backend
 
     chat_data = data if isinstance(data, ChatData) else ChatData.open(data)
     context = cb.AppContext(

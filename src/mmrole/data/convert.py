@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mmrole import files
 from mmrole.data.paths import UnsafePathError, is_safe_relative, resolve_under
 from mmrole.errors import DataError
 from mmrole.files import open_atomic
@@ -138,8 +139,6 @@ def md5_file_of(tsv: str | Path) -> Path:
 
 
 def _write_md5(tsv: Path) -> None:
-    from mmrole import files
-
     digest = hashlib.md5(usedforsecurity=False)
     with tsv.open("rb") as handle:
         for chunk in iter(lambda: handle.read(2**20), b""):

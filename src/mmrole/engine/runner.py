@@ -36,6 +36,7 @@ from mmrole.models.base import (
     current_request_id,
     display_spec,
 )
+from mmrole.models.registry import load_backend
 
 logger = logging.getLogger("mmrole.engine")
 
@@ -166,7 +167,6 @@ async def run_requests(
         EndpointUnavailable: The endpoint refused connections or credentials; the calls that
             finished before are in the store.
     """
-    from mmrole.models.registry import load_backend
 
     if total is None and isinstance(requests, Sized):
         total = len(requests)

@@ -16,11 +16,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmrole.data import image_root as image_root_of
+from mmrole.data import load_samples
+from mmrole.data.convert import locate_image, to_openai_messages
 from mmrole.engine.options import EngineOptions
 from mmrole.engine.runner import Backoff, Request, Result, run_requests
 from mmrole.engine.store import Store
 from mmrole.errors import DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
+from mmrole.models.registry import load_backend
 from mmrole.runs import ANSWERS, AnswerRecord, RunFolder, StageInputs, data_source
 from mmrole.schema import MissingImage, Sample
 
@@ -52,7 +56,6 @@ def load_test_samples(data: str | Path, limit: int | None = None) -> list[Sample
     Raises:
         DataError: no samples, or two samples share an id.
     """
-    from mmrole.data import load_samples
 
     samples: list[Sample] = []
     seen: set[str] = set()
@@ -83,7 +86,6 @@ def sample_requests(
     The engine takes requests as it sends them, so only the few in flight exist at once, and
     samples sharing an image share one encoded copy (:func:`mmrole.images.file_data_url`).
     """
-    from mmrole.data.convert import to_openai_messages
 
     for s in samples:
         messages = to_openai_messages(
@@ -101,7 +103,6 @@ def check_images(
         DataError: A sample's image file is absent (unless ``missing_image`` is ``omit``) or its
             path escapes the image root.
     """
-    from mmrole.data.convert import locate_image
 
     for s in samples:  # what to_openai_messages raises, found by a stat each
         locate_image(s, image_root, missing_image)
@@ -162,8 +163,6 @@ async def answer_dataset(
             or another process is using it.
         DataError: Bad samples or images.
     """
-    from mmrole.data import image_root as image_root_of
-    from mmrole.models.registry import load_backend
 
     folder = RunFolder(run_dir)
     params = params or GenerationParams()

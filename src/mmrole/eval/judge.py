@@ -28,20 +28,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mmrole.engine import Request, Store, run_requests
 from mmrole.engine.options import EngineOptions
 from mmrole.engine.runner import Backoff
 from mmrole.eval import results as run_results
 from mmrole.eval.judge_plan import JudgeOptions, JudgePlan, JudgeTask, judge_messages, plan_judging
 from mmrole.eval.logprob import expected_pair
 from mmrole.eval.parse import locate_scores, usable_pair
+from mmrole.eval.report import write_run_reports
+from mmrole.eval.report.data import run_data
 from mmrole.models.base import Backend, display_spec
+from mmrole.models.registry import load_backend
 from mmrole.runs import ReviewRecord, RunFolder, StageInputs
 from mmrole.schema import Sample
-
-if TYPE_CHECKING:
-    from mmrole.engine import Store
 
 __all__ = [
     "JudgeSummary",
@@ -182,8 +183,6 @@ async def judge_samples(
         backend_options: The judge backend's options when ``judge`` is a spec (``--judge-arg``).
         backoff: Retry delays (tests inject a clock): see :func:`mmrole.engine.run_requests`.
     """
-    from mmrole.engine import Request, run_requests
-    from mmrole.models.registry import load_backend
 
     options, images = plan.options, plan.images
     engine = engine or EngineOptions()
@@ -274,8 +273,6 @@ async def judge_run(
         ConfigError: The folder was judged with other inputs (and ``overwrite`` is not set), or
             another process is using it.
     """
-    from mmrole.engine import Store
-    from mmrole.models.registry import load_backend
 
     folder = RunFolder(run_dir)
     options, engine = options or JudgeOptions(), engine or EngineOptions()
@@ -344,9 +341,6 @@ def _commit(
     }
 
     def write_reports(info: dict[str, Any], written: dict[str, Any], paths: dict[str, Path]) -> None:
-        from mmrole.eval.report import write_run_reports
-        from mmrole.eval.report.data import run_data
-
         write_run_reports([run_data(folder, info, samples, answers, judged.reviews, written)], paths)
 
     summary.results = folder.finish_judging(

@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from mmrole.data.convert import resolve_image
+from mmrole.data.paths import UnsafePathError
 from mmrole.errors import ConfigError, DataError
 from mmrole.eval.parse import MMROLE_SCALE, check_scale
+from mmrole.images import check_image_file, file_data_url
 from mmrole.models.base import GenerationParams, Message
 from mmrole.options import MAX_IMAGE_SIDE_HELP, MISSING_IMAGE_HELP, option
 from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text, with_format_reminder
@@ -201,9 +204,6 @@ def image_parts(sample: Sample, image_root: str | Path | None, options: JudgeOpt
             usable image (empty, SVG, corrupt, too large).
         UnsafePathError: The image path leads out of the image folder (whatever ``missing_image``).
     """
-    from mmrole.data.convert import resolve_image
-    from mmrole.data.paths import UnsafePathError
-    from mmrole.images import check_image_file, file_data_url
 
     try:
         path = resolve_image(sample, image_root)

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.engine.options import EngineOptions
+from mmrole.eval.answer import answer_dataset
 from mmrole.eval.judge import JudgeSummary, judge_run
 from mmrole.eval.judge_plan import JudgeOptions
 from mmrole.eval.presets import DEMO_ANSWER_MAX_TOKENS, DEMO_JUDGE, is_demo
+from mmrole.eval.report import write_folder_reports
+from mmrole.eval.report.data import run_data
+from mmrole.models.base import GenerationParams
+from mmrole.models.registry import load_backend
+from mmrole.runs import RunFolder
 
 
 def judge_options_for(judge: Any, given: dict[str, Any]) -> JudgeOptions:
@@ -81,9 +87,6 @@ async def evaluate(
         ConfigError: The folder holds a run made with other inputs (and ``overwrite`` is not
             set), or another process is using it.
     """
-    from mmrole.eval.answer import answer_dataset
-    from mmrole.models.base import GenerationParams
-    from mmrole.runs import RunFolder
 
     answer_options = dict(answer_options or {})
     if is_demo(agent) and "params" not in answer_options:
@@ -98,8 +101,6 @@ async def evaluate(
         shared = None
         agent_args, judge_args = dict(agent_backend_options or {}), dict(judge_backend_options or {})
         if isinstance(agent, str) and agent == judge and agent_args == judge_args:
-            from mmrole.models.registry import load_backend
-
             shared = agent = judge = load_backend(agent, **agent_args)  # one model in memory for both roles
             agent_args = judge_args = {}
         try:
@@ -133,9 +134,6 @@ async def evaluate(
         if report and folder.reports_current():  # judging rewrote the folder's reports
             reports = folder.report_paths()
         elif report:
-            from mmrole.eval.report import write_folder_reports
-            from mmrole.eval.report.data import run_data
-
             run = run_data(folder, folder.info(), answered.samples, answers, judged.reviews, judged.results)
             reports = write_folder_reports(run)
     return EvalSummary(Path(run_dir), answered, judged, reports, is_demo(judge))

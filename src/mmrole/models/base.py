@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from mmrole.models.endpoint import redact_urls
+
 Message = dict[str, Any]
 
 #: The id of the request being answered: the engine sets it around each ``generate`` call, so
@@ -153,7 +155,6 @@ def display_spec(backend: Any) -> str:
     Built-in backends' specs are already so; this keeps a third-party backend whose spec holds a
     credentialed URL out of store keys, run.json and logs. A spec without credentials is unchanged.
     """
-    from mmrole.models.endpoint import redact_urls
 
     if isinstance(backend, str):
         return redact_urls(backend)

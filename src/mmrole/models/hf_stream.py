@@ -19,6 +19,8 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from mmrole.errors import BackendError
+
 #: What a decoded text ends with while a multi-byte character still misses its last tokens.
 _INCOMPLETE = "\ufffd"
 
@@ -84,7 +86,6 @@ async def stream_reply(backend: Any, request: Any) -> AsyncIterator[str]:
     Raises:
         BackendError: The generation failed.
     """
-    from mmrole.errors import BackendError
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[list[int] | None] = asyncio.Queue()

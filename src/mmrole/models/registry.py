@@ -221,6 +221,7 @@ def read_config() -> dict[str, Any]:
 # -- the built-in prefixes -------------------------------------------------------------------------
 @register_backend("openai", OpenAIOptions)
 def _openai(argument: str, options: dict[str, Any]) -> Backend:
+    # lazy: the registry loads backends on demand
     from mmrole.models.openai_compat import DEFAULT_BASE_URL, OpenAICompatBackend
 
     model, url = split_openai_spec(argument)
@@ -247,6 +248,7 @@ def _openai(argument: str, options: dict[str, Any]) -> Backend:
 def _hf(argument: str, options: dict[str, Any]) -> Backend:
     if not argument:
         raise ConfigError("hf spec without a path: use hf:PATH (a local folder or a hub id)")
+    # lazy: the registry loads backends on demand (pulls torch)
     from mmrole.models.hf import HFBackend
 
     return HFBackend(argument, **options)
@@ -256,6 +258,7 @@ def _hf(argument: str, options: dict[str, Any]) -> Backend:
 def _replay(argument: str, options: dict[str, Any]) -> Backend:
     if not argument:
         raise ConfigError("replay spec without a file: use replay:FILE")
+    # lazy: the registry loads backends on demand
     from mmrole.models.replay import ReplayBackend
 
     return ReplayBackend(argument, **options)
@@ -265,6 +268,7 @@ def _replay(argument: str, options: dict[str, Any]) -> Backend:
 def _demo(argument: str, options: dict[str, Any]) -> Backend:
     if argument:
         raise ConfigError(f"the demo model takes no argument (got demo:{argument})")
+    # lazy: the registry loads backends on demand
     from mmrole.models.demo import load_demo_backend
 
     return load_demo_backend(**options)

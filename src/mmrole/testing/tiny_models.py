@@ -286,6 +286,7 @@ def build_tiny_qwen2vl(folder: str | Path) -> Path:
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
+    # lazy: pulls torch
     from mmrole.models.hf_processors import Qwen2VLImageOnlyProcessor
 
     folder = Path(folder)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrole.errors import DataError
+from mmrole.images import open_image
 from mmrole.train.formatting import (
     align_to_expanded,
     assistant_spans,
@@ -44,7 +45,6 @@ def load_image(path: str | Path, *, record: str | None = None) -> Any:
         DataError: The file is missing or not a usable image (empty, SVG, corrupt, too large),
             naming the example.
     """
-    from mmrole.images import open_image
 
     where: dict[str, Any] = {"file": str(path), "record": record, "field": "images"}
     try:

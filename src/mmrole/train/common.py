@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mmrole.errors import ConfigError
+from mmrole.models.demo import ensure_demo_model
+from mmrole.train import modeling
 from mmrole.train.arguments import model_dtype
 from mmrole.train.base_config import TrainConfig
+from mmrole.train.modeling import save_final_model
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,6 @@ def with_model_folder(config: _Config) -> _Config:
     """
     if config.model != DEMO_MODEL or Path(DEMO_MODEL).is_dir():
         return config
-    from mmrole.models.demo import ensure_demo_model
 
     return dataclasses.replace(config, model=str(ensure_demo_model()))
 
@@ -78,7 +80,6 @@ def prepare_model(config: TrainConfig, args: Any, *, weights_from: str | None = 
     Returns:
         ``(model, processor, peft_config or None)``.
     """
-    from mmrole.train import modeling
 
     if config.qlora and not config.use_lora:
         raise ConfigError("--qlora trains LoRA adapters: add --use-lora")
@@ -113,6 +114,7 @@ def prepare_model(config: TrainConfig, args: Any, *, weights_from: str | None = 
 
 def callbacks(config: TrainConfig) -> list[Any]:
     """The JSONL metric log, and the rich progress bar unless ``--no-progress``."""
+    # lazy: pulls torch
     from mmrole.train.callbacks import JsonlLogCallback, RichProgressCallback
 
     found: list[Any] = [JsonlLogCallback(config.output_dir)]
@@ -125,8 +127,8 @@ def train_and_save(trainer: Any, config: TrainConfig, *, resume_from: str | None
     """Train (resuming if asked), save the final model with its processor, record a summary."""
     from transformers.trainer_callback import PrinterCallback
 
+    # lazy: pulls torch
     from mmrole.train.callbacks import RichProgressCallback
-    from mmrole.train.modeling import save_final_model
 
     if config.progress:
         trainer.remove_callback(PrinterCallback)  # the rich bar shows the loss; no raw dicts on stdout

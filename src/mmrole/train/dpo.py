@@ -15,9 +15,12 @@ from typing import Any
 
 from mmrole.train.arguments import trainer_arguments
 from mmrole.train.checkpoints import checkpoint_to_resume, keep_checkpoint_weights, weights_checkpoint
+from mmrole.train.collators import VisionPreferenceCollator
 from mmrole.train.common import TrainResult, callbacks, prepare_model, train_and_save, with_model_folder
 from mmrole.train.dpo_config import DPOConfig
 from mmrole.train.examples import Example, ExampleTally, iter_examples, split_sources
+from mmrole.train.formatting import message_text
+from mmrole.train.preference_format import read_preferences
 from mmrole.train.prepared import PreparedData, example_options, prepare_dataset
 
 logger = logging.getLogger(__name__)
@@ -25,14 +28,12 @@ logger = logging.getLogger(__name__)
 
 def _as_text_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Messages with string content (image parts dropped: images sit at the first user turn)."""
-    from mmrole.train.formatting import message_text
 
     return [{"role": m["role"], "content": message_text(m)} for m in messages]
 
 
 def preference_examples(source: str) -> Iterator[Example]:
     """The pairs of one preference JSONL, as examples with ``images``, ``prompt``, ``chosen``, ``rejected``."""
-    from mmrole.train.preference_format import read_preferences
 
     for record in read_preferences(source):
         data = record.to_trl()
@@ -128,8 +129,6 @@ def train_dpo(config: DPOConfig, *, on_trainer: Any = None) -> TrainResult:
         ConfigError: Bad options, or a run folder holding checkpoints without ``--resume``.
     """
     import trl
-
-    from mmrole.train.collators import VisionPreferenceCollator
 
     config = with_model_folder(config)
     resume_from = checkpoint_to_resume(config)

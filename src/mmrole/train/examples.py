@@ -28,6 +28,11 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole.data import image_root, load_samples
+from mmrole.data.holdout import demo_train_file
+from mmrole.data.paths import resolve_under
+from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
+from mmrole.data.sources import is_data_root
 from mmrole.errors import ConfigError, DataError
 from mmrole.train.formatting import conversation_example, drop_images, prompt_completion_example
 
@@ -50,8 +55,6 @@ def split_sources(data: str) -> list[str]:
 
 
 def _demo_train_file() -> Path:
-    from mmrole.data.holdout import demo_train_file
-
     return demo_train_file()
 
 
@@ -61,7 +64,6 @@ def _is_conversation_file(path: Path) -> bool:
 
 def conversation_files(source: str) -> list[Path] | None:
     """The Qwen-VL-format files a source names, or None when it is a samples source."""
-    from mmrole.data.sources import is_data_root
 
     path = _demo_train_file() if source == "demo" else Path(source).expanduser()
     if not path.exists():
@@ -80,7 +82,6 @@ def source_image_root(source: str, explicit: str | None) -> Path | None:
     """The folder relative image paths of a source are resolved against."""
     if explicit:
         return Path(explicit).expanduser()
-    from mmrole.data import image_root
 
     path = _demo_train_file() if source == "demo" else Path(source).expanduser()
     root = image_root(path)
@@ -95,8 +96,6 @@ def sft_examples(
     """The examples of one SFT source (image paths still relative), held-out ones left out by ``guard``."""
     files = conversation_files(source)
     if files is not None:
-        from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
-
         for file in files:
             split = split_from_path(file.parent)
             for record in iter_conversation_records(file):
@@ -105,7 +104,6 @@ def sft_examples(
                         record, file=file, default_system=default_system, split_image_tag=split_image_tag
                     )
         return
-    from mmrole.data import load_samples
 
     samples = guard.samples() if guard is not None else load_samples(source)
     for sample in samples:
@@ -202,7 +200,6 @@ def _absolute(path: str, root: Path | None, record: str, source: str) -> Path:
     candidate = Path(path).expanduser()
     if candidate.is_absolute() or root is None:
         return candidate
-    from mmrole.data.paths import resolve_under
 
     return resolve_under(root, path, file=source or None, record=record, field="image")
 

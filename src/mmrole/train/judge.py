@@ -21,8 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mmrole.data.holdout import Holdout
+from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
 from mmrole.errors import DataError
+from mmrole.eval.parse import locate_scores
+from mmrole.prompts.judge import JUDGE_SYSTEM, judge_user_text
 from mmrole.runs import REVIEWS, RunFolder
+from mmrole.schema import METRICS
+from mmrole.train.checkpoints import checkpoint_to_resume
 from mmrole.train.common import TrainResult
 from mmrole.train.examples import (
     Example,
@@ -37,7 +43,7 @@ from mmrole.train.examples import (
 from mmrole.train.formatting import conversation_example, message_text, prompt_completion_example
 from mmrole.train.judge_config import JudgeTrainConfig
 from mmrole.train.prepared import PreparedData, example_options, prepare_dataset
-from mmrole.train.sft import sft_inputs
+from mmrole.train.sft import sft_inputs, train_sft
 
 if TYPE_CHECKING:
     from mmrole.data.holdout import HoldoutOptions, TrainingSource
@@ -59,8 +65,6 @@ def metric_of_prompt(text: str) -> str | None:
 
 
 def _wanted_metrics(metrics: str | None) -> set[str] | None:
-    from mmrole.schema import METRICS
-
     if not metrics:
         return None
     wanted = {name.strip() for name in metrics.split(",") if name.strip()}
@@ -106,8 +110,6 @@ def run_folder_examples(
     Raises:
         DataError: A review names a sample or answer the run does not have.
     """
-    from mmrole.eval.parse import locate_scores
-    from mmrole.prompts.judge import judge_user_text
 
     folder = RunFolder(run_dir)
     all_samples = folder.samples()
@@ -170,8 +172,6 @@ def rm_data_examples(
     guard: TrainingSource | None = None,
 ) -> Iterator[Example]:
     """The judge trajectories of MMRole's RM_data files (Qwen-VL format), the records ``guard`` keeps."""
-    from mmrole.data.qwen import iter_conversation_records, split_from_path, split_image_tag
-    from mmrole.eval.parse import locate_scores
 
     for file in conversation_files(source) or []:
         split = split_from_path(file.parent)
@@ -198,8 +198,6 @@ def judge_examples(config: JudgeTrainConfig) -> list[Example]:
 
 
 def _judge_examples(config: JudgeTrainConfig, tally: ExampleTally | None = None) -> Iterator[Example]:
-    from mmrole.prompts.judge import JUDGE_SYSTEM
-
     system = config.default_system or JUDGE_SYSTEM
     metrics = _wanted_metrics(config.metrics)
 
@@ -232,7 +230,6 @@ def judge_image_root(source: str, explicit: str | None) -> Path | None:
 def judge_inputs(source: str, holdout: HoldoutOptions) -> list[Path]:
     """What a judge source's trajectories are read from: the run folder (and the test sets of the data
     it answered) or the RM_data files (and their root's test sets)."""
-    from mmrole.data.holdout import Holdout
 
     if not is_run_folder(source):
         return sft_inputs(source, holdout)
@@ -271,8 +268,6 @@ def train_judge(config: JudgeTrainConfig) -> TrainResult:
         DataError: Bad trajectories, a missing image, or no trajectory at all.
         ConfigError: Bad options.
     """
-    from mmrole.train.checkpoints import checkpoint_to_resume
-    from mmrole.train.sft import train_sft
 
     checkpoint_to_resume(config)  # fail fast, before reading the data
     return train_sft(config, prepare=lambda: prepare_judge_data(config), method="judge")

@@ -47,7 +47,8 @@ def load_processor(path: str, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoConfig, AutoProcessor, AutoTokenizer
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
-    from mmrole.models import hf_processors  # registers mmrole's processor classes with AutoProcessor
+    # lazy: pulls torch; the import registers mmrole's processor classes with AutoProcessor
+    from mmrole.models import hf_processors
 
     remote = {"trust_remote_code": trust_remote_code}
     try:

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole.data.holdout import Holdout, training_path
 from mmrole.train.arguments import trainer_arguments
 from mmrole.train.checkpoints import checkpoint_to_resume, keep_checkpoint_weights, weights_checkpoint
+from mmrole.train.collators import ChatCollator
 from mmrole.train.common import TrainResult, callbacks, prepare_model, train_and_save, with_model_folder
 from mmrole.train.examples import (
     Example,
@@ -95,7 +97,6 @@ def prepare_sft_data(config: SFTConfig, *, cache_dir: Path | None = None) -> Pre
 
 def sft_inputs(source: str, holdout: HoldoutOptions) -> list[Path]:
     """What a source's examples are read from: its files and the test sets its guard holds out."""
-    from mmrole.data.holdout import Holdout, training_path
 
     return [training_path(source), *Holdout.of(source, holdout.test_data).inputs()]
 
@@ -117,8 +118,6 @@ def build_sft_trainer(
         resume_from: The checkpoint training resumes from.
     """
     import trl
-
-    from mmrole.train.collators import ChatCollator
 
     args = trainer_arguments(
         config,

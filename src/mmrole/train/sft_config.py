@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from mmrole.data.holdout import HoldoutOptions
 from mmrole.options import option, required
 from mmrole.train.base_config import TrainConfig
-
-if TYPE_CHECKING:
-    from mmrole.data.holdout import HoldoutOptions
 
 
 @dataclass
@@ -48,7 +46,6 @@ class SFTConfig(TrainConfig):
 
     def holdout_options(self) -> HoldoutOptions:
         """What training leaves out of each source (see :mod:`mmrole.data.holdout`)."""
-        from mmrole.data.holdout import HoldoutOptions
 
         tests = tuple(part.strip() for part in (self.test_data or "").split(",") if part.strip())
         return HoldoutOptions(self.include_test, self.include_ood, tests)

@@ -36,9 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from mmrole.data.convert import resolve_image
 from mmrole.errors import DataError
 from mmrole.eval.aggregate import Judgement, combine
 from mmrole.eval.report.data import RunData
+from mmrole.images import encode_data_url, image_errors, open_image
 from mmrole.runs import REPORT_DATA
 from mmrole.schema import DIALOGUE_TYPES, METRICS, SPLITS, Review, Sample
 
@@ -160,7 +162,6 @@ class Thumbnails:
 
     def lookup(self, sample: Sample, roots: Sequence[Path | None]) -> tuple[int | str, str | None]:
         """``(thumbnail number or a note saying why there is none, the URL when it is new)``."""
-        from mmrole.data.convert import resolve_image
 
         known: list[Path | None] = [root for root in roots if root is not None]
         if not known and not Path(sample.image).is_absolute():
@@ -184,8 +185,6 @@ class Thumbnails:
         return reasons[0], None
 
     def _encode(self, path: Path) -> str:
-        from mmrole.images import encode_data_url, image_errors, open_image
-
         try:
             data = path.read_bytes()
             with image_errors(file=str(path)):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole import files
 from mmrole.eval.report.data import Results
 from mmrole.schema import METRICS
 
@@ -141,8 +142,6 @@ _METADATA: dict[str, dict[str, Any]] = {".svg": {"Date": None}, ".pdf": {"Creati
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Write a figure; the format follows the suffix. Dates are left out so reruns give the same file."""
     import matplotlib
-
-    from mmrole import files
 
     path = Path(path)
     buffer = io.BytesIO()

@@ -16,6 +16,7 @@ from html import escape
 from importlib.resources import files
 from string import Template
 
+from mmrole import __version__
 from mmrole.eval.report.browser import DATA_GLOBAL, SAMPLES_KEY, BrowserFiles, run_key
 from mmrole.eval.report.chart import run_color
 from mmrole.eval.report.data import RunData
@@ -162,7 +163,6 @@ def render_html(
     runs: Sequence[RunData], chart_svg: str, browser: BrowserFiles, *, title: str = "MMRole-Eval report"
 ) -> str:
     """The report page as an HTML string (its browser data: ``browser``, written beforehand)."""
-    from mmrole import __version__
 
     colors = {run.name: run_color(index) for index, run in enumerate(runs)}
     sections = [

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmrole.eval.presets import DEMO_DISCLAIMER, is_demo
+from mmrole.eval.provenance import provenance_warnings
 from mmrole.eval.report.data import GroupResults, RunData, Stat
 from mmrole.schema import DIALOGUE_TYPES, DIMENSIONS, METRICS, SPLITS
 
@@ -204,6 +205,5 @@ def demo_note(runs: Sequence[RunData]) -> str | None:
 
 def like_for_like_warnings(runs: Sequence[RunData]) -> list[str]:
     """How the runs differ in judge, judge options, splits and samples (one line each; [] for one run)."""
-    from mmrole.eval.provenance import provenance_warnings
 
     return provenance_warnings([run.provenance for run in runs])

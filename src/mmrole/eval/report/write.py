@@ -22,6 +22,7 @@ from mmrole.errors import ConfigError
 from mmrole.eval.report.browser import FILES_DIR, remove_stale_files, write_browser_files
 from mmrole.eval.report.chart import figure_svg, radar_figure, save_figure
 from mmrole.eval.report.data import RunData, load_run
+from mmrole.eval.report.html import render_html
 from mmrole.eval.report.markdown import render_markdown
 from mmrole.eval.report.tables import CSV_COLUMNS, csv_rows
 from mmrole.runs import REPORT_FILES, RunFolder
@@ -110,7 +111,6 @@ def write_folder_reports(run: RunData) -> dict[str, Path]:
 def write_run_reports(runs: list[RunData], paths: Mapping[str, Path]) -> dict[str, Path]:
     """Write the reports of ``runs`` to ``paths`` (keyed as :data:`~mmrole.runs.REPORT_FILES`), recording
     nothing in any run.json (judging rewrites a folder's reports so, before it commits)."""
-    from mmrole.eval.report.html import render_html
 
     _unique_names(runs)
     out_dir = paths["html"].parent
