@@ -13,10 +13,12 @@ import typer
 
 from mmrole._cli import console as make_console
 from mmrole._cli.eval_options import (
-    BOOTSTRAP_SEED_HELP,
-    N_BOOT_HELP,
+    CompareCommand,
     EvalCommand,
+    ImportCommand,
     JudgeCommand,
+    LeaderboardCommand,
+    ReportCommand,
     demo_judge_preset,
 )
 from mmrole._cli.options import options_command
@@ -132,34 +134,7 @@ more judgements failed than --max-failures allows (each counted on its own), 3 w
 unusable."""
 
 
-def import_command(
-    path: Path | None = typer.Argument(
-        None,
-        help="A released answers/reviews file, a folder of the three, or a VLMEvalKit prediction file "
-        "(.xlsx, .tsv).",
-    ),
-    name: str | None = typer.Option(None, "--name", help="Display name of the imported MRPA."),
-    run: Path | None = typer.Option(None, "--run", help="The run folder to create."),
-    published: Path | None = typer.Option(
-        None,
-        "--published",
-        help="Import every MRPA of MMRole's release under this folder, both splits: the release's folder "
-        "(in-test/, out-test/) or MMRole's eval/ (in-test_reviews/, out-test_answers/, ...).",
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", help="With --published: where the runs go (one per MRPA)."
-    ),
-    split: str | None = typer.Option(
-        None, "--split", help="Force the split (default: from the folder name)."
-    ),
-    images: Path | None = typer.Option(
-        None, "--images", help="Where the samples' images are, if you have them."
-    ),
-    data: Path | None = typer.Option(
-        None, "--data", help="With a prediction file: the dataset's TSV, whose samples its indices name."
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run's files."),
-) -> None:
+def run_import(options: ImportCommand) -> None:
     """Import MMRole's released files: answers files become runs ready to judge, review files (rm_review)
     judged runs with results.json. Released samples' images are not shipped: judge with --missing-image omit
     or point --images at them. A VLMEvalKit prediction file (.xlsx, .tsv) becomes a run ready to judge."""
@@ -167,6 +142,8 @@ def import_command(
     from mmrole.eval.importer import import_published, import_released
     from mmrole.schema import SPLIT_NAMES, SPLITS
 
+    path, name, run, published, out = options.path, options.name, options.run, options.published, options.out
+    split, images, data, overwrite = options.split, options.images, options.data, options.overwrite
     if published is not None:
         if path is not None or run is not None or out is None:
             raise ConfigError("--published DIR takes --out RUNS_DIR (and no PATH or --run)")
@@ -212,13 +189,10 @@ def import_command(
             )
 
 
-def leaderboard_command(
-    runs: list[Path] = typer.Argument(..., help="Judged run folders."),
-    out: list[Path] = typer.Option([], "--out", help="Also write the board to .md or .csv (repeatable)."),
-) -> None:
+def run_leaderboard(options: LeaderboardCommand) -> None:
     """Rank judged runs by their overall MMRole-Eval score (over all samples, beside In-Test and Out-Test);
     warns when the runs differ in judge, judge options, splits or samples."""
-
+    runs, out = options.runs, options.out
     if _autorpeval_runs(runs):
         return _autorpeval_leaderboard(runs, out)
     from mmrole._cli.tables import leaderboard_table
@@ -232,24 +206,17 @@ def leaderboard_command(
         typer.echo(f"wrote {write_leaderboard(entries, path, warnings)}")
 
 
-def compare_command(
-    run_a: Path = typer.Argument(..., help="Run A."),
-    run_b: Path = typer.Argument(..., help="Run B."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    out: list[Path] = typer.Option(
-        [], "--out", help="Also write the comparison to .md or .json (repeatable)."
-    ),
-    n_boot: int = typer.Option(1000, "--n-boot", min=10, help=N_BOOT_HELP),
-    n_perm: int = typer.Option(10000, "--n-perm", min=10, help="Permutations for the p-values."),
-    seed: int = typer.Option(0, "--bootstrap-seed", help=BOOTSTRAP_SEED_HELP + " Also of the permutations."),
-) -> None:
+def run_compare(options: CompareCommand) -> None:
     """Paired difference A - B per metric over the shared samples, with bootstrap CI and permutation p-value;
     warns when the runs differ in judge, judge options, splits or samples."""
+    run_a, run_b, as_json, out = options.run_a, options.run_b, options.as_json, options.out
     if _autorpeval_runs([run_a, run_b]):
         return _autorpeval_compare(run_a, run_b, as_json, out)
     from mmrole.eval.compare import compare_runs, write_comparison
 
-    comparison = compare_runs(run_a, run_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
+    comparison = compare_runs(
+        run_a, run_b, n_boot=options.n_boot, n_perm=options.n_perm, seed=options.bootstrap_seed
+    )
     if as_json:
         typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -261,14 +228,10 @@ def compare_command(
         typer.echo(f"wrote {write_comparison(comparison, path)}", err=as_json)
 
 
-def report_command(
-    runs: list[Path] = typer.Argument(..., help="Evaluated run folders."),
-    out: Path | None = typer.Option(
-        None, "--out", help="Output folder (default: the run folder, for one run)."
-    ),
-) -> None:
+def run_report(options: ReportCommand) -> None:
     """Markdown, CSV and HTML reports (with a radar chart) of one or several evaluated runs; the reports and
     the terminal say when the runs differ in judge, judge options, splits or samples."""
+    runs, out = options.runs, options.out
     if _autorpeval_runs(runs):
         from mmrole.autorpeval.compare import like_for_like as autorpeval_like_for_like
         from mmrole.autorpeval.report import load_report_run
@@ -331,7 +294,11 @@ def register(app: typer.Typer) -> None:
         options_command(JudgeCommand, run_judge, JUDGE_HELP, demo_judge_preset)
     )
     app.command("eval", help=EVAL_HELP)(options_command(EvalCommand, run_eval, EVAL_HELP, demo_judge_preset))
-    app.command("import")(import_command)
-    app.command("leaderboard")(leaderboard_command)
-    app.command("compare")(compare_command)
-    app.command("report")(report_command)
+    for name, options_class, run in (
+        ("import", ImportCommand, run_import),
+        ("leaderboard", LeaderboardCommand, run_leaderboard),
+        ("compare", CompareCommand, run_compare),
+        ("report", ReportCommand, run_report),
+    ):
+        doc = run.__doc__ or ""
+        app.command(name, help=doc)(options_command(options_class, run, doc))

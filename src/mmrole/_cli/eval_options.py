@@ -179,3 +179,58 @@ def demo_judge_preset(given: dict[tuple[str, ...], Any]) -> dict[str, Any]:
     if not is_demo(given.get(("judge",))):
         return {}
     return {"judging": DEMO_JUDGE, "engine": {"max_failures": DEMO_MAX_FAILURES}}
+
+
+@dataclass
+class ImportCommand:
+    """``mmrole import``: released files, a published folder, or a VLMEvalKit prediction file as runs."""
+
+    path: Path | None = option(
+        None,
+        "A released answers/reviews file, a folder of the three, or a VLMEvalKit prediction file "
+        "(.xlsx, .tsv).",
+        argument=True,
+    )
+    name: str | None = option(None, "Display name of the imported MRPA.")
+    run: Path | None = option(None, "The run folder to create.")
+    published: Path | None = option(
+        None,
+        "Import every MRPA of MMRole's release under this folder, both splits: the release's folder "
+        "(in-test/, out-test/) or MMRole's eval/ (in-test_reviews/, out-test_answers/, ...).",
+    )
+    out: Path | None = option(None, "With --published: where the runs go (one per MRPA).")
+    split: str | None = option(None, "Force the split (default: from the folder name).")
+    images: Path | None = option(None, "Where the samples' images are, if you have them.")
+    data: Path | None = option(
+        None, "With a prediction file: the dataset's TSV, whose samples its indices name."
+    )
+    overwrite: bool = option(False, "Replace an existing run's files.")
+
+
+@dataclass
+class LeaderboardCommand:
+    """``mmrole leaderboard``."""
+
+    runs: list[Path] = required("Judged run folders.", argument=True)
+    out: list[Path] = option(factory=list, help="Also write the board to .md or .csv (repeatable).")
+
+
+@dataclass
+class CompareCommand:
+    """``mmrole compare``."""
+
+    run_a: Path = required("Run A.", argument=True)
+    run_b: Path = required("Run B.", argument=True)
+    as_json: bool = option(False, "Print JSON instead of a table.", flag="--json")
+    out: list[Path] = option(factory=list, help="Also write the comparison to .md or .json (repeatable).")
+    n_boot: int = n_boot_option()
+    n_perm: int = option(10000, "Permutations for the p-values.", min=10)
+    bootstrap_seed: int = option(0, BOOTSTRAP_SEED_HELP + " Also of the permutations.")
+
+
+@dataclass
+class ReportCommand:
+    """``mmrole report``."""
+
+    runs: list[Path] = required("Evaluated run folders.", argument=True)
+    out: Path | None = option(None, "Output folder (default: the run folder, for one run).")
