@@ -28,6 +28,7 @@ import binascii
 import hashlib
 import io
 import mimetypes
+import os
 import re
 import struct
 import threading
@@ -228,7 +229,7 @@ _MIME = {
 
 def mime_type(path: str | Path) -> str:
     """The MIME type an image file's name gives it (``image/jpeg`` when the name says nothing)."""
-    suffix = Path(path).suffix.lower()
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
     guessed = _MIME.get(suffix) or mimetypes.guess_type(f"x{suffix}")[0] or ""
     return guessed if guessed.startswith("image/") else "image/jpeg"
 
@@ -292,6 +293,14 @@ def local_path(url: str) -> Path | None:
     return Path(url)
 
 
+@lru_cache(maxsize=4096)
+def _local_path_text(url: str) -> str | None:
+    # str(local_path(url)), parsed once per URL: a judge's 8 requests per sample each key and
+    # ship the image, and pathlib's parsing cost more than the stat it leads to.
+    path = local_path(url)
+    return None if path is None else str(path)
+
+
 def image_bytes(url: str) -> bytes:
     """The bytes of a data URL or local file.
 
@@ -319,14 +328,14 @@ def image_digest(url: str) -> str:
     """
     if url.startswith("data:"):
         return _data_url_digest(url)
-    path = local_path(url)
+    path = _local_path_text(url)
     if path is None:
         return "url:" + hashlib.sha256(url.encode()).hexdigest()
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
-        return "missing:" + hashlib.sha256(str(path).encode()).hexdigest()
-    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+        return "missing:" + hashlib.sha256(path.encode()).hexdigest()
+    return _file_digest(path, stat.st_mtime_ns, stat.st_size)
 
 
 #: Image caches are bounded by what they hold, not by entry counts: an entry may be a 10 MB
@@ -405,15 +414,15 @@ def cached_data_url(url: str, max_side: int | None = None) -> str | None:
     """
     if is_remote(url) or (url.startswith("data:") and max_side is None):
         return url
-    path = local_path(url)
+    path = _local_path_text(url)
     if path is None:  # a data URL to downscale
         digest = _URL_DIGESTS.get(url)
         return None if digest is None else _DATA_URLS.get(("data", digest, max_side))
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None  # to_data_url raises the error naming the file
-    digest = _FILE_DIGESTS.get((str(path), stat.st_mtime_ns, stat.st_size))
+    digest = _FILE_DIGESTS.get((path, stat.st_mtime_ns, stat.st_size))
     return None if digest is None else _DATA_URLS.get((digest, mime_type(path), max_side))
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from mmrole.engine import Backoff, Request, Store, run_requests, run_requests_sync
-from mmrole.errors import BackendError
+from mmrole.errors import BackendError, StorageError
 from mmrole.models.base import GenerationParams
 from mmrole.testing import ScriptedBackend
 
@@ -212,3 +212,40 @@ def test_default_backoff_delays_grow_and_cap():
     assert all(4.0 <= backoff.delay(10, None) <= 8.0 for _ in range(20))
     assert backoff.delay(1, 30.0) == 30.0
     assert backoff.delay(1, 10_000.0) == backoff.max_retry_after
+
+
+def test_calls_finishing_together_are_committed_in_one_transaction(
+    scripted, fast_backoff, tmp_path, monkeypatch
+):
+    """The store commits what finished in one turn of the loop together, and everything by the end."""
+    batches: list[int] = []
+    flush = Store.flush
+
+    def counted(self: Store) -> int:
+        n = flush(self)
+        if n:
+            batches.append(n)
+        return n
+
+    monkeypatch.setattr(Store, "flush", counted)
+    store_path = tmp_path / "store.sqlite"
+    results = run_requests_sync(
+        scripted(), _requests(64), store=store_path, concurrency=16, progress=False, backoff=fast_backoff
+    )
+    assert all(r.ok for r in results)
+    assert sum(batches) == 64 and max(batches) > 1 and len(batches) < 64
+    with Store(store_path) as store:
+        assert store.counts() == {"ok": 64, "failed": 0}
+
+
+def test_a_store_that_cannot_commit_stops_the_run(scripted, fast_backoff, tmp_path, monkeypatch):
+    def full(self: Store) -> int:
+        if self._pending:
+            raise StorageError("no space left on device writing store.sqlite", file=self.path)
+        return 0
+
+    monkeypatch.setattr(Store, "flush", full)
+    with pytest.raises(StorageError, match="no space left"):
+        run_requests_sync(
+            scripted(), _requests(20), store=tmp_path / "store.sqlite", progress=False, backoff=fast_backoff
+        )

@@ -161,3 +161,50 @@ def test_a_new_store_appears_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.undo()
     with Store(tmp_path / "run" / "store.sqlite") as store:
         assert store.counts() == {"ok": 0, "failed": 0}
+
+
+def _file_rows(path) -> dict[str, str]:
+    """What another connection reads from the file: committed rows only."""
+    other = sqlite3.connect(path)
+    try:
+        return dict(other.execute("SELECT key, status FROM requests"))
+    finally:
+        other.close()
+
+
+def test_deferred_rows_are_seen_by_lookup_and_committed_together_by_flush(tmp_path):
+    path = tmp_path / "store.sqlite"
+    store = Store(path)
+    store.record_success("k1", "s1", "spec", _completion("one"), 1, defer=True)
+    store.record_failure("k2", "s2", "spec", "HTTP 500", 6, defer=True)
+    assert _file_rows(path) == {}  # not committed yet...
+    found = store.lookup(["k1", "k2", "k3"])  # ...but the job already sees them
+    assert found["k1"].ok and found["k1"].completion == _completion("one")
+    assert not found["k2"].ok and found["k2"].error == "HTTP 500" and "k3" not in found
+    assert store.flush() == 2 and store.flush() == 0
+    assert _file_rows(path) == {"k1": "ok", "k2": "failed"}
+    store.close()
+
+
+def test_a_deferred_failure_never_hides_or_replaces_a_success(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with Store(path) as store:
+        store.record_success("stored", "s1", "spec", _completion("kept"), 1)
+        store.record_failure("stored", "s1", "spec", "late failure", 3, defer=True)
+        store.record_success("pending", "s2", "spec", _completion("also kept"), 1, defer=True)
+        store.record_failure("pending", "s2", "spec", "late failure", 3, defer=True)
+        found = store.lookup(["stored", "pending"])
+        assert found["stored"].completion.text == "kept" and found["pending"].completion.text == "also kept"
+    with Store(path) as store:  # close flushed; the successes stand
+        assert {k: r.completion.text for k, r in store.lookup(["stored", "pending"]).items()} == {
+            "stored": "kept",
+            "pending": "also kept",
+        }
+
+
+def test_reads_of_every_row_include_deferred_ones(tmp_path):
+    with Store(tmp_path / "store.sqlite") as store:
+        store.record_success("k1", "s1", "spec", _completion(), 1, defer=True)
+        store.record_failure("k2", "s2", "spec", "boom", 1, defer=True)
+        assert store.counts() == {"ok": 1, "failed": 1}
+        assert sorted(r.key for r in store.rows()) == ["k1", "k2"]

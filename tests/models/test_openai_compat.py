@@ -14,7 +14,7 @@ from mmrole.models.base import GenerationParams
 from mmrole.models.openai_compat import OpenAICompatBackend, retry_after_seconds
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.responders import Faults, InjectedError, Reply
-from mmrole.testing.server import LocalOpenAIServer
+from mmrole.testing.server import IMAGE_PROMPT_CHARS, LocalOpenAIServer
 
 USER = [{"role": "system", "content": "You are Iron Man."}, {"role": "user", "content": "Hello there"}]
 
@@ -234,3 +234,28 @@ def test_a_bad_image_file_is_one_error_and_is_not_sent(tmp_path, case, max_side)
             assert case.error in str(caught.value)
             assert caught.value.file == (url if url.startswith("/") else None)
         assert server.received == 0
+
+
+def test_the_local_server_counts_prompt_text_and_an_image_as_a_server_does(tmp_path):
+    """Usage counts the text a request carries and a fixed amount per image, not its base64."""
+    path = tmp_path / "big.png"
+    Image.effect_noise((400, 300), 60).convert("RGB").save(path)
+    text = "Describe it." * 10
+    with LocalOpenAIServer() as server:
+        backend = OpenAICompatBackend("test-model", server.base_url)
+        plain = _generate(backend, [{"role": "user", "content": text}])
+        shown = _generate(
+            backend,
+            [
+                {"role": "system", "content": "You are Iron Man."},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": str(path)}},
+                        {"type": "text", "text": text},
+                    ],
+                },
+            ],
+        )
+    assert plain.usage.prompt_tokens == len(text) // 4
+    assert shown.usage.prompt_tokens == (len("You are Iron Man.") + IMAGE_PROMPT_CHARS + len(text)) // 4

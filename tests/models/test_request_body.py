@@ -11,6 +11,7 @@ from PIL import Image
 
 from mmrole import images
 from mmrole.engine import request_key
+from mmrole.errors import DataError
 from mmrole.models import request_body
 from mmrole.models.base import GenerationParams
 from mmrole.models.openai_compat import OpenAICompatBackend
@@ -141,3 +142,60 @@ def test_a_made_data_url_is_found_without_work_and_a_changed_file_is_not(tmp_pat
     assert images.cached_data_url(str(path)) is None
     assert images.cached_data_url("https://example.org/a.png") == "https://example.org/a.png"
     assert images.cached_data_url(str(tmp_path / "missing.png")) is None
+
+
+def test_requests_asking_for_an_image_together_make_its_data_url_once(tmp_path, monkeypatch):
+    """A judge sends a sample's 8 requests at once: one file read and encoding, not 8."""
+    Image.effect_noise((120, 80), 40).convert("RGB").save(tmp_path / "shared.jpg", quality=90)
+    path = str(tmp_path / "shared.jpg")
+    made: list[str] = []
+    to_data_url = images.to_data_url
+
+    def counted(url: str, max_side: int | None = None) -> str:
+        made.append(url)
+        return to_data_url(url, max_side)
+
+    monkeypatch.setattr("mmrole.models.openai_compat.to_data_url", counted)
+    bodies: list[bytes] = []
+
+    async def scenario():
+        server, url = await _capture_bodies(bodies)
+        backend = OpenAICompatBackend("judge-model", url)
+        await asyncio.gather(
+            *(backend.generate(_messages(path, text=f"metric {m}"), GenerationParams()) for m in range(8))
+        )
+        assert backend._making == {}  # nothing left behind once made
+        await backend.aclose()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(scenario())
+    assert made == [path] and len(bodies) == 8
+    shipped = images.encode_data_url("image/jpeg", (tmp_path / "shared.jpg").read_bytes()).encode()
+    assert all(shipped in body for body in bodies)
+
+
+def test_a_bad_image_fails_every_request_waiting_for_it(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    path = str(tmp_path / "broken.jpg")
+
+    async def scenario():
+        backend = OpenAICompatBackend("judge-model", "http://127.0.0.1:9/v1")
+        outcomes = await asyncio.gather(
+            *(backend.generate(_messages(path), GenerationParams()) for _ in range(4)), return_exceptions=True
+        )
+        await backend.aclose()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert len(outcomes) == 4 and all(isinstance(o, DataError) and "broken.jpg" in str(o) for o in outcomes)
+
+
+def test_plain_data_urls_are_quoted_as_json_quotes_them():
+    for text in (
+        _data_url(os.urandom(3_000)),
+        'data:image/svg+xml;utf8,<svg>"quoted"</svg>' + "x" * 2_000,
+        "data:text/plain;base64," + "é" * 2_000,
+        "data:image/png;base64," + "A" * 2_000 + "\\n\x7f\t",
+    ):
+        assert request_body._string_json(text) == json.dumps(text).encode()

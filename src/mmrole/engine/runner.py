@@ -7,13 +7,15 @@ retried on retryable errors (429, 5xx, timeouts, dropped connections, garbage bo
 exponential backoff and jitter, waiting at least the server's ``Retry-After``, which also
 pauses every worker (the server asked the client, not the request, to slow down). A
 request that still fails after ``max_retries`` retries is returned and stored as failed with
-its error text. Every result is committed to the store as it completes, so Ctrl-C (or a
-crash) keeps finished work and a rerun continues where the last one stopped.
+its error text. Every result is committed to the store as it completes (those finishing in one
+turn of the event loop in one transaction, on the next turn), so Ctrl-C (or a crash) keeps
+finished work and a rerun continues where the last one stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import deque
@@ -27,7 +29,7 @@ from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointHealth
 from mmrole.engine.keys import request_key
 from mmrole.engine.progress import Progress
 from mmrole.engine.store import Store
-from mmrole.errors import BackendError
+from mmrole.errors import BackendError, StorageError
 from mmrole.models.base import (
     Backend,
     Completion,
@@ -272,11 +274,17 @@ class _Engine:
             for _ in range(limit):
                 await queue.put(None)
 
+        # Results are recorded deferred and committed by `flush_store` on the loop's next turn:
+        # the calls that finished in one turn (at 256 in flight, often dozens) share a transaction.
+        flushing = asyncio.Event()
+        working = [limit]
+
         async def work() -> None:
             while (item := await queue.get()) is not None:
                 key, request = item
                 result = await self.call(request)
                 self.record(key, request, result)
+                flushing.set()
                 sharing = waiting.pop(key)
                 results[sharing[0][0]] = result
                 for index, request_id in sharing[1:]:  # identical requests share the call
@@ -284,17 +292,30 @@ class _Engine:
                 if self.store is None or result.error is not None:
                     settled[key] = sharing[0][0]
                 bar.advance(len(sharing), failed=len(sharing) if result.error else 0)
+            working[0] -= 1
+            flushing.set()
+
+        async def flush_store(store: Store) -> None:
+            while working[0]:
+                await flushing.wait()
+                flushing.clear()
+                store.flush()
 
         with Progress(total, description, enabled=progress) as bar:
             tasks = [asyncio.ensure_future(produce())] + [asyncio.ensure_future(work()) for _ in range(limit)]
+            if self.store is not None:
+                tasks.append(asyncio.ensure_future(flush_store(self.store)))
             try:
                 await asyncio.gather(*tasks)
             except BaseException:
                 # A dead endpoint, bad input from the requests' iterable, or Ctrl-C: stop every call
-                # in flight (finished ones are in the store already).
+                # in flight, and commit the finished ones (unless the store itself is what failed).
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                if self.store is not None:
+                    with contextlib.suppress(StorageError):
+                        self.store.flush()
                 raise
         if self.failures_logged > LOGGED_FAILURES:
             logger.warning("%d more request(s) failed", self.failures_logged - LOGGED_FAILURES)
@@ -357,6 +378,10 @@ class _Engine:
         if self.store is None:
             return
         if result.completion is not None:
-            self.store.record_success(key, request.id, self.spec, result.completion, result.attempts)
+            self.store.record_success(
+                key, request.id, self.spec, result.completion, result.attempts, defer=True
+            )
         else:
-            self.store.record_failure(key, request.id, self.spec, result.error or "", result.attempts)
+            self.store.record_failure(
+                key, request.id, self.spec, result.error or "", result.attempts, defer=True
+            )

@@ -3,7 +3,10 @@
 One row per request key (see :mod:`mmrole.engine.keys`). A finished call is committed the
 moment it completes, so a job killed with ``kill -9`` resumes without losing or repeating
 it: WAL with ``synchronous=NORMAL`` makes each commit an append to the log (no fsync), which
-survives a process crash and costs tens of microseconds. Failures are rows with status
+survives a process crash and costs tens of microseconds. The engine records with
+``defer=True`` and calls :meth:`Store.flush` on the event loop's next turn: the calls that
+finished together (hundreds at once at high concurrency) go in one transaction, and a deferred
+row is already seen by :meth:`Store.lookup`. Failures are rows with status
 ``failed`` and their error text: they are shown, never served as answers, and retried on rerun.
 A success never gets overwritten by a later failure. A success always has text: a completion
 without any is refused when recorded, and a stored one is read back as a failure (so it is
@@ -87,6 +90,8 @@ class Store:
                 self._db.executescript(_SCHEMA)
         except OSError as err:
             raise StorageError.writing(self.path, err) from None
+        #: Rows recorded with ``defer=True``, not yet committed: key -> (status, row).
+        self._pending: dict[str, tuple[str, tuple]] = {}
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -161,6 +166,10 @@ class Store:
         """The stored rows of these keys (missing keys are absent from the result)."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, StoredResult] = {}
+        # A deferred success stands in for the file's row; a deferred failure only where the
+        # file has no success (its flush never writes over one).
+        deferred = {key: self._pending[key] for key in keys if key in self._pending}
+        keys = [key for key in keys if deferred.get(key, ("",))[0] != "ok"]
         with self._guard("reading"):
             for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
                 chunk = keys[start : start + 500]
@@ -172,11 +181,15 @@ class Store:
                 )
                 for row in rows:
                     found[row[0]] = _stored(row)
+        for key, (status, row) in deferred.items():
+            if status == "ok" or key not in found or not found[key].ok:
+                found[key] = _pending_result(status, row)
         return found
 
     def rows(self, status: str | None = None) -> Iterator[StoredResult]:
         """Every row, or those with ``status`` ("ok" or "failed")."""
         query = "SELECT key, request_id, spec, status, completion, error, attempts FROM requests"
+        self.flush()
         with self._guard("reading"):
             cursor = (
                 self._db.execute(query + " WHERE status = ?", (status,))
@@ -189,6 +202,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """``{"ok": n, "failed": m}``."""
         counts = {"ok": 0, "failed": 0}
+        self.flush()
         with self._guard("reading"):
             for status, n in self._db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status"):
                 counts[status] = n
@@ -196,9 +210,18 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
     def record_success(
-        self, key: str, request_id: str, spec: str, completion: Completion, attempts: int
+        self,
+        key: str,
+        request_id: str,
+        spec: str,
+        completion: Completion,
+        attempts: int,
+        *,
+        defer: bool = False,
     ) -> None:
         """Commit a finished call (replacing an earlier failure of the same key).
+
+        With ``defer`` the row waits for :meth:`flush` (lookups already find it).
 
         Raises:
             ValueError: The completion has no text (a backend bug; it is no success).
@@ -206,27 +229,48 @@ class Store:
         """
         if not isinstance(completion.text, str):
             raise ValueError(f"request {request_id}: a completion without text is not a success")
-        row = (
-            key,
-            request_id,
-            spec,
-            json.dumps(completion.to_dict(), ensure_ascii=False),
-            attempts,
-            time.time(),
-        )
+        row = (key, request_id, spec, completion_json(completion), attempts, time.time())
+        if defer:
+            self._pending[key] = ("ok", row)
+            return
         with self._guard("writing"):
-            self._db.execute("INSERT OR REPLACE INTO requests VALUES (?, ?, ?, 'ok', ?, NULL, ?, ?)", row)
+            self._db.execute(_SUCCESS, row)
 
-    def record_failure(self, key: str, request_id: str, spec: str, error: str, attempts: int) -> None:
+    def record_failure(
+        self, key: str, request_id: str, spec: str, error: str, attempts: int, *, defer: bool = False
+    ) -> None:
         """Commit a request that failed after its retry budget (never over a success)."""
+        row = (key, request_id, spec, error, attempts, time.time())
+        if defer:
+            if key not in self._pending or self._pending[key][0] != "ok":
+                self._pending[key] = ("failed", row)
+            return
         with self._guard("writing"):
-            self._db.execute(
-                "INSERT INTO requests VALUES (?, ?, ?, 'failed', NULL, ?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, "
-                "updated = excluded.updated, request_id = excluded.request_id "
-                "WHERE requests.status = 'failed'",
-                (key, request_id, spec, error, attempts, time.time()),
-            )
+            self._db.execute(_FAILURE, row)
+
+    def flush(self) -> int:
+        """Commit the deferred rows in one transaction; returns how many.
+
+        Raises:
+            StorageError: The disk is full (those calls are not recorded; the rerun makes them again).
+        """
+        if not self._pending:
+            return 0
+        pending, self._pending = self._pending, {}
+        successes = [row for status, row in pending.values() if status == "ok"]
+        failures = [row for status, row in pending.values() if status == "failed"]
+        with self._guard("writing"):
+            try:
+                self._db.execute("BEGIN")
+                if successes:
+                    self._db.executemany(_SUCCESS, successes)
+                if failures:
+                    self._db.executemany(_FAILURE, failures)
+                self._db.execute("COMMIT")
+            finally:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+        return len(pending)
 
     def forget_failures(self) -> int:
         """Delete the failed rows (they are retried on rerun anyway); returns how many."""
@@ -234,13 +278,25 @@ class Store:
             return self._db.execute("DELETE FROM requests WHERE status = 'failed'").rowcount
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            self._db.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SUCCESS = "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, 'ok', ?, NULL, ?, ?)"
+_FAILURE = (
+    "INSERT INTO requests VALUES (?, ?, ?, 'failed', NULL, ?, ?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET error = excluded.error, attempts = excluded.attempts, "
+    "updated = excluded.updated, request_id = excluded.request_id "
+    "WHERE requests.status = 'failed'"
+)
 
 
 def completion_json(completion: Completion) -> str:
@@ -263,6 +319,14 @@ def completion_json(completion: Completion) -> str:
         "metadata": dict(completion.metadata),
     }
     return json.dumps(data, ensure_ascii=False)
+
+
+def _pending_result(status: str, row: tuple) -> StoredResult:
+    """A deferred row as :meth:`Store.lookup` reads it back (a success row's completion is JSON)."""
+    key, request_id, spec, value, attempts, _ = row
+    if status == "ok":
+        return _stored((key, request_id, spec, status, value, None, attempts))
+    return _stored((key, request_id, spec, status, None, value, attempts))
 
 
 def _stored(row: tuple) -> StoredResult:

@@ -101,6 +101,9 @@ class OpenAICompatBackend(Backend):
         self._lean: http_client.HTTPClient | None = None
         self._httpx: Any = None
         self._httpx_loop: asyncio.AbstractEventLoop | None = None
+        #: Images being made into data URLs now, by (URL, side cap): see :meth:`_data_url`.
+        self._making: dict[tuple[str, int | None], asyncio.Future[str]] = {}
+        self._making_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAICompatBackend({self.spec!r})"
@@ -239,17 +242,39 @@ class OpenAICompatBackend(Backend):
                     if part.get("type") == "image_url":
                         url = _image_url(part)
                         if not url.startswith("data:") or self.max_image_side:
-                            side = self.max_image_side
-                            # made once per image: the other requests showing it find it without a thread
-                            made = cached_data_url(url, side)
-                            url = (
-                                made if made is not None else await asyncio.to_thread(to_data_url, url, side)
-                            )
+                            url = await self._data_url(url, self.max_image_side)
                         part = {**part, "image_url": {**(part.get("image_url") or {}), "url": url}}
                     parts.append(part)
                 message = {**message, "content": parts}
             prepared.append(message)
         return prepared
+
+    async def _data_url(self, url: str, side: int | None) -> str:
+        """The image's data URL, made once per image, in a worker thread (a file read, a resize).
+
+        Made once per image: the other requests showing it find it without a thread, and those
+        asking while it is being made (a judge sends a sample's 8 requests together) wait for
+        that one making rather than each reading and encoding the file again.
+        """
+        made = cached_data_url(url, side)
+        if made is not None:
+            return made
+        loop = asyncio.get_running_loop()
+        if self._making_loop is not loop:  # futures belong to one loop (sync callers run one each)
+            self._making, self._making_loop = {}, loop
+        key = (url, side)
+        making = self._making.get(key)
+        if making is None:
+            making = asyncio.ensure_future(asyncio.to_thread(to_data_url, url, side))
+            self._making[key] = making
+            making.add_done_callback(lambda done: self._made(key, done))
+        return await asyncio.shield(making)  # one waiter's timeout does not cancel the others'
+
+    def _made(self, key: tuple[str, int | None], done: asyncio.Future[str]) -> None:
+        if self._making.get(key) is done:
+            del self._making[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have given up
 
     def _payload(self, messages: list[Message], params: GenerationParams, *, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -13,6 +13,7 @@ are exactly ``json.dumps(payload).encode()``, made for the price of the text alo
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 from mmrole.images import CACHE_BYTES
@@ -52,7 +53,21 @@ def encode_body(payload: dict[str, Any]) -> bytes:
 def _url_json(url: str) -> bytes:
     if len(url) < _MIN_CACHED:
         return json.dumps(url).encode()
-    return _FRAGMENTS.get_or_make(url, lambda: json.dumps(url).encode(), nbytes=2 * len(url))
+    return _FRAGMENTS.get_or_make(url, lambda: _string_json(url), nbytes=2 * len(url))
+
+
+#: Characters JSON never escapes that a data URL is made of (base64, its header's punctuation).
+_PLAIN = (string.ascii_letters + string.digits + "+/=:;,.-_ ").encode()
+
+
+def _string_json(text: str) -> bytes:
+    """``json.dumps(text).encode()``: a string of nothing but :data:`_PLAIN` characters (every
+    base64 data URL) is quoted as it is, a quarter of the cost of JSON's escaping scan."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        if not raw.translate(None, _PLAIN):
+            return b'"' + raw + b'"'
+    return json.dumps(text).encode()
 
 
 def _without_images(message: Any, urls: list[str]) -> Any:
