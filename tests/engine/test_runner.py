@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -249,3 +250,24 @@ def test_a_store_that_cannot_commit_stops_the_run(scripted, fast_backoff, tmp_pa
         run_requests_sync(
             scripted(), _requests(20), store=tmp_path / "store.sqlite", progress=False, backoff=fast_backoff
         )
+
+
+def test_a_job_keeps_older_objects_out_of_full_collections_and_then_lets_go(scripted, fast_backoff):
+    seen: list[int] = []
+
+    class Watching(ScriptedBackend):
+        async def generate(self, messages, params):
+            seen.append(gc.get_freeze_count())
+            return await super().generate(messages, params)
+
+    backend = Watching(default=lambda call: "ok", spec="scripted:test")
+    assert gc.get_freeze_count() == 0
+    run_requests_sync(backend, _requests(3), progress=False, backoff=fast_backoff)
+    assert min(seen) > 0 and gc.get_freeze_count() == 0
+    gc.freeze()  # the application froze its own objects: the job leaves that alone
+    try:
+        frozen = gc.get_freeze_count()
+        run_requests_sync(backend, _requests(3, "again"), progress=False, backoff=fast_backoff)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
