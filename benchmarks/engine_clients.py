@@ -8,6 +8,10 @@
   as the plain client does, which flatters it.
 - ``plain-async``: the hand-written async client: ``AsyncOpenAI`` (defaults, retries off), an
   ``asyncio.Semaphore`` holding the calls in flight, each result appended to a JSONL file.
+- ``ceiling``: no client at all, the rig's own limit: every request's bytes built before the
+  clock starts (the image already base64 in the JSON), written over ``concurrency`` raw
+  keep-alive sockets, each sending its next request the moment a response is read in full.
+  What no client doing any work per call can beat against this server on this machine.
 - ``mmrole``: :func:`mmrole.engine.run_requests` with the run folder's SQLite store, fed the
   requests as ``mmrole judge`` builds them (a generator, the image as a local path), after the
   check of every image that ``judge_run`` makes before its first call.
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from engine_workload import OPTIONS, Workload  # benchmarks/engine_workload.py
 
-CLIENTS = ("sequential", "vlmevalkit", "plain-async", "mmrole")
+CLIENTS = ("sequential", "vlmevalkit", "plain-async", "ceiling", "mmrole")
 MODEL = "test-model"
 WARM_UP = [{"role": "user", "content": "warm up"}]
 
@@ -138,6 +142,52 @@ def plain_async(url: str, workload: Workload, concurrency: int, out: Path) -> Me
     return asyncio.run(run())
 
 
+def ceiling(url: str, workload: Workload, concurrency: int) -> Measured:
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+
+    def wire(messages: list) -> bytes:
+        payload = {"model": MODEL, "messages": messages, "max_tokens": OPTIONS.max_tokens, "temperature": 0}
+        body = json.dumps(payload).encode()
+        head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    async def run() -> Measured:
+        tasks = workload.tasks()
+        wires = [wire(workload.plain_messages(task)) for task in tasks]
+        ok = 0
+        streams = [
+            await asyncio.open_connection(host, int(port)) for _ in range(min(concurrency, len(wires)))
+        ]
+
+        async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> bool:
+            writer.write(data)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            return b'"content"' in await reader.readexactly(length)
+
+        await exchange(*streams[0], wire(WARM_UP))
+        pending = iter(wires)
+
+        async def slot(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal ok
+            for data in pending:
+                answered = await exchange(reader, writer, data)  # not `ok += await`: it reads ok first
+                ok += answered
+
+        clock = _Clock()
+        await asyncio.gather(*(slot(*stream) for stream in streams))
+        measured = clock.stop(len(wires), ok)
+        for _, writer in streams:
+            writer.close()
+        return measured
+
+    return asyncio.run(run())
+
+
 def mmrole_engine(url: str, workload: Workload, concurrency: int, run_dir: Path, progress: bool) -> Measured:
     from mmrole.engine import Request, Store, run_requests
     from mmrole.eval.judge_plan import judge_messages
@@ -183,6 +233,8 @@ def measure(
         return vlmevalkit(url, workload, concurrency, scratch / "checkpoint.pkl")
     if client == "plain-async":
         return plain_async(url, workload, concurrency, scratch / "answers.jsonl")
+    if client == "ceiling":
+        return ceiling(url, workload, concurrency)
     if client == "mmrole":
         return mmrole_engine(url, workload, concurrency, scratch / "run", progress)
     raise ValueError(f"unknown client {client!r}; choose from {', '.join(CLIENTS)}")
