@@ -155,7 +155,7 @@ def test_requests_asking_for_an_image_together_make_its_data_url_once(tmp_path, 
         made.append(url)
         return to_data_url(url, max_side)
 
-    monkeypatch.setattr("mmrole.models.openai_compat.to_data_url", counted)
+    monkeypatch.setattr("mmrole.models.data_urls.to_data_url", counted)
     bodies: list[bytes] = []
 
     async def scenario():
@@ -164,7 +164,7 @@ def test_requests_asking_for_an_image_together_make_its_data_url_once(tmp_path, 
         await asyncio.gather(
             *(backend.generate(_messages(path, text=f"metric {m}"), GenerationParams()) for m in range(8))
         )
-        assert backend._making == {}  # nothing left behind once made
+        assert backend._images.making == {}  # nothing left behind once made
         await backend.aclose()
         server.close()
         await server.wait_closed()

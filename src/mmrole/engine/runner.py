@@ -18,14 +18,14 @@ import asyncio
 import contextlib
 import gc
 import logging
-import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from mmrole.engine.backoff import Backoff, Pacer
 from mmrole.engine.failures import FAIL_FAST_AFTER, EndpointHealth
 from mmrole.engine.keys import request_key
 from mmrole.engine.progress import Progress
@@ -43,7 +43,6 @@ from mmrole.models.registry import load_backend
 
 logger = logging.getLogger("mmrole.engine")
 
-Sleep = Callable[[float], Awaitable[None]]
 #: Requests keyed and looked up in the store together (the first call waits for one chunk).
 CHUNK = 256
 #: Failures logged one by one in a job; the rest are counted in one line (and kept in the store).
@@ -76,57 +75,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.completion is not None
-
-
-@dataclass
-class Backoff:
-    """Retry delays: ``base * 2**(retry-1)`` capped at ``max_delay``, with equal jitter.
-
-    ``sleep`` and ``clock`` are injectable so tests run without real waiting.
-    """
-
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    #: Longest Retry-After honoured (a server asking for hours is treated as asking for this).
-    max_retry_after: float = 300.0
-    sleep: Sleep = asyncio.sleep
-    clock: Callable[[], float] | None = None
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, retry: int, retry_after: float | None) -> float:
-        cap = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-        delay = cap / 2 + self.rng.uniform(0, cap / 2)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
-
-    def now(self) -> float:
-        return self.clock() if self.clock is not None else asyncio.get_running_loop().time()
-
-
-class _Pacer:
-    """Spaces call starts: at most ``rpm`` per minute, and none while a Retry-After pause holds."""
-
-    def __init__(self, rpm: float | None, backoff: Backoff):
-        self.interval = 60.0 / rpm if rpm else 0.0
-        self.backoff = backoff
-        self.next_slot = 0.0
-        self.paused_until = 0.0
-
-    async def wait(self) -> None:
-        if self.interval:
-            now = self.backoff.now()
-            slot = max(now, self.next_slot)
-            self.next_slot = (
-                slot + self.interval
-            )  # reserve before sleeping: concurrent waiters get later slots
-            if slot > now:
-                await self.backoff.sleep(slot - now)
-        while self.paused_until and self.paused_until > (now := self.backoff.now()):
-            await self.backoff.sleep(self.paused_until - now)
-
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, self.backoff.now() + seconds)
 
 
 async def run_requests(
@@ -180,7 +128,7 @@ async def run_requests(
     backoff = backoff or Backoff()
     try:
         engine = _Engine(
-            backend, store_obj, max_retries, _Pacer(rpm, backoff), backoff, request_timeout, fail_fast_after
+            backend, store_obj, max_retries, Pacer(rpm, backoff), backoff, request_timeout, fail_fast_after
         )
         with _old_objects_frozen():
             return await engine.run(iter(requests), total, concurrency, progress, description)
@@ -229,7 +177,7 @@ class _Engine:
         backend: Backend,
         store: Store | None,
         max_retries: int,
-        pacer: _Pacer,
+        pacer: Pacer,
         backoff: Backoff,
         request_timeout: float | None,
         fail_fast_after: int | None,

@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mmrole.errors import AUTH, CONNECT, BackendError
-from mmrole.images import cached_data_url, to_data_url
 from mmrole.models import http_client
 from mmrole.models.backend_options import OpenAIOptions
 from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
+from mmrole.models.data_urls import DataURLs
 from mmrole.models.endpoint import parse_endpoint
 from mmrole.models.request_body import encode_body
 
@@ -81,7 +81,6 @@ class OpenAICompatBackend(Backend):
         #: What identifies this backend in store keys, run.json, reports and logs: never the key.
         self.spec = f"openai:{model}" if shown == DEFAULT_BASE_URL else f"openai:{model}@{shown}"
         self.timeout, self.connect_timeout = timeout, connect_timeout
-        self.max_image_side = max_image_side
         self.extra_body = dict(extra_body or {})
         self.max_tokens_field = max_tokens_field
         api_key = api_key or endpoint.key
@@ -101,9 +100,11 @@ class OpenAICompatBackend(Backend):
         self._lean: http_client.HTTPClient | None = None
         self._httpx: Any = None
         self._httpx_loop: asyncio.AbstractEventLoop | None = None
-        #: Images being made into data URLs now, by (URL, side cap): see :meth:`_data_url`.
-        self._making: dict[tuple[str, int | None], asyncio.Future[str]] = {}
-        self._making_loop: asyncio.AbstractEventLoop | None = None
+        self._images = DataURLs(max_image_side)
+
+    @property
+    def max_image_side(self) -> int | None:
+        return self._images.max_side
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAICompatBackend({self.spec!r})"
@@ -231,50 +232,7 @@ class OpenAICompatBackend(Backend):
     # -- bodies -----------------------------------------------------------------------------
     async def _prepare(self, messages: list[Message]) -> list[Message]:
         """Messages with every image as a data URL (file reads and resizing off the event loop)."""
-        if not any(isinstance(m.get("content"), list) for m in messages):
-            return messages
-        prepared = []
-        for message in messages:
-            content = message.get("content")
-            if isinstance(content, list):
-                parts = []
-                for part in content:
-                    if part.get("type") == "image_url":
-                        url = _image_url(part)
-                        if not url.startswith("data:") or self.max_image_side:
-                            url = await self._data_url(url, self.max_image_side)
-                        part = {**part, "image_url": {**(part.get("image_url") or {}), "url": url}}
-                    parts.append(part)
-                message = {**message, "content": parts}
-            prepared.append(message)
-        return prepared
-
-    async def _data_url(self, url: str, side: int | None) -> str:
-        """The image's data URL, made once per image, in a worker thread (a file read, a resize).
-
-        Made once per image: the other requests showing it find it without a thread, and those
-        asking while it is being made (a judge sends a sample's 8 requests together) wait for
-        that one making rather than each reading and encoding the file again.
-        """
-        made = cached_data_url(url, side)
-        if made is not None:
-            return made
-        loop = asyncio.get_running_loop()
-        if self._making_loop is not loop:  # futures belong to one loop (sync callers run one each)
-            self._making, self._making_loop = {}, loop
-        key = (url, side)
-        making = self._making.get(key)
-        if making is None:
-            making = asyncio.ensure_future(asyncio.to_thread(to_data_url, url, side))
-            self._making[key] = making
-            making.add_done_callback(lambda done: self._made(key, done))
-        return await asyncio.shield(making)  # one waiter's timeout does not cancel the others'
-
-    def _made(self, key: tuple[str, int | None], done: asyncio.Future[str]) -> None:
-        if self._making.get(key) is done:
-            del self._making[key]
-        if not done.cancelled():
-            done.exception()  # retrieved: every waiter may have given up
+        return await self._images.prepare(messages)
 
     def _payload(self, messages: list[Message], params: GenerationParams, *, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -364,14 +322,6 @@ class OpenAICompatBackend(Backend):
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
-
-
-def _image_url(part: dict[str, Any]) -> str:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str):
-        raise BackendError("image_url part without a url")
-    return url
 
 
 def _logprobs(raw: Any) -> list[TokenLogprob] | None:
