@@ -18,7 +18,7 @@ FAULTS = Faults(
     garbage=0.05,
     empty=0.04,
     retry_after=0.01,
-    hang_seconds=0.4,
+    hang_seconds=3.0,  # well past the client timeout below
 )
 
 
@@ -40,7 +40,8 @@ def test_fault_injection_every_request_answered_or_failed_once(tmp_path):
     store_path = tmp_path / "store.sqlite"
     backoff = Backoff(base_delay=0.001, max_delay=0.004)
     with LocalOpenAIServer(_poisoned_responder, latency=(0.0, 0.004), faults=FAULTS, seed=11) as server:
-        backend = OpenAICompatBackend("test-model", server.base_url, timeout=0.2)
+        # 1 s: a loaded CI machine must not time out a served answer (it would be served twice)
+        backend = OpenAICompatBackend("test-model", server.base_url, timeout=1.0)
         results = run_requests_sync(
             backend,
             _requests(),
