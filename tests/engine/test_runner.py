@@ -267,7 +267,11 @@ def test_a_job_keeps_older_objects_out_of_full_collections_and_then_lets_go(scri
     gc.freeze()  # the application froze its own objects: the job leaves that alone
     try:
         frozen = gc.get_freeze_count()
+        seen.clear()
         run_requests_sync(backend, _requests(3, "again"), progress=False, backoff=fast_backoff)
-        assert gc.get_freeze_count() == frozen
+        # Frozen objects can still die by reference counting, so the count may shrink; the job
+        # neither froze the objects made since (no count above the application's) nor unfroze.
+        assert len(seen) == 3 and max(seen) <= frozen
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
