@@ -143,7 +143,8 @@ class Scene(Record):
         emotions: The role's six emotions 0-10, English or Chinese keys (:data:`EMOTIONS`).
         intimacy: The role's intimacy with the partner, 0-10 (``relationship_score``); an int or a
             float as given (BeyondDialogue's prompts show it as Python prints it: ``8.0`` vs ``3``).
-        image: An image the scene is anchored in (multimodal AutoRPEval; None for text scenes).
+        image: An image the scene is anchored in (multimodal AutoRPEval; None for text scenes): its
+            path and, optionally, its MMRole annotation; a bare path is read as ``{"path": ...}``.
     """
 
     partner: str = Field(alias="chat_role")
@@ -152,6 +153,11 @@ class Scene(Record):
     emotions: dict[str, StrictInt | StrictFloat]
     intimacy: StrictInt | StrictFloat = Field(alias="relationship_score")
     image: Image | None = None
+
+    @field_validator("image", mode="before")
+    @classmethod
+    def _bare_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
     # Checked before any coercion: a score given as text ("5") is refused, never converted.
     @field_validator("emotions", mode="before")

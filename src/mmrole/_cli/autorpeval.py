@@ -24,8 +24,9 @@ autorpeval_app = typer.Typer(
 )
 
 _ALL_DOC = (
-    "Run every stage: scenarios (the role files' chats, or --generate), dialogues (--agent plays the role, "
-    "--simulator the partner, 5 rounds), questions (--evaluator, 8 per dialogue), then results.json and "
+    "Run every stage: scenarios (the role files' chats, or --generate; --data ROOT: chats about an "
+    "MMRole-Data root's images, multimodal AutoRPEval), dialogues (--agent plays the role, "
+    "--simulator the partner, 5 rounds), questions (--evaluator, 8 per dialogue, +1 Grounding with an image), then results.json and "
     "report.md/.csv/.html in --run. Resumable: a rerun makes no finished call again. Exits 1 when more items "
     "failed than --max-failures allows, 3 when an endpoint is unusable."
 )
@@ -34,15 +35,18 @@ _ALL_DOC = (
 def _table(results: dict[str, Any], title: str) -> Any:
     from rich.table import Table
 
+    from mmrole.autorpeval.questions import GROUNDING
     from mmrole.autorpeval.report import COLUMNS, LANGUAGE_NAMES, cell, header
     from mmrole.autorpeval.results import tables_of
 
+    tables = tables_of(results)
+    shown = (*COLUMNS, GROUNDING) if any(GROUNDING in t.metrics for t in tables.values()) else COLUMNS
     table = Table(title=title)
     table.add_column("Roles")
-    for column in COLUMNS:
+    for column in shown:
         table.add_column(header(column), justify="right")
-    for language, scores in tables_of(results).items():
-        cells = [cell(scores.avg if column == "avg" else scores.metrics[column]) for column in COLUMNS]
+    for language, scores in tables.items():
+        cells = [cell(scores.avg if column == "avg" else scores.metrics.get(column)) for column in shown]
         table.add_row(f"{LANGUAGE_NAMES.get(language, language)}", *cells)
     return table
 
@@ -58,6 +62,8 @@ def _print(summary: Any) -> None:
     if summary.questions is not None:
         q = summary.questions
         failed = ", ".join(f"{name} {n}" for name, n in q.n_failed.items() if n) or "none"
+        if q.n_not_asked:
+            failed += f" ({q.n_not_asked} not asked: the roles lack those labels)"
         console.print(
             f"questions: {q.n_answered}/{q.n_asked} answers parsed, {q.n_retries} re-asked; failed: {failed}; "
             f"{q.n_calls} calls made"
@@ -176,7 +182,8 @@ def _commands() -> list[tuple[str, type, Any, str]]:
             o.ScenarioOptions,
             _stage("scenarios"),
             "Write the run's scenarios: the chats of the role "
-            "files (the released test set), or --generate them with --generator (BeyondDialogue's DataGen prompts).",
+            "files (the released test set), or --generate them with --generator (BeyondDialogue's DataGen prompts); "
+            "--data ROOT: one chat per image of an MMRole-Data root's dialogues (multimodal AutoRPEval).",
         ),
         (
             "dialogues",
@@ -190,7 +197,7 @@ def _commands() -> list[tuple[str, type, Any, str]]:
             o.QuestionOptions,
             _stage("questions"),
             "Ask --evaluator the eight questions about each "
-            "dialogue; write the evaluations, results.json and the reports. Unparsed answers are re-asked, then "
+            "dialogue (and Grounding, shown the image, for a chat anchored in one); write the evaluations, results.json and the reports. Unparsed answers are re-asked, then "
             "counted as failed.",
         ),
         (

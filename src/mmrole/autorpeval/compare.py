@@ -16,8 +16,8 @@ from typing import Any
 
 from mmrole import files
 from mmrole.autorpeval.metrics import AVG, POOLED, compare_scores
-from mmrole.autorpeval.questions import QUESTION_NAMES, QUESTIONS
-from mmrole.autorpeval.report import COLUMNS, ReportRun, cell, header, load_report_run
+from mmrole.autorpeval.questions import QUESTION_NAMES
+from mmrole.autorpeval.report import ReportRun, cell, columns, header, load_report_run
 from mmrole.autorpeval.ttest import TTest
 from mmrole.errors import ConfigError
 from mmrole.eval.report.markdown import markdown_table
@@ -58,7 +58,7 @@ class Comparison:
         tables: dict[str, Any] = {}
         for language, tests in self.tests.items():
             rows = {}
-            for metric in QUESTIONS:
+            for metric in tests:
                 a, b = self.a.tables[language].metrics[metric], self.b.tables[language].metrics[metric]
                 test = tests[metric]
                 rows[metric] = {
@@ -89,8 +89,7 @@ def render_comparison(comparison: Comparison) -> str:
     parts += ["", "Independent two-sample t-tests (Student's, pooled variance) over the metric's units.", ""]
     for language, tests in comparison.tests.items():
         rows = []
-        for metric in QUESTIONS:
-            test = tests[metric]
+        for metric, test in tests.items():
             a, b = (
                 comparison.a.tables[language].metrics[metric],
                 comparison.b.tables[language].metrics[metric],
@@ -135,10 +134,11 @@ def leaderboard_markdown(runs: Sequence[ReportRun], warnings: Sequence[str]) -> 
     parts = ["# AutoRPEval leaderboard (all roles, by Avg.)", ""]
     parts += [f"> **Not like for like:** {warning}" for warning in warnings]
     rows = []
+    shown = columns(runs)
     for rank, run in enumerate(runs, start=1):
         table = run.tables[POOLED]
         rows.append(
-            [str(rank), run.name, *(cell(table.avg if c == AVG else table.metrics[c]) for c in COLUMNS)]
+            [str(rank), run.name, *(cell(table.avg if c == AVG else table.metrics.get(c)) for c in shown)]
         )
-    parts += ["", markdown_table(["Rank", "Model", *(header(c) for c in COLUMNS)], rows, numeric_from=2)]
+    parts += ["", markdown_table(["Rank", "Model", *(header(c) for c in shown)], rows, numeric_from=2)]
     return "\n".join(parts) + "\n"

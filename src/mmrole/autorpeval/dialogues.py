@@ -8,6 +8,11 @@ last line as the user message. The partner's first message is the empty string. 
 cut to its first line (``rsp.strip().split("\\n")[0]``) before either side sees it. Each chat
 gets ``dialogues``: ``[{"role": speaker, "dialogue": line}, ...]``, ``2 * rounds`` entries.
 
+A chat anchored in an image (multimodal AutoRPEval) shows it to the tested model: its first user
+message (the partner's first line) carries the image before the text, in every request of the
+chat, as MMRole's MRPA prompts carry theirs. The simulator, a text model, gets no image: its
+scene says what the picture shows (:func:`mmrole.autorpeval.texts.partner_system_prompt`).
+
 The chats of every role advance together, one turn at a time: each turn is one batch through the
 engine, so the calls of a turn run concurrently and a killed run resumes from the store. A chat
 whose call fails (after the engine's retries) stops there; it keeps the turns it has and
@@ -18,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mmrole.autorpeval.calls import Calls
 from mmrole.autorpeval.roles import Role
+from mmrole.autorpeval.scene_images import image_parts
 from mmrole.autorpeval.texts import partner_system_prompt, role_system_prompt
 from mmrole.engine import Request
 from mmrole.models.base import Backend, GenerationParams, Message
@@ -52,10 +59,18 @@ class ChatState:
     role_instruction: str = ""
     turns: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
+    image: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, role: Role, scene: Scene) -> ChatState:
-        return cls(role, scene, partner_system_prompt(role, scene), role_system_prompt(role, scene))
+    def start(cls, role: Role, scene: Scene, image: list[dict[str, Any]] | None = None) -> ChatState:
+        """A chat about to begin; ``image``: the ``image_url`` parts the tested model is shown."""
+        prompts = partner_system_prompt(role, scene), role_system_prompt(role, scene)
+        return cls(role, scene, *prompts, image=list(image or []))
+
+    def _user(self, text: str, first: bool, partner_speaks: bool) -> Message:
+        if first and self.image and not partner_speaks:
+            return {"role": "user", "content": [*self.image, {"type": "text", "text": text}]}
+        return {"role": "user", "content": text}
 
     def messages(self, partner_speaks: bool) -> list[Message]:
         """What the side about to speak is sent: its system prompt, its history, the other's last line."""
@@ -65,9 +80,9 @@ class ChatState:
             else (self.role_system, self.role_history, self.role_instruction)
         )
         messages: list[Message] = [{"role": "system", "content": system}]
-        for told, said in history:
-            messages += [{"role": "user", "content": told}, {"role": "assistant", "content": said}]
-        messages.append({"role": "user", "content": instruction})
+        for index, (told, said) in enumerate(history):
+            messages += [self._user(told, index == 0, partner_speaks), {"role": "assistant", "content": said}]
+        messages.append(self._user(instruction, not history, partner_speaks))
         return messages
 
     def speak(self, partner_speaks: bool, reply: str) -> None:
@@ -114,8 +129,10 @@ async def run_dialogues(
     rounds: int = 5,
     agent_params: GenerationParams | None = None,
     simulator_params: GenerationParams | None = None,
+    max_image_side: int | None = None,
 ) -> tuple[list[Role], DialogueSummary]:
-    """Run every chat of every role for ``rounds`` rounds.
+    """Run every chat of every role for ``rounds`` rounds (chat images checked by the caller;
+    ``max_image_side`` downscales them).
 
     Returns:
         The roles with each chat's ``dialogues`` (and ``dialogue_error`` where it stopped early),
@@ -123,7 +140,13 @@ async def run_dialogues(
     """
     agent_params = agent_params or GenerationParams(max_tokens=256)
     simulator_params = simulator_params or GenerationParams(max_tokens=256, temperature=1.0)
-    chats = [ChatState.start(role, scene) for role in roles for scene in role.scenes]
+    chats = [
+        ChatState.start(
+            role, scene, image_parts(Path(scene.image.path) if scene.image else None, max_image_side)
+        )
+        for role in roles
+        for scene in role.scenes
+    ]
     before = calls.made
     for turn in range(2 * rounds):
         partner_speaks = turn % 2 == 0

@@ -7,7 +7,13 @@ prompt plus a format reminder, another draw: another cache key); then it is reco
 Each chat gets BeyondDialogue's fields: ``<question>_eval`` (the parsed answer, ``null`` when it
 failed) and ``<question>_analysis_eval`` (the evaluator's last reply), plus ``eval_errors``
 (question -> why it failed) where something failed. A chat without a complete dialogue gets
-``null`` answers. Role Choice is not asked of a role without candidates (an MMRole character).
+``null`` answers. Role Choice is not asked of a role without candidates (an MMRole character), nor
+Character, Style or Personality of a role without those labels (an MMRole character whose profile
+lacks BeyondDialogue's fields): those answers are recorded as failed, with the reason.
+
+A chat anchored in an image is also asked ``grounding`` (mmrole's own question), and the evaluator
+is shown the image (:func:`mmrole.autorpeval.questions.question_messages`); ``n_failed`` counts
+Grounding only when some chat has an image, so a text run's summary is what it always was.
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ from typing import Any
 from mmrole.autorpeval.calls import Calls
 from mmrole.autorpeval.dialogues import DIALOGUE_ERROR
 from mmrole.autorpeval.questions import (
+    ALL_QUESTIONS,
+    GROUNDING,
     QUESTIONS,
     Unparsed,
     analysis_field,
     eval_field,
     parse_answer,
     question_messages,
+    question_prompt,
 )
 from mmrole.autorpeval.roles import Role
+from mmrole.autorpeval.scene_images import chat_image, image_parts
 from mmrole.engine import Request
 from mmrole.models.base import Backend, GenerationParams
 
@@ -35,6 +45,13 @@ __all__ = ["EVAL_ERRORS", "QuestionSummary", "run_questions"]
 #: The chat field naming, per question, why its answer failed.
 EVAL_ERRORS = "eval_errors"
 _DRAW_STRIDE = 1000  # a re-ask's draw, far from any repeat index
+#: Per question, the role label it needs: without it the question is not asked.
+_NEEDS = {
+    "character": ("traits", "character traits"),
+    "style": ("style", "speaking style"),
+    "personality": ("mbti", "MBTI personality"),
+    "rolechoice": ("candidates", "role_candidates"),
+}
 
 
 @dataclass
@@ -46,6 +63,8 @@ class QuestionSummary:
         n_answered: Answers that parsed.
         n_failed: Per question, the answers recorded as failed (request failed, or no parse after
             the re-asks), chats without a complete dialogue included.
+        n_not_asked: Of those failed, the answers not asked: the role lacks the question's label
+            (an MMRole character); they do not count against ``--max-failures``.
         n_retries: Re-asks with a format reminder.
         n_calls: Calls made (not served from the store).
     """
@@ -55,6 +74,7 @@ class QuestionSummary:
     n_failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUESTIONS, 0))
     n_retries: int = 0
     n_calls: int = 0
+    n_not_asked: int = 0
 
     @property
     def total_failed(self) -> int:
@@ -66,6 +86,7 @@ class _Task:
     role: Role
     chat: dict[str, Any]
     question: str
+    image: list[dict[str, Any]] = field(default_factory=list)
     reply: str = ""
     answer: Any = None
     error: str | None = None
@@ -82,8 +103,10 @@ async def run_questions(
     *,
     params: GenerationParams | None = None,
     format_retries: int = 2,
+    max_image_side: int | None = None,
 ) -> tuple[list[Role], QuestionSummary]:
-    """Ask the eight questions about every chat of every role.
+    """Ask the eight questions (nine for a chat with an image) about every chat of every role (chat
+    images checked by the caller; ``max_image_side`` downscales them).
 
     Returns:
         The roles with each chat's ``*_eval`` and ``*_analysis_eval`` fields, and what was done.
@@ -98,28 +121,32 @@ async def run_questions(
             chat.pop(EVAL_ERRORS, None)
             chats.setdefault((role.language, role.name), {})[scene.partner] = chat
             complete = bool(chat.get("dialogues")) and not chat.get(DIALOGUE_ERROR)
-            for question in QUESTIONS:
-                task = _Task(role, chat, question)
+            path = chat_image(chat)
+            image = image_parts(path, max_image_side) if path is not None and complete else []
+            if path is not None:
+                summary.n_failed.setdefault(GROUNDING, 0)
+            for question in ALL_QUESTIONS if path is not None else QUESTIONS:
+                task = _Task(role, chat, question, image)
+                needs = _NEEDS.get(question)
                 if not complete:
                     task.error = "no complete dialogue"
-                elif question == "rolechoice" and not role.candidates:
-                    task.error = "the role has no role_candidates"
+                elif needs is not None and not getattr(role, needs[0]):
+                    task.error = f"the role has no {needs[1]}"
+                    summary.n_not_asked += 1
                 else:
                     tasks.append(task)
                 if task.error:
                     _record(task, summary)
     before = calls.made
     # Similar lengths side by side: a local backend batches neighbouring requests, padded to the longest.
-    pending = sorted(
-        tasks, key=lambda task: len(question_messages(task.question, task.role, task.chat)[1]["content"])
-    )
+    pending = sorted(tasks, key=lambda task: len(question_prompt(task.question, task.role, task.chat)))
     for attempt in range(format_retries + 1):
         if not pending:
             break
         requests = [
             Request(
                 task.request_id(attempt),
-                question_messages(task.question, task.role, task.chat, attempt=attempt),
+                question_messages(task.question, task.role, task.chat, attempt=attempt, image=task.image),
                 replace(params, draw=params.draw + _DRAW_STRIDE * attempt) if attempt else params,
             )
             for task in pending
@@ -155,4 +182,4 @@ def _record(task: _Task, summary: QuestionSummary) -> None:
     chat[analysis_field(task.question)] = task.reply
     if task.error is not None:
         chat.setdefault(EVAL_ERRORS, {})[task.question] = task.error
-        summary.n_failed[task.question] += 1
+        summary.n_failed[task.question] = summary.n_failed.get(task.question, 0) + 1

@@ -23,7 +23,7 @@ from typing import Any
 from mmrole import files
 from mmrole.autorpeval.dialogues import DIALOGUE_ERROR
 from mmrole.autorpeval.evaluate import EVAL_ERRORS
-from mmrole.autorpeval.questions import QUESTIONS, analysis_field, eval_field
+from mmrole.autorpeval.questions import ALL_QUESTIONS, QUESTIONS, analysis_field, eval_field
 from mmrole.autorpeval.roles import Role, load_roles
 from mmrole.autorpeval.run_folder import STAGES, AutoRPEvalRun, role_file_text
 from mmrole.data.paths import check_name
@@ -33,7 +33,11 @@ from mmrole.run_records import StageInputs, data_source
 __all__ = ["ImportSummary", "check_result_chat", "export_run", "import_results"]
 
 _DIALOGUE_FIELDS = ("dialogues", DIALOGUE_ERROR)
-_EVAL_FIELDS = (*(eval_field(q) for q in QUESTIONS), *(analysis_field(q) for q in QUESTIONS), EVAL_ERRORS)
+_EVAL_FIELDS = (
+    *(eval_field(q) for q in ALL_QUESTIONS),
+    *(analysis_field(q) for q in ALL_QUESTIONS),
+    EVAL_ERRORS,
+)
 
 
 def _number(value: Any) -> bool:
@@ -53,6 +57,7 @@ _ANSWER_TYPES: dict[str, tuple[str, Any]] = {
     "human_likeness": ("1 or 0", lambda v: v in (0, 1) and not isinstance(v, bool)),
     "coherence": ("1 or 0", lambda v: v in (0, 1) and not isinstance(v, bool)),
     "rolechoice": ("a letter", lambda v: isinstance(v, str)),
+    "grounding": ("1 or 0", lambda v: v in (0, 1) and not isinstance(v, bool)),
 }
 
 

@@ -14,6 +14,7 @@ Personality     share of the four MBTI letters equal, position by position      
 Human-likeness  ``human_likeness_eval == 1``                                           role
 Role Choice     ``rolechoice_eval == role_answer``                                     role
 Coherence       ``coherence_eval == 1``                                                role
+Grounding       ``grounding_eval == 1`` (chats with an image only; mmrole's own)       role
 =============== ====================================================================== =====
 
 A *chat* metric averages over chats; a *role* metric first averages each role's chats, then
@@ -24,7 +25,9 @@ per language (``cn``, ``en``) and for all roles pooled (``all``). English labels
 lower-cased, as BeyondDialogue's English parser lower-cases the evaluator's answers.
 
 A chat whose answer failed (no dialogue, a failed request, a reply that did not parse: ``None``
-in its ``*_eval`` field) is left out of that metric and counted in ``failed``.
+in its ``*_eval`` field) is left out of that metric and counted in ``failed``. Grounding is scored
+only where some chat has an image (multimodal AutoRPEval), over those chats alone; tables of runs
+without images have BeyondDialogue's eight metrics, as they always had.
 
 Numbers are fractions (0-1); tables show them x100. Pure: no I/O.
 """
@@ -36,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmrole.autorpeval.questions import QUESTIONS, eval_field
+from mmrole.autorpeval.questions import ALL_QUESTIONS, GROUNDING, QUESTIONS, eval_field
 from mmrole.autorpeval.texts import labels
 from mmrole.autorpeval.ttest import TTest, ttest_ind
 
@@ -173,7 +176,7 @@ def chat_score(metric: str, role: EvaluatedRole, chat: Mapping[str, Any]) -> flo
         if not isinstance(found, str) or len(found) != len(role.mbti):
             return None
         return sum(1 for a, b in zip(role.mbti, found, strict=True) if a == b) / len(role.mbti)
-    if metric in ("human_likeness", "coherence"):
+    if metric in ("human_likeness", "coherence", GROUNDING):
         return 1.0 if found == 1 else 0.0
     if metric == "rolechoice":
         return 1.0 if found == role.answer else 0.0
@@ -183,7 +186,8 @@ def chat_score(metric: str, role: EvaluatedRole, chat: Mapping[str, Any]) -> flo
 def _metric(metric: str, roles: Sequence[EvaluatedRole]) -> MetricScore:
     failed, units = 0, []
     for role in roles:
-        scores = [chat_score(metric, role, chat) for chat in role.chats]
+        chats = [c for c in role.chats if c.get("image")] if metric == GROUNDING else role.chats
+        scores = [chat_score(metric, role, chat) for chat in chats]
         failed += sum(1 for score in scores if score is None)
         kept = [score for score in scores if score is not None]
         if metric in CHAT_METRICS:
@@ -207,8 +211,8 @@ def _avg(metrics: Mapping[str, MetricScore]) -> MetricScore:
     return MetricScore(math.fsum(means) / len(means), sem, "avg")
 
 
-def _scores(language: str, roles: Sequence[EvaluatedRole]) -> LanguageScores:
-    metrics = {metric: _metric(metric, roles) for metric in QUESTIONS}
+def _scores(language: str, roles: Sequence[EvaluatedRole], questions: Sequence[str]) -> LanguageScores:
+    metrics = {metric: _metric(metric, roles) for metric in questions}
     return LanguageScores(
         language=language,
         n_roles=len(roles),
@@ -219,14 +223,25 @@ def _scores(language: str, roles: Sequence[EvaluatedRole]) -> LanguageScores:
 
 
 def score_roles(roles: Iterable[EvaluatedRole]) -> dict[str, LanguageScores]:
-    """The scores per language present (``cn``, ``en``) and over all roles pooled (``all``)."""
+    """The scores per language present (``cn``, ``en``) and over all roles pooled (``all``); Grounding
+    in every table when some chat has an image."""
     roles = list(roles)
     found = sorted({role.language for role in roles})
-    tables = {language: _scores(language, [r for r in roles if r.language == language]) for language in found}
-    tables[POOLED] = _scores(POOLED, roles)
+    images = any(chat.get("image") for role in roles for chat in role.chats)
+    questions = ALL_QUESTIONS if images else QUESTIONS
+    tables = {
+        language: _scores(language, [r for r in roles if r.language == language], questions)
+        for language in found
+    }
+    tables[POOLED] = _scores(POOLED, roles, questions)
     return tables
 
 
 def compare_scores(a: LanguageScores, b: LanguageScores) -> dict[str, TTest | None]:
-    """Per metric, the independent two-sample t-test of A's units against B's (None: too few units)."""
-    return {metric: ttest_ind(a.metrics[metric].values, b.metrics[metric].values) for metric in QUESTIONS}
+    """Per metric both have, the independent two-sample t-test of A's units against B's (None: too few
+    units)."""
+    return {
+        metric: ttest_ind(a.metrics[metric].values, b.metrics[metric].values)
+        for metric in ALL_QUESTIONS
+        if metric in a.metrics and metric in b.metrics
+    }

@@ -22,7 +22,7 @@ from typing import Any
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.models.registry import backend_options, parse_backend_args
-from mmrole.options import backend_arg_help, option
+from mmrole.options import MAX_IMAGE_SIDE_HELP, backend_arg_help, option
 
 __all__ = [
     "AutoRPEvalOptions",
@@ -33,6 +33,7 @@ __all__ = [
     "ScenarioOptions",
     "ScoreOptions",
     "require",
+    "require_source",
 ]
 
 _MODEL = "openai:MODEL or openai:MODEL@URL, hf:PATH, replay:FILE or demo"
@@ -75,12 +76,26 @@ def _check_backend_args(options: Any) -> None:
             setattr(options, f"{seat}_args", args)
 
 
+def _max_image_side() -> Any:
+    return option(None, MAX_IMAGE_SIDE_HELP + " (Chats anchored in an image.)", min=16)
+
+
 @dataclass(kw_only=True)
 class _Scenarios:
     roles: str | None = option(
         None,
         "BeyondDialogue role files: a folder (searched recursively, e.g. the released autorpeval/ with "
-        "roles_en/ and roles_zh/) or one file. Required for the scenarios stage.",
+        "roles_en/ and roles_zh/) or one file. A chat may carry an image (multimodal AutoRPEval). "
+        "The scenarios stage needs --roles or --data.",
+    )
+    data: str | None = option(
+        None,
+        "An MMRole-Data root (demo: the bundled demo set) instead of --roles: its characters become roles, "
+        "each image of their dialogues a chat anchored in it (multimodal AutoRPEval).",
+    )
+    images: str | None = option(
+        None,
+        "The folder the image paths of --roles files are relative to (default: each role file's folder).",
     )
     names: str | None = option(None, "Only these roles (comma-separated names).")
     limit: int | None = option(None, "Only the first N chats of each role.", min=1)
@@ -109,6 +124,7 @@ class _Dialogues:
     max_tokens: int | None = option(
         None, "Longest utterance in tokens (default 256; 24 for the demo model).", min=1
     )
+    max_image_side: int | None = _max_image_side()
     agent_args: dict[str, Any] = _backend_args("agent")
     simulator_args: dict[str, Any] = _backend_args("simulator")
 
@@ -127,6 +143,7 @@ class _Questions:
         "failed (default 2; 0 for the demo model).",
         min=0,
     )
+    max_image_side: int | None = _max_image_side()
     evaluator_args: dict[str, Any] = _backend_args("evaluator")
 
 
@@ -231,3 +248,16 @@ def require(options: Any, *names: str) -> None:
             raise ConfigError(f"--{name} must be 1 or more")
     if "limit" in known and options.limit is not None and options.limit < 1:
         raise ConfigError("--limit must be 1 or more")
+
+
+def require_source(options: Any) -> None:
+    """Refuse scenario options without exactly one of ``--roles`` and ``--data`` (one line)."""
+    roles, data = getattr(options, "roles", None), getattr(options, "data", None)
+    if roles and data:
+        raise ConfigError(
+            "--roles and --data: give one of them (role files or an MMRole-Data root), not both"
+        )
+    if not roles and not data:
+        raise ConfigError("--roles or --data is required (role files, or an MMRole-Data root)")
+    if data and getattr(options, "images", None):
+        raise ConfigError("--images is for --roles files; --data finds its images in the root's images/")

@@ -3,7 +3,8 @@
     summary = autorpeval_sync(AutoRPEvalOptions(agent=..., simulator=..., evaluator=..., roles=..., run=...))
 
 Stages (:mod:`mmrole.autorpeval.run_folder` keeps their files and records): ``scenarios``
-(the role files' chats, or generated ones), ``dialogues`` (agent and simulator), ``questions``
+(the role files' chats, or generated ones; or, with ``data``, chats about the images of an
+MMRole-Data root: multimodal AutoRPEval), ``dialogues`` (agent and simulator), ``questions``
 (the evaluator; then ``results.json`` and the reports). Every call goes through the engine with
 the run's ``store.sqlite``: a rerun makes no call twice and a killed run resumes. ``models`` maps
 a seat (``agent``, ``simulator``, ``evaluator``, ``generator``) to a Backend instance, which then
@@ -21,16 +22,24 @@ from typing import Any
 from mmrole.autorpeval.calls import Calls, Seats
 from mmrole.autorpeval.dialogues import DialogueSummary, run_dialogues
 from mmrole.autorpeval.evaluate import QuestionSummary, run_questions
+from mmrole.autorpeval.mmrole_data import roles_from_mmrole_data
 from mmrole.autorpeval.options import (
     AutoRPEvalOptions,
     DialogueOptions,
     QuestionOptions,
     ScenarioOptions,
     require,
+    require_source,
 )
 from mmrole.autorpeval.roles import load_roles
 from mmrole.autorpeval.run_folder import AutoRPEvalRun
-from mmrole.autorpeval.scenarios import ScenarioSummary, generate_scenarios, take_scenarios
+from mmrole.autorpeval.scenarios import (
+    ScenarioSummary,
+    generate_feelings,
+    generate_scenarios,
+    take_scenarios,
+)
+from mmrole.autorpeval.scene_images import check_images, resolve_images
 from mmrole.engine import Store
 from mmrole.engine.failures import MaxFailures
 from mmrole.models.base import Backend, GenerationParams, display_spec
@@ -67,6 +76,7 @@ class AutoRPEvalSummary:
     results: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, Path] = field(default_factory=dict)
     demo_evaluator: bool = False
+    n_image_chats: int = 0
 
     def check_failures(self, max_failures: str | None) -> None:
         """Exit status 1 (TooManyFailures) when a stage failed more than ``--max-failures`` allows,
@@ -80,8 +90,11 @@ class AutoRPEvalSummary:
             where = str(self.run / "dialogues")
             stages.append((self.dialogues.n_failed, self.dialogues.n_chats, "dialogues", where))
         if self.questions is not None and not (self.demo_evaluator and max_failures is None):
-            asked = self.n_chats * 8
-            stages.append((self.questions.total_failed, asked, "answers", str(self.run / "evaluations")))
+            # Grounding: one more per chat with an image; answers not asked (no label) are no failures.
+            not_asked = self.questions.n_not_asked
+            asked = self.n_chats * 8 + self.n_image_chats - not_asked
+            failed = self.questions.total_failed - not_asked
+            stages.append((failed, asked, "answers", str(self.run / "evaluations")))
         allowed.check_stages(stages)
 
 
@@ -105,33 +118,51 @@ def _calls(options: Any, store: Store) -> Calls:
 async def scenarios_stage(
     options: ScenarioOptions | AutoRPEvalOptions, *, models: Mapping[str, Backend] | None = None
 ) -> AutoRPEvalSummary:
-    """Write the run's scenarios: the role files' chats, or (``generate``) generated ones."""
+    """Write the run's scenarios: the role files' chats (their images checked), or (``generate``)
+    generated ones; with ``data``, chats about an MMRole-Data root's images (``generate``: their
+    emotions and intimacy generated)."""
     require(
         options,
         "run",
-        "roles",
         *(("generator",) if options.generate and not (models or {}).get("generator") else ()),
     )
+    require_source(options)
     run = AutoRPEvalRun(options.run)  # type: ignore[arg-type]
     names = [n.strip() for n in options.names.split(",") if n.strip()] if options.names else None
-    roles = load_roles(options.roles, require_chats=not options.generate, names=names)  # type: ignore[arg-type]
+    if options.data:
+        roles = roles_from_mmrole_data(options.data, names=names)
+    else:
+        roles = load_roles(options.roles, require_chats=not options.generate, names=names)  # type: ignore[arg-type]
+        if not options.generate:  # generated chats replace the files' own
+            roles = resolve_images(roles, options.images)
+    source = data_source(options.data or options.roles)  # type: ignore[arg-type]
     summary = AutoRPEvalSummary(run.path)
     seats = Seats()
     try:
         generator = _seat(seats, options, models, "generator") if options.generate else None
         spec = display_spec(generator) if generator is not None else "role files"
-        chosen = {"limit": options.limit, "names": names, "generate": options.generate}
+        chosen: dict[str, Any] = {"limit": options.limit, "names": names, "generate": options.generate}
+        if options.images:  # recorded only when given: a text run's inputs stay what they were
+            chosen["images"] = data_source(options.images)
         if options.generate:
             chosen.update(partners=options.partners, retries=options.generator_retries)
         with run.lock():
             run.begin(
                 "scenarios",
-                StageInputs(spec, chosen, data_source(options.roles)),  # type: ignore[arg-type]
+                StageInputs(spec, chosen, source),
                 overwrite=options.overwrite,
-                summary={"roles": data_source(options.roles)},  # type: ignore[arg-type]
+                summary={"roles": source},
             )
             if generator is None:
                 made = take_scenarios(roles, options.limit)
+            elif options.data:
+                with Store(run.store_path) as store:
+                    made, summary.scenarios = await generate_feelings(
+                        take_scenarios(roles, options.limit),
+                        generator,
+                        _calls(options, store),
+                        retries=options.generator_retries,
+                    )
             else:
                 with Store(run.store_path) as store:
                     made, summary.scenarios = await generate_scenarios(
@@ -167,6 +198,7 @@ async def dialogues_stage(
     try:
         with run.lock():
             roles = run.roles("scenarios")
+            check_images(roles)  # a missing image is one line now, not a failed chat later
             agent = _seat(seats, options, models, "agent")
             simulator = _seat(seats, options, models, "simulator")
             agent_params = _utterance_params(options, agent, options.agent_temperature)
@@ -177,6 +209,8 @@ async def dialogues_stage(
                 "agent_params": agent_params.to_dict(),
                 "simulator_params": simulator_params.to_dict(),
             }
+            if options.max_image_side is not None:  # recorded only when given (text runs unchanged)
+                chosen["max_image_side"] = options.max_image_side
             run.begin(
                 "dialogues",
                 StageInputs(display_spec(agent), chosen, run.digest("scenarios")),
@@ -192,6 +226,7 @@ async def dialogues_stage(
                     rounds=options.rounds,
                     agent_params=agent_params,
                     simulator_params=simulator_params,
+                    max_image_side=options.max_image_side,
                 )
             run.finish("dialogues", run.write_roles("dialogues", done), asdict(summary.dialogues))
     finally:
@@ -211,6 +246,7 @@ async def questions_stage(
     try:
         with run.lock():
             roles = run.roles("dialogues")
+            check_images(roles)
             evaluator = _seat(seats, options, models, "evaluator")
             demo = DEMO_EVALUATOR if _is_demo(evaluator) else {}
             tokens = options.evaluator_max_tokens or demo.get("evaluator_max_tokens") or 2048
@@ -220,7 +256,9 @@ async def questions_stage(
                 else demo.get("format_retries", 2)
             )
             params = GenerationParams(max_tokens=tokens, temperature=0.0)
-            chosen = {"params": params.to_dict(), "format_retries": retries}
+            chosen: dict[str, Any] = {"params": params.to_dict(), "format_retries": retries}
+            if options.max_image_side is not None:
+                chosen["max_image_side"] = options.max_image_side
             run.begin(
                 "questions",
                 StageInputs(display_spec(evaluator), chosen, run.digest("dialogues")),
@@ -229,7 +267,12 @@ async def questions_stage(
             )
             with Store(run.store_path) as store:
                 done, summary.questions = await run_questions(
-                    roles, evaluator, _calls(options, store), params=params, format_retries=retries
+                    roles,
+                    evaluator,
+                    _calls(options, store),
+                    params=params,
+                    format_retries=retries,
+                    max_image_side=options.max_image_side,
                 )
             counts = {**asdict(summary.questions), "failed": summary.questions.total_failed}
             run.finish("questions", run.write_roles("questions", done), counts)
@@ -237,6 +280,7 @@ async def questions_stage(
     finally:
         await seats.aclose()
     summary.n_roles, summary.n_chats = len(done), sum(len(role.scenes) for role in done)
+    summary.n_image_chats = sum(1 for role in done for scene in role.scenes if scene.image is not None)
     summary.demo_evaluator = _is_demo(evaluator)
     return summary
 
@@ -267,9 +311,8 @@ async def autorpeval(
     """Every stage in a row: scenarios, dialogues, questions (then results and reports). Failures are
     counted, never fatal here: :meth:`AutoRPEvalSummary.check_failures` judges them at the end."""
     given = models or {}
-    require(
-        options, "run", "roles", *(seat for seat in ("agent", "simulator", "evaluator") if seat not in given)
-    )
+    require(options, "run", *(seat for seat in ("agent", "simulator", "evaluator") if seat not in given))
+    require_source(options)
     first = await scenarios_stage(options, models=models)
     second = await dialogues_stage(options, models=models)
     third = await questions_stage(options, models=models)

@@ -6,6 +6,12 @@ and the reply parsed as its ``extrct_*`` function parses it: the last ``{...}`` 
 with ``ast.literal_eval``, then the question's key. Where BeyondDialogue's parser raises (its
 caller then records ``None``), :func:`parse_answer` raises :class:`Unparsed` with the reason.
 
+A chat anchored in an image (multimodal AutoRPEval) gets a ninth question, ``grounding`` (mmrole's
+own, :mod:`mmrole.prompts.autorpeval_image`: is what the role says faithful to the picture? true or
+false, asked and parsed as Coherence is), and the evaluator is shown the image before the prompt
+text of every question but Role Choice (the picture may show the role itself, and would give away
+the identity the question masks).
+
 Two checks are added where BeyondDialogue's parsers let a reply through that its metrics cannot
 score: a Role Choice answer must be one of A-D (BeyondDialogue takes any single character), and a
 Personality answer must have four letters (BeyondDialogue checks the letters it gets, not how many).
@@ -17,14 +23,17 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmrole.autorpeval import texts
 from mmrole.models.base import Message
+from mmrole.prompts import autorpeval_image as image_texts
 from mmrole.schema import EMOTIONS, EMOTIONS_ZH, MBTI_AXES
 
 __all__ = [
+    "ALL_QUESTIONS",
+    "GROUNDING",
     "QUESTIONS",
     "QUESTION_NAMES",
     "SYSTEM",
@@ -57,7 +66,14 @@ QUESTION_NAMES: dict[str, str] = {
     "human_likeness": "Human-likeness",
     "rolechoice": "Role Choice",
     "coherence": "Coherence",
+    "grounding": "Grounding",
 }
+#: The question asked only of chats anchored in an image (mmrole's own).
+GROUNDING = "grounding"
+#: Every question: BeyondDialogue's eight, then Grounding.
+ALL_QUESTIONS: tuple[str, ...] = (*QUESTIONS, GROUNDING)
+#: The questions whose requests do not show the chat's image.
+_WITHOUT_IMAGE = frozenset({"rolechoice"})
 #: The evaluator's system message in every AutoTest script.
 SYSTEM = "You are a helpful assistant."
 _LAST_OBJECT = re.compile(r"{[^}]*}", re.DOTALL)
@@ -128,16 +144,43 @@ def question_prompt(question: str, role: Any, chat: Mapping[str, Any]) -> str:
         )
     if question == "coherence":
         return prompts.COHERENCE.format(dialogues=dialogues, scene=scene)
+    if question == GROUNDING:
+        cn = language == "cn"
+        image = chat.get("image") or {}
+        annotation = texts.annotation_text(image.get("annotation"), language) or (
+            image_texts.NONE_CN if cn else image_texts.NONE_EN
+        )
+        return (image_texts.GROUNDING_CN if cn else image_texts.GROUNDING_EN).format(
+            role_name=role.name,
+            chat_role=chat["chat_role"],
+            annotation=annotation,
+            scene=scene,
+            dialogues=dialogues,
+        )
     raise KeyError(question)
 
 
 def question_messages(
-    question: str, role: Any, chat: Mapping[str, Any], *, attempt: int = 0
+    question: str,
+    role: Any,
+    chat: Mapping[str, Any],
+    *,
+    attempt: int = 0,
+    image: Sequence[dict[str, Any]] | None = None,
 ) -> list[Message]:
-    """The evaluator's messages; an answer asked again (``attempt`` > 0) ends with a format reminder."""
+    """The evaluator's messages; an answer asked again (``attempt`` > 0) ends with a format reminder.
+
+    Args:
+        image: The chat's image as ``image_url`` parts, shown before the prompt (not for Role Choice).
+    """
     text = question_prompt(question, role, chat)
     if attempt:
         text = f"{text}\n\n{texts.prompts_of(role.language).FORMAT_REMINDER}"
+    if image and question not in _WITHOUT_IMAGE:
+        return [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": [*image, {"type": "text", "text": text}]},
+        ]
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
 
 
@@ -215,6 +258,8 @@ def _parse(question: str, found: Any, role: Any) -> Any:
         return _flag(found, "is_real_dialogue")
     if question == "coherence":
         return _flag(found, "is_coherent")
+    if question == GROUNDING:
+        return _flag(found, "is_grounded")
     if question == "rolechoice":
         if "answer" not in found:
             raise Unparsed("no 'answer' key in the answer")
@@ -233,7 +278,7 @@ def parse_answer(question: str, reply: str, role: Any) -> Any:
     Returns:
         character/style: the candidate labels named (a list, maybe empty); emotion: six ints by key;
         relationship: a float; personality: four MBTI letters; human_likeness/coherence: 1 or 0;
-        rolechoice: a letter A-D.
+        rolechoice: a letter A-D; grounding: 1 or 0.
 
     Raises:
         Unparsed: The reply holds no such answer.
@@ -244,7 +289,7 @@ def parse_answer(question: str, reply: str, role: Any) -> Any:
     except Unparsed:
         raise
     except KeyError:
-        if question not in QUESTIONS:
+        if question not in ALL_QUESTIONS:
             raise
         raise Unparsed("the last {...} of the reply is not an object with the answer") from None
     except Exception as exc:  # noqa: BLE001 - e.g. a set or a number where an object was asked for

@@ -5,7 +5,9 @@
 One table per language (``cn``, ``en``) and one over all roles, one row per run: the five CSERP
 metrics, Avg, then Human-likeness, Role Choice and Coherence, each ``mean ± SEM`` x100 (two
 decimals; ``n/a`` where there are too few units for a SEM). A second table counts, per metric,
-the chats whose answer failed. The CSV holds every number unrounded, as fractions.
+the chats whose answer failed. The CSV holds every number unrounded, as fractions. Where some run
+had images (multimodal AutoRPEval), Grounding follows Coherence in every table; otherwise the
+reports are BeyondDialogue's columns alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from mmrole import files
 from mmrole.autorpeval.metrics import AVG, LOWER_IS_BETTER, POOLED, LanguageScores, MetricScore
-from mmrole.autorpeval.questions import QUESTION_NAMES, QUESTIONS
+from mmrole.autorpeval.questions import GROUNDING, QUESTION_NAMES, QUESTIONS
 from mmrole.autorpeval.results import tables_of
 from mmrole.autorpeval.run_folder import RESULTS, AutoRPEvalRun
 from mmrole.errors import ConfigError
@@ -29,6 +31,7 @@ __all__ = [
     "COLUMNS",
     "ReportRun",
     "cell",
+    "columns",
     "load_report_run",
     "render_csv",
     "render_html",
@@ -48,6 +51,11 @@ NOTE = (
     "Role Choice, Coherence). ↓: an error, lower is better. Avg.: the mean of the five CSERP metrics "
     "with Emotion and Relationship taken as 100 − value (± the mean of their SEMs). Chats whose "
     "answer failed are left out of a metric and counted below."
+)
+#: Added to the note when some run had images.
+GROUNDING_NOTE = (
+    " Grounding (mmrole's own question, not BeyondDialogue's): the share of chats with an image whose "
+    "role lines the evaluator, shown the image, judged faithful to it, over roles."
 )
 
 
@@ -75,6 +83,28 @@ def cell(score: MetricScore | None) -> str:
     return f"{100 * score.mean:.2f} ± {sem}"
 
 
+def _has_grounding(runs: Sequence[ReportRun]) -> bool:
+    return any(GROUNDING in table.metrics for run in runs for table in run.tables.values())
+
+
+def columns(runs: Sequence[ReportRun]) -> tuple[str, ...]:
+    """The table's columns for ``runs``: :data:`COLUMNS`, then Grounding where some run had images."""
+    return (*COLUMNS, GROUNDING) if _has_grounding(runs) else COLUMNS
+
+
+def _questions(runs: Sequence[ReportRun]) -> tuple[str, ...]:
+    return (*QUESTIONS, GROUNDING) if _has_grounding(runs) else QUESTIONS
+
+
+def _note(runs: Sequence[ReportRun]) -> str:
+    return NOTE + (GROUNDING_NOTE if _has_grounding(runs) else "")
+
+
+def _failed(table: LanguageScores, question: str) -> str:
+    score = table.metrics.get(question)
+    return "n/a" if score is None else str(score.failed)
+
+
 def _score(table: LanguageScores, column: str) -> MetricScore | None:
     return table.avg if column == AVG else table.metrics.get(column)
 
@@ -94,14 +124,15 @@ def load_report_run(run_dir: str | Path) -> ReportRun:
 
 def _rows(runs: Sequence[ReportRun], language: str, failures: bool) -> list[list[str]]:
     rows = []
+    shown, questions = columns(runs), _questions(runs)
     for run in runs:
         table = run.tables.get(language)
         if table is None:
             continue
         if failures:
-            rows.append([run.name, str(table.n_chats), *(str(table.metrics[q].failed) for q in QUESTIONS)])
+            rows.append([run.name, str(table.n_chats), *(_failed(table, q) for q in questions)])
         else:
-            rows.append([run.name, *(cell(_score(table, column)) for column in COLUMNS)])
+            rows.append([run.name, *(cell(_score(table, column)) for column in shown)])
     return rows
 
 
@@ -117,17 +148,19 @@ def render_markdown(runs: Sequence[ReportRun]) -> str:
         f"evaluator `{run.models['evaluator']}` ({run.path})"
         for run in runs
     ]
-    parts += ["", NOTE, ""]
+    parts += ["", _note(runs), ""]
     for language in _languages(runs):
         parts += [f"## {LANGUAGE_NAMES.get(language, language)} ({_sizes(runs, language)})", ""]
         parts += [
-            markdown_table(["Model", *map(header, COLUMNS)], _rows(runs, language, False), numeric_from=1),
+            markdown_table(
+                ["Model", *map(header, columns(runs))], _rows(runs, language, False), numeric_from=1
+            ),
             "",
         ]
     parts += ["## Failed answers (chats)", ""]
     for language in _languages(runs):
         parts += [f"### {LANGUAGE_NAMES.get(language, language)}", ""]
-        headers = ["Model", "Chats", *(QUESTION_NAMES[q] for q in QUESTIONS)]
+        headers = ["Model", "Chats", *(QUESTION_NAMES[q] for q in _questions(runs))]
         parts += [markdown_table(headers, _rows(runs, language, True), numeric_from=1), ""]
     return "\n".join(parts)
 
@@ -138,7 +171,7 @@ def render_csv(runs: Sequence[ReportRun]) -> str:
     writer.writerow(CSV_COLUMNS)
     for run in runs:
         for language, table in run.tables.items():
-            for column in COLUMNS:
+            for column in columns([run]):
                 score = _score(table, column)
                 if score is None:
                     continue
@@ -176,15 +209,15 @@ def render_html(runs: Sequence[ReportRun]) -> str:
     for run in runs:
         models = ", ".join(f"{seat} <code>{html.escape(spec)}</code>" for seat, spec in run.models.items())
         parts.append(f"<li><strong>{html.escape(run.name)}</strong>: {models}</li>")
-    parts.append(f"</ul><p>{html.escape(NOTE)}</p>")
+    parts.append(f"</ul><p>{html.escape(_note(runs))}</p>")
     for language in _languages(runs):
         title = f"{LANGUAGE_NAMES.get(language, language)} ({_sizes(runs, language)})"
         parts.append(f"<h2>{html.escape(title)}</h2>")
-        parts.append(_html_table(["Model", *map(header, COLUMNS)], _rows(runs, language, False)))
+        parts.append(_html_table(["Model", *map(header, columns(runs))], _rows(runs, language, False)))
     parts.append("<h2>Failed answers (chats)</h2>")
     for language in _languages(runs):
         parts.append(f"<h3>{html.escape(LANGUAGE_NAMES.get(language, language))}</h3>")
-        headers = ["Model", "Chats", *(QUESTION_NAMES[q] for q in QUESTIONS)]
+        headers = ["Model", "Chats", *(QUESTION_NAMES[q] for q in _questions(runs))]
         parts.append(_html_table(headers, _rows(runs, language, True)))
     parts.append("</body></html>\n")
     return "\n".join(parts)

@@ -4,7 +4,7 @@
      "tables": {"cn": {...}, "en": {...}, "all": {...}},      # mmrole.autorpeval.metrics, as fractions
      "roles": {"cn": [names], "en": [names]}}
 
-Each table holds, per metric, the mean, the SEM, the units (chats or roles) and the chats whose
+Each table holds, per metric (the eight, and Grounding when some chat had an image), the mean, the SEM, the units (chats or roles) and the chats whose
 answer failed, and ``avg``. Pure: no I/O.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mmrole.autorpeval.metrics import POOLED, EvaluatedRole, LanguageScores, MetricScore, score_roles
-from mmrole.autorpeval.questions import QUESTIONS
+from mmrole.autorpeval.questions import GROUNDING, QUESTIONS
 from mmrole.autorpeval.roles import Role
 from mmrole.errors import DataError
 
@@ -73,9 +73,9 @@ def tables_of(results: Mapping[str, Any], *, file: str = "results.json") -> dict
     found = {}
     for language, table in tables.items():
         try:
-            metrics = {
-                name: _score(table["metrics"][name], f"tables.{language}.{name}") for name in QUESTIONS
-            }
+            # Grounding is there when the run had images (multimodal AutoRPEval).
+            names = (*QUESTIONS, *((GROUNDING,) if GROUNDING in table["metrics"] else ()))
+            metrics = {name: _score(table["metrics"][name], f"tables.{language}.{name}") for name in names}
             avg = table.get("avg") or {}
             found[language] = LanguageScores(
                 language=language,

@@ -51,6 +51,9 @@ ROLE_FIELDS = (
     "role_answer",
     "sys_prompt",
 )
+#: The role fields that may be null: an MMRole character has no Role Choice candidates, and may lack
+#: BeyondDialogue's labels (the questions needing one are then not asked).
+NULLABLE_FIELDS = frozenset({"character", "style", "personality", "role_candidates", "role_answer"})
 #: The fields each chat must have.
 CHAT_FIELDS = ("chat_role", "role_des", "scene", "emotions", "relationship_score")
 #: The slots a ``sys_prompt`` template may have (BeyondDialogue fills exactly these).
@@ -107,9 +110,9 @@ class Role(Record):
         data.update(
             name=self.name,
             world=self.profile.world,
-            character=self.traits,
-            style=self.style,
-            personality=self.mbti,
+            character=self.profile.character_traits,  # None (null) for a role without the label
+            style=self.profile.speaking_style,
+            personality=self.profile.mbti,
             role_candidates=self.candidates,
             role_answer=self.answer,
             sys_prompt=self.sys_prompt,
@@ -138,6 +141,8 @@ def _chat_data(scene: Scene) -> dict[str, Any]:
     data = copy.deepcopy(scene.model_dump(by_alias=True))
     if data.get("image") is None:
         data.pop("image", None)
+    elif data["image"].get("annotation") is None:
+        data["image"].pop("annotation", None)
     return data
 
 
@@ -145,10 +150,12 @@ def _where(file: str, role: str | None, field: str | None, message: str) -> Data
     return DataError(message, file=file, record=role, field=field)
 
 
-def _text_field(data: Mapping[str, Any], key: str, file: str, role: str | None) -> str:
+def _text_field(data: Mapping[str, Any], key: str, file: str, role: str | None) -> Any:
     if key not in data:
         raise _where(file, role, key, "missing")
     value = data[key]
+    if value is None and key in NULLABLE_FIELDS:
+        return None
     if not isinstance(value, str) or not value.strip():
         raise _where(file, role, key, f"must be a non-empty string, not {value!r}")
     return value
@@ -228,6 +235,8 @@ def role_from_data(data: Any, *, file: str, require_chats: bool = True) -> Role:
             f"unknown slot {{{unknown[0]}}}; the template's slots are {{scene}}, "
             "{emotion}, {chat_role} and {relationship}",
         )
+    if (texts["role_candidates"] is None) != (texts["role_answer"] is None):
+        raise _where(file, name, "role_answer", "role_candidates and role_answer are both given or both null")
     language = _language(data["chats"], (name, texts["sys_prompt"]))
     fields = {
         "world": texts["world"],

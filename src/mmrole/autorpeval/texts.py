@@ -8,6 +8,11 @@ prompts mmrole sends are the prompts BeyondDialogue sends:
     partner_system_prompt(role, scene)   # ChatRoleSysPrompt, filled
     dialogue_text(turns)                 # "Harry: ...\\nElara: ..."
 
+A scene anchored in an image (multimodal AutoRPEval) adds one of mmrole's own texts
+(:mod:`mmrole.prompts.autorpeval_image`): the simulator, a text model, is told what the picture
+shows (:func:`picture_text`) after its scene; the tested model's prompt is BeyondDialogue's (it sees
+the image itself).
+
 Pure: no I/O.
 """
 
@@ -17,10 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmrole.prompts import autorpeval_cn, autorpeval_en
-from mmrole.schema import EMOTIONS, EMOTIONS_ZH, Scene
+from mmrole.prompts import autorpeval_image as image_texts
+from mmrole.schema import EMOTIONS, EMOTIONS_ZH, ImageAnnotation, Scene
 
 __all__ = [
     "MBTI_NAMES",
+    "annotation_text",
     "character_candidates",
     "dialogue_text",
     "emotion_text",
@@ -29,6 +36,7 @@ __all__ = [
     "masked_scene",
     "mbti_text",
     "partner_system_prompt",
+    "picture_text",
     "prompts_of",
     "role_system_prompt",
     "shown_labels",
@@ -88,13 +96,41 @@ def role_system_prompt(role: Any, scene: Scene) -> str:
     )
 
 
+def annotation_text(annotation: ImageAnnotation | Mapping[str, Any] | None, language: str) -> str:
+    """An MMRole image annotation written out, one ``Place: ...`` line per field given ("" for none)."""
+    if annotation is None:
+        return ""
+    fields = annotation.model_dump() if isinstance(annotation, ImageAnnotation) else dict(annotation)
+    labels = image_texts.ANNOTATION_LABELS["cn" if language == "cn" else "en"]
+    colon = "：" if language == "cn" else ": "
+    return "\n".join(
+        f"{label}{colon}{str(fields[key]).strip()}"
+        for key, label in labels.items()
+        if str(fields.get(key) or "").strip()
+    )
+
+
+def picture_text(role: Any, scene: Scene) -> str:
+    """What the simulator is told of a scene's picture (mmrole's own text): its annotation, or that only
+    the role can see it."""
+    cn = role.language == "cn"
+    annotation = annotation_text(scene.image.annotation if scene.image else None, role.language)
+    if annotation:
+        return (image_texts.PICTURE_CN if cn else image_texts.PICTURE_EN).format(
+            role_name=role.name, annotation=annotation
+        )
+    return (image_texts.NO_ANNOTATION_CN if cn else image_texts.NO_ANNOTATION_EN).format(role_name=role.name)
+
+
 def partner_system_prompt(role: Any, scene: Scene) -> str:
-    """The simulator's system prompt (``ChatRoleSysPrompt``), filled as ``process_chat_role`` does."""
+    """The simulator's system prompt (``ChatRoleSysPrompt``), filled as ``process_chat_role`` does; for a
+    scene with an image, the scene is followed by what the picture shows (:func:`picture_text`)."""
+    shown = scene.text if scene.image is None else f"{scene.text}\n{picture_text(role, scene)}"
     return prompts_of(role.language).PARTNER_SYSTEM.format(
         chat_role=scene.partner,
         role_name=role.name,
         role_des=scene.partner_description,
-        scene=scene.text,
+        scene=shown,
         relationship=scene.intimacy,
         world=role.profile.world,
     )
