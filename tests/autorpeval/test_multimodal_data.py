@@ -87,6 +87,7 @@ def test_the_demo_dataset_becomes_roles_with_chats_about_its_images(tmp_path: Pa
     asked = [call.request_id.split("/")[1] for call in models["evaluator"].calls]
     assert asked.count("Mira Vale") == 3 * 8 and asked.count("小月") == 2 * 5 and len(asked) == 3 * 8 + 7 * 5
     assert summary.questions.n_not_asked == 3 * 1 + 7 * 4 and summary.questions.total_failed == 31
+    assert summary.questions.not_asked == {"character": 7, "style": 7, "personality": 7, "rolechoice": 10}
     summary.check_failures(None)  # answers not asked are no failures
     tables = summary.results["tables"]
     assert (

@@ -61,11 +61,13 @@ def _print(summary: Any) -> None:
         console.print(f"dialogues: {d.n_chats} chats, {d.n_failed} stopped early; {d.n_calls} calls made")
     if summary.questions is not None:
         q = summary.questions
-        failed = ", ".join(f"{name} {n}" for name, n in q.n_failed.items() if n) or "none"
+        failed = [(name, n - q.not_asked.get(name, 0)) for name, n in q.n_failed.items()]
+        said = ", ".join(f"{name} {n}" for name, n in failed if n) or "none"
         if q.n_not_asked:
-            failed += f" ({q.n_not_asked} not asked: the roles lack those labels)"
+            skipped = ", ".join(f"{name} {n}" for name, n in q.not_asked.items())
+            said += f"; not asked (the roles lack those labels): {skipped}"
         console.print(
-            f"questions: {q.n_answered}/{q.n_asked} answers parsed, {q.n_retries} re-asked; failed: {failed}; "
+            f"questions: {q.n_answered}/{q.n_asked} answers parsed, {q.n_retries} re-asked; failed: {said}; "
             f"{q.n_calls} calls made"
         )
     if summary.results:

@@ -63,8 +63,8 @@ class QuestionSummary:
         n_answered: Answers that parsed.
         n_failed: Per question, the answers recorded as failed (request failed, or no parse after
             the re-asks), chats without a complete dialogue included.
-        n_not_asked: Of those failed, the answers not asked: the role lacks the question's label
-            (an MMRole character); they do not count against ``--max-failures``.
+        not_asked: Per question, the answers of ``n_failed`` not asked: the role lacks the
+            question's label (an MMRole character); they do not count against ``--max-failures``.
         n_retries: Re-asks with a format reminder.
         n_calls: Calls made (not served from the store).
     """
@@ -74,7 +74,11 @@ class QuestionSummary:
     n_failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUESTIONS, 0))
     n_retries: int = 0
     n_calls: int = 0
-    n_not_asked: int = 0
+    not_asked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_not_asked(self) -> int:
+        return sum(self.not_asked.values())
 
     @property
     def total_failed(self) -> int:
@@ -132,7 +136,7 @@ async def run_questions(
                     task.error = "no complete dialogue"
                 elif needs is not None and not getattr(role, needs[0]):
                     task.error = f"the role has no {needs[1]}"
-                    summary.n_not_asked += 1
+                    summary.not_asked[question] = summary.not_asked.get(question, 0) + 1
                 else:
                     tasks.append(task)
                 if task.error:
