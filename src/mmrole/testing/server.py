@@ -38,7 +38,9 @@ class LocalOpenAIServer:
     Args:
         responder: ``messages -> str | Reply``; defaults to :func:`echo_responder`. It may raise
             :class:`InjectedError` to answer with an HTTP error.
-        latency: Seconds each answer takes, or a ``(low, high)`` range drawn uniformly.
+        latency: Seconds each answer takes, or a ``(low, high)`` range drawn uniformly: from the
+            moment the request's head arrived (or a slot freed up for it), so the server's own
+            parsing is inside it and ``capacity / latency`` is the rate it really sustains.
         capacity: At most this many requests are served at once; the rest wait
             (``overflow="wait"``) or get a 429 (``overflow="reject"``).
         faults: Which faults to inject, and how often.
@@ -164,11 +166,13 @@ class LocalOpenAIServer:
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        loop = asyncio.get_running_loop()
         self._handlers.add(task)
         try:
             while True:
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
+                    arrived = loop.time()
                     lines = head.decode("latin-1").split("\r\n")
                     method, target, _ = lines[0].split(" ", 2)
                     headers = dict(_split_header(line) for line in lines[1:] if line)
@@ -176,7 +180,7 @@ class LocalOpenAIServer:
                     body = await reader.readexactly(length) if length else b""
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
                     break
-                keep_open = await self._dispatch(method, target.split("?", 1)[0], headers, body, writer)
+                keep_open = await self._dispatch(method, target.split("?", 1)[0], headers, body, writer, arrived)
                 if not keep_open or headers.get("connection", "").lower() == "close":
                     break
         except (ConnectionError, asyncio.CancelledError):
@@ -186,7 +190,13 @@ class LocalOpenAIServer:
             writer.close()
 
     async def _dispatch(
-        self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        writer: asyncio.StreamWriter,
+        arrived: float,
     ) -> bool:
         """Answer one request; False when the connection must close afterwards."""
         if method == "GET" and path.rstrip("/").endswith("/models"):
@@ -220,8 +230,12 @@ class LocalOpenAIServer:
             self.outcomes["429_capacity"] += 1
             extra = {"Retry-After": _format_seconds(self.faults.retry_after)}
             return await _respond(writer, 429, _error("server at capacity"), extra)
+        loop = asyncio.get_running_loop()
         if self._slots is not None:
+            queued = self._slots.locked()
             await self._slots.acquire()
+            if queued:  # waited for a slot: its latency starts now
+                arrived = loop.time()
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:
@@ -229,7 +243,7 @@ class LocalOpenAIServer:
                 self.outcomes["hang"] += 1
                 await asyncio.sleep(self.faults.hang_seconds)
                 return False
-            await asyncio.sleep(self._draw_latency())
+            await asyncio.sleep(max(0.0, arrived + self._draw_latency() - loop.time()))
             if fault == "drop":
                 self.outcomes["drop"] += 1
                 return False
