@@ -139,8 +139,8 @@ def markdown(rows: list[dict]) -> str:
         "`benchmarks/engine_waves.py`, measured "
         f"{time.strftime('%Y-%m-%d')}: the throughput table's ceiling and mmrole rows again (95 KB image, one run "
         "each), the server logging each call. With a fixed latency the slots cycle in step, so the first "
-        "wave's spread is kept to the end: a job of N waves loses about (first wave + last wave) / "
-        "(N x 200 ms) of its window to them, whatever the client.",
+        "wave's spread is kept to the end, and the window also holds the last wave's drain: in a job "
+        "of 16 waves of 200 ms, each 100 ms of them is about 3 % of the window, whatever the client.",
         "",
         "| client | in flight | calls | whole window: of capacity | steady, between the first and the last wave: of capacity "
         "| first wave, ms | last wave, ms | before and after, ms |",
