@@ -180,7 +180,9 @@ class LocalOpenAIServer:
                     body = await reader.readexactly(length) if length else b""
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
                     break
-                keep_open = await self._dispatch(method, target.split("?", 1)[0], headers, body, writer, arrived)
+                keep_open = await self._dispatch(
+                    method, target.split("?", 1)[0], headers, body, writer, arrived
+                )
                 if not keep_open or headers.get("connection", "").lower() == "close":
                     break
         except (ConnectionError, asyncio.CancelledError):
