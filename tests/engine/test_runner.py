@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sqlite3
 
 import pytest
 
@@ -237,6 +238,33 @@ def test_calls_finishing_together_are_committed_in_one_transaction(
     assert sum(batches) == 64 and max(batches) > 1 and len(batches) < 64
     with Store(store_path) as store:
         assert store.counts() == {"ok": 64, "failed": 0}
+
+
+def test_a_worker_takes_its_next_request_only_once_its_result_is_committed(fast_backoff, tmp_path):
+    """A kill -9 then repeats at most `concurrency` calls: those in flight and those finished but not
+    yet committed are never more than the workers."""
+    store_path = tmp_path / "store.sqlite"
+    at_risk: list[int] = []
+    state = {"in_flight": 0, "returned": 0}
+
+    class Checking(ScriptedBackend):
+        async def generate(self, messages, params):
+            with sqlite3.connect(store_path) as other:  # what a rerun after a kill -9 would find
+                committed = other.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+            state["in_flight"] += 1
+            at_risk.append(state["in_flight"] + state["returned"] - committed)
+            try:
+                return await super().generate(messages, params)
+            finally:
+                state["in_flight"] -= 1
+                state["returned"] += 1
+
+    backend = Checking(default=lambda call: "ok", spec="scripted:test", delay=0.001)  # calls overlap
+    results = run_requests_sync(
+        backend, _requests(12), store=store_path, concurrency=2, progress=False, backoff=fast_backoff
+    )
+    assert all(r.ok for r in results) and len(at_risk) == 12
+    assert max(at_risk) <= 2, at_risk
 
 
 def test_a_store_that_cannot_commit_stops_the_run(scripted, fast_backoff, tmp_path, monkeypatch):

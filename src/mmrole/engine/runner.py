@@ -256,8 +256,11 @@ class _Engine:
 
         # Results are recorded deferred and committed by `flush_store` on the loop's next turn:
         # the calls that finished in one turn (at 256 in flight, often dozens) share a transaction.
+        # A worker takes its next request only once its result is committed, so a crash repeats
+        # at most the calls in flight, as with a commit per call.
         flushing = asyncio.Event()
         working = [limit]
+        committed = [asyncio.get_running_loop().create_future()]  # resolved by the next flush
 
         async def work() -> None:
             while (item := await queue.get()) is not None:
@@ -272,6 +275,8 @@ class _Engine:
                 if self.store is None or result.error is not None:
                     settled[key] = sharing[0][0]
                 bar.advance(len(sharing), failed=len(sharing) if result.error else 0)
+                if self.store is not None:
+                    await committed[0]
             working[0] -= 1
             flushing.set()
 
@@ -279,7 +284,9 @@ class _Engine:
             while working[0]:
                 await flushing.wait()
                 flushing.clear()
+                done, committed[0] = committed[0], asyncio.get_running_loop().create_future()
                 store.flush()
+                done.set_result(None)
 
         with Progress(total, description, enabled=progress) as bar:
             tasks = [asyncio.ensure_future(produce())] + [asyncio.ensure_future(work()) for _ in range(limit)]
