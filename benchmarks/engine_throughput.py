@@ -90,17 +90,11 @@ def process_cpu(pid: int) -> float:
 
 
 @contextmanager
-def serving(latency: float, slots: int) -> Iterator[tuple[str, int]]:
-    """The local test server in its own process: yields (base URL, pid)."""
-    command = [
-        sys.executable,
-        "-m",
-        "mmrole.testing.server",
-        "--latency",
-        str(latency),
-        "--capacity",
-        str(slots),
-    ]
+def serving(latency: float, slots: int, launcher: list[str] | None = None) -> Iterator[tuple[str, int]]:
+    """The local test server in its own process (``launcher`` runs another server main taking the
+    same options, e.g. one that logs each call): yields (base URL, pid)."""
+    launcher = launcher or [sys.executable, "-m", "mmrole.testing.server"]
+    command = [*launcher, "--latency", str(latency), "--capacity", str(slots)]
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline() if server.stdout else ""

@@ -21,16 +21,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import results_file  # benchmarks/results_file.py (scripts run from benchmarks/)
-from engine_throughput import LATENCY, RowSpec, run_row
+from engine_throughput import LATENCY, RowSpec, run_row, serving
 from engine_workload import Workload, write_images
 
 MARK_START, MARK_END = "<!-- engine-waves:start -->", "<!-- engine-waves:end -->"
@@ -59,30 +56,6 @@ def serve_with_log(log: Path, argv: list[str]) -> None:
     server.main(argv)
 
 
-@contextmanager
-def logged_server(slots: int, log: Path, latency: float = LATENCY) -> Iterator[str]:
-    command = [
-        sys.executable,
-        __file__,
-        "--serve",
-        str(log),
-        "--latency",
-        str(latency),
-        "--capacity",
-        str(slots),
-    ]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline() if process.stdout else ""
-        if not line.startswith("listening on "):
-            raise SystemExit(f"the server did not start: {line!r}")
-        yield line.split()[-1]
-    finally:
-        if process.stdin:
-            process.stdin.close()
-        process.wait(timeout=30)
-
-
 def waves(times: list[tuple[float, float]], slots: int, latency: float) -> dict[str, float]:
     """First and last wave spreads (ms) and the steady share of capacity, from the server's log.
 
@@ -108,7 +81,7 @@ def run(plan: tuple[tuple[int, int], ...], root: Path, kind: str = "real") -> li
     for slots, calls in plan:
         for client in CLIENTS:
             log = root / f"log-{client}-{slots}.json"
-            with logged_server(slots, log, LATENCY) as url:
+            with serving(LATENCY, slots, [sys.executable, __file__, "--serve", str(log)]) as (url, _):
                 spec = RowSpec(client, slots, slots, calls)
                 measured = run_row(
                     spec,
