@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -118,3 +119,11 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mmrole.testing.tiny_models import build_tiny_qwen2vl
 
     return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "qwen2vl")
+
+
+@pytest.fixture
+def benchmark_module(monkeypatch):
+    """Import a script of ``benchmarks/`` by name: they import their siblings by name (they run from
+    there), so the folder goes on ``sys.path`` for the test."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module

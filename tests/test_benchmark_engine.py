@@ -20,10 +20,8 @@ CONCURRENCIES = (8, 16)
 
 
 @pytest.fixture
-def bench(monkeypatch):
-    # The benchmark scripts import their siblings by name (they run from benchmarks/).
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    return importlib.import_module("engine_throughput")
+def bench(benchmark_module):
+    return benchmark_module("engine_throughput")
 
 
 def check_rows(rows, specs):

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture
-def flops(monkeypatch):
-    # The benchmark scripts import their siblings by name (they run from benchmarks/).
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    return importlib.import_module("flops")
+def flops(benchmark_module):
+    return benchmark_module("flops")
 
 
 def test_step_flops_match_a_hand_calculation(flops):

@@ -3,18 +3,12 @@ and one small run end to end through the logging server, so it cannot rot."""
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture
-def waves_bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    return importlib.import_module("engine_waves")
+def waves_bench(benchmark_module):
+    return benchmark_module("engine_waves")
 
 
 def test_wave_spreads_and_the_steady_share_from_a_hand_built_log(waves_bench):
