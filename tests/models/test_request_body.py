@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+from pathlib import Path
 
 from PIL import Image
 
@@ -14,6 +15,7 @@ from mmrole.engine import request_key
 from mmrole.errors import DataError
 from mmrole.models import request_body
 from mmrole.models.base import GenerationParams
+from mmrole.models.data_urls import DataURLs
 from mmrole.models.openai_compat import OpenAICompatBackend
 from mmrole.models.request_body import encode_body
 
@@ -131,17 +133,17 @@ def test_the_wire_carries_the_old_json_dumps_bytes(tmp_path):
 def test_a_made_data_url_is_found_without_work_and_a_changed_file_is_not(tmp_path):
     path = tmp_path / "pic.png"
     Image.new("RGB", (40, 30), (5, 6, 7)).save(path)
-    assert images.cached_data_url(str(path)) is None  # never made: the caller makes it off the loop
+    assert images.quick_data_url(str(path)) is None  # never made: the caller makes it off the loop
     made = images.to_data_url(str(path))
-    assert images.cached_data_url(str(path)) is made
-    assert images.cached_data_url(str(path), 20) is None  # a downscaled copy is another entry
+    assert images.quick_data_url(str(path)) is made
+    assert images.quick_data_url(str(path), 20) is None  # a downscaled copy is another entry
     small = images.to_data_url(made, 20)
-    assert images.cached_data_url(made, 20) is small and images.cached_data_url(made) is made
+    assert images.quick_data_url(made, 20) is small and images.quick_data_url(made) is made
     Image.new("RGB", (40, 30), (9, 9, 9)).save(path)
     os.utime(path, ns=(1, 1))  # another mtime whatever the clock's resolution
-    assert images.cached_data_url(str(path)) is None
-    assert images.cached_data_url("https://example.org/a.png") == "https://example.org/a.png"
-    assert images.cached_data_url(str(tmp_path / "missing.png")) is None
+    assert images.quick_data_url(str(path)) is None
+    assert images.quick_data_url("https://example.org/a.png") == "https://example.org/a.png"
+    assert images.quick_data_url(str(tmp_path / "missing.png")) is None
 
 
 def test_requests_asking_for_an_image_together_make_its_data_url_once(tmp_path, monkeypatch):
@@ -173,6 +175,61 @@ def test_requests_asking_for_an_image_together_make_its_data_url_once(tmp_path, 
     assert made == [path] and len(bodies) == 8
     shipped = images.encode_data_url("image/jpeg", (tmp_path / "shared.jpg").read_bytes()).encode()
     assert all(shipped in body for body in bodies)
+
+
+def test_a_checked_small_image_is_made_on_the_loop_and_others_in_a_thread(tmp_path, monkeypatch):
+    """judge_run checks every image before its first call: the first request of a sample then
+    encodes its image on the event loop; an unchecked one, or one to resize, goes to a thread."""
+    for name, size in (("checked.jpg", (120, 80)), ("unchecked.jpg", (90, 60)), ("wide.jpg", (300, 40))):
+        Image.effect_noise(size, 40).convert("RGB").save(tmp_path / name, quality=90)
+    images.check_image_file(tmp_path / "checked.jpg")
+    images.check_image_file(tmp_path / "wide.jpg")
+    trips: list[str] = []
+    to_thread = asyncio.to_thread
+
+    def counted(function, url, *args):  # noqa: ANN001, ANN202 - asyncio.to_thread's shape
+        trips.append(Path(url).name)
+        return to_thread(function, url, *args)
+
+    monkeypatch.setattr("mmrole.models.data_urls.asyncio.to_thread", counted)
+
+    async def scenario(max_side: int | None, *names: str) -> list[str]:
+        shipper = DataURLs(max_side)
+        made = []
+        for name in names:
+            prepared = await shipper.prepare(_messages(str(tmp_path / name)))
+            made.append(prepared[-1]["content"][0]["image_url"]["url"])
+        return made
+
+    made = asyncio.run(scenario(None, "checked.jpg", "unchecked.jpg"))
+    assert trips == ["unchecked.jpg"]  # decoded once there, to check it
+    assert made == [images.to_data_url(str(tmp_path / n)) for n in ("checked.jpg", "unchecked.jpg")]
+    trips.clear()
+    asyncio.run(scenario(200, "checked.jpg", "wide.jpg"))
+    assert trips == ["wide.jpg"]  # 300 px wide, over the cap: resized in a thread; 120 px fits
+
+
+def test_quick_data_url_never_decodes(tmp_path, monkeypatch):
+    path, large = tmp_path / "pic.png", tmp_path / "large.png"
+    Image.new("RGB", (40, 30), (5, 6, 7)).save(path)
+    Image.effect_noise((40, 30), 40).convert("RGB").save(large)
+    images.check_image_file(path)
+    images.check_image_file(large)
+    monkeypatch.setattr("mmrole.images.decode.open_image", _no_decoding)
+    assert images.quick_data_url(str(path), 30) is None  # 40 px: to be resized
+    made = images.quick_data_url(str(path), 40)
+    assert made == images.encode_data_url("image/png", path.read_bytes())
+    assert images.quick_data_url(str(path)) == made  # the file is sent as it is either way
+    monkeypatch.setattr("mmrole.images.urls.QUICK_BYTES", large.stat().st_size - 1)
+    assert images.quick_data_url(str(large)) is None  # checked, but too large to encode on a loop
+    assert images.read_image(large, 40) == ("image/png", large.read_bytes())  # fits: not decoded again
+    Image.new("RGB", (40, 30), (8, 8, 8)).save(path)
+    os.utime(path, ns=(2, 2))
+    assert images.quick_data_url(str(path)) is None  # changed since its check
+
+
+def _no_decoding(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    raise AssertionError("decoded an image")
 
 
 def test_a_bad_image_fails_every_request_waiting_for_it(tmp_path):

@@ -3,10 +3,12 @@
     shipper = DataURLs(max_side=1024)
     messages = await shipper.prepare(messages)   # each image_url part's url now a data: URL
 
-Files are read, checked and resized in a worker thread (off the event loop), each image once:
-the requests showing it later find it without a thread (:func:`mmrole.images.cached_data_url`),
-and those asking while it is being made (a judge sends a sample's 8 requests together) wait for
-that one making rather than each reading and encoding the file again.
+An image that must be decoded (checked, or resized) is made in a worker thread, off the event
+loop, once: the requests asking while it is being made (a judge sends a sample's 8 requests
+together) wait for that one making rather than each reading and encoding the file again. One
+already made, or a small file a check already decoded (``judge_run`` checks every image before
+its first call), is made on the loop (:func:`mmrole.images.quick_data_url`): a thread's trip
+would cost more than the encoding, and the first calls of a job would wait on it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 from typing import Any
 
 from mmrole.errors import BackendError
-from mmrole.images import cached_data_url, to_data_url
+from mmrole.images import quick_data_url, to_data_url
 from mmrole.models.base import Message
 
 __all__ = ["DataURLs", "image_url"]
@@ -62,7 +64,7 @@ class DataURLs:
             DataError: The image cannot be read or decoded (every request waiting for it gets it).
         """
         side = self.max_side
-        made = cached_data_url(url, side)
+        made = quick_data_url(url, side)
         if made is not None:
             return made
         loop = asyncio.get_running_loop()
