@@ -208,3 +208,42 @@ def test_reads_of_every_row_include_deferred_ones(tmp_path):
         store.record_failure("k2", "s2", "spec", "boom", 1, defer=True)
         assert store.counts() == {"ok": 1, "failed": 1}
         assert sorted(r.key for r in store.rows()) == ["k1", "k2"]
+
+
+def _fill(store: Store, n: int, text: str) -> None:
+    for i in range(n):
+        store.record_success(f"{i:064x}"[::-1], f"s{i}", "openai:m", _completion(text), 1, defer=True)
+        if i % 8 == 7:  # as the engine commits: a few results per transaction
+            store.flush()
+
+
+def _on_disk(path) -> int:  # noqa: ANN001 - a Path
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def test_the_file_stays_near_the_size_of_what_it_holds(tmp_path):
+    """~1 KB completions at random keys: a key-ordered table (version 1) took 3x their size."""
+    path, text = tmp_path / "store.sqlite", "Assistant 1: 7\nAssistant 2: 8\n" + "a fair review " * 70
+    with Store(path) as store:
+        _fill(store, 2000, text)
+    held = 2000 * (len(text) + 64 + 150)  # the text, the key, the rest of the row
+    assert _on_disk(path) < 1.6 * held
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
+
+
+def test_a_store_of_the_first_version_is_read_and_written_as_it_is(tmp_path):
+    path = tmp_path / "store.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE requests (key TEXT PRIMARY KEY, request_id TEXT NOT NULL, spec TEXT NOT NULL, "
+        "status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), completion TEXT, error TEXT, "
+        "attempts INTEGER NOT NULL, updated REAL NOT NULL) WITHOUT ROWID; PRAGMA user_version=1;"
+    )
+    old.close()
+    with Store(path) as store:
+        store.record_success("k1", "s1", "openai:m", _completion(), 1)
+        store.record_failure("k2", "s2", "openai:m", "HTTP 500", 3, defer=True)
+    with Store(path) as store:
+        assert store.lookup(["k1"])["k1"].completion == _completion()
+        assert store.counts() == {"ok": 1, "failed": 1}
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (1,)
