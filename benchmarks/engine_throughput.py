@@ -64,12 +64,14 @@ class RowSpec:
     slots: int
     calls: int
     src: str | None = None  # other sources (``--before``), for the mmrole rows
+    src_label: str | None = None  # what the table calls them (``--before-label``; default: the path)
 
 
 def plan(
     sizes: tuple[int, int, int, int] = FULL,
     concurrencies: tuple[int, int] = (64, 256),
     before: str | None = None,
+    before_label: str | None = None,
 ) -> list[RowSpec]:
     """The rows: ``sizes`` are the calls (one at a time, VLMEvalKit's default, at each concurrency)."""
     one, default, *at = sizes
@@ -79,7 +81,7 @@ def plan(
         clients = ("vlmevalkit", "plain-async", "ceiling", "mmrole")
         rows += [RowSpec(client, concurrency, concurrency, calls) for client in clients]
         if before:
-            rows.append(RowSpec("mmrole", concurrency, concurrency, calls, src=before))
+            rows.append(RowSpec("mmrole", concurrency, concurrency, calls, before, before_label))
     return rows
 
 
@@ -197,7 +199,7 @@ def label(spec: RowSpec) -> str:
             f"*this rig's ceiling*: request bytes built beforehand, {spec.concurrency} raw keep-alive sockets"
         )
     return f"mmrole engine, concurrency {spec.concurrency}, SQLite store" + (
-        f" (sources: `{spec.src}`)" if spec.src else ""
+        f" (**before**: {spec.src_label or f'`{spec.src}`'})" if spec.src else ""
     )
 
 
@@ -269,7 +271,9 @@ def markdown(rows: list[dict], loads: tuple[float, float]) -> str:
 
 
 def _spec(row: dict) -> RowSpec:
-    return RowSpec(row["client"], row["concurrency"], row["slots"], row["calls"], row["src"])
+    return RowSpec(
+        row["client"], row["concurrency"], row["slots"], row["calls"], row["src"], row.get("src_label")
+    )
 
 
 def goal_lines(rows: list[dict], head: dict[str, str]) -> list[str]:
@@ -290,6 +294,10 @@ def goal_lines(rows: list[dict], head: dict[str, str]) -> list[str]:
         runs = ", ".join(f"{share:.3f}" for share in r.get("runs", [r["of_capacity"]]))
         against = f"; {r['calls_per_s'] / top['calls_per_s']:.3f} of this rig's ceiling" if top else ""
         out.append(f"  - {r['concurrency']} in flight, {head[r['kind']]}: runs {runs}{against}.")
+    for r in (r for r in rows if r["client"] == "mmrole" and r["src"]):
+        runs = ", ".join(f"{share:.3f}" for share in r.get("runs", [r["of_capacity"]]))
+        name = r.get("src_label") or r["src"]
+        out.append(f"  - before ({name}), {r['concurrency']} in flight, {head[r['kind']]}: runs {runs}.")
     for r in (r for r in mine if r["kind"] == "real" and r["concurrency"] in GOALS):
         cpu = 1000 * r["cpu_seconds"] / r["calls"]
         server = 1000 * r["server_cpu_seconds"] / r["calls"]
@@ -309,6 +317,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, help="Write the engine section of this RESULTS.md.")
     parser.add_argument("--quick", action="store_true", help=f"Fewer calls per row {QUICK} (a smoke run).")
     parser.add_argument("--before", help="Also run the mmrole rows with these sources (a checkout's src/).")
+    parser.add_argument("--before-label", help="What the table calls those sources (e.g. a commit).")
     parser.add_argument("--kinds", nargs="+", choices=IMAGE_KINDS, default=list(IMAGE_KINDS))
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: measure one row in this process
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
@@ -322,7 +331,7 @@ def main() -> None:
         )
         print(json.dumps(measured.to_dict()))
         return
-    specs = plan(QUICK if args.quick else FULL, before=args.before)
+    specs = plan(QUICK if args.quick else FULL, before=args.before, before_label=args.before_label)
     start_load, rows = os.getloadavg()[0], []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.kinds:

@@ -76,3 +76,35 @@ def test_the_real_size_image_is_a_deterministic_95_kb_jpeg_and_each_sample_gets_
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
             assert image.tobytes() == Image.open(io.BytesIO(data)).tobytes()
+
+
+def test_rows_run_with_other_sources_are_named_and_kept_out_of_the_goals(bench):
+    specs = bench.plan(SIZES, (64, 256), before="/elsewhere/src", before_label="main at abc1234")
+    before = [s for s in specs if s.src]
+    assert [(s.client, s.concurrency, s.src_label) for s in before] == [
+        ("mmrole", 64, "main at abc1234"),
+        ("mmrole", 256, "main at abc1234"),
+    ]
+    rows = []
+    for spec, share in ((specs[-2], 0.97), (before[-1], 0.5)):  # this code's row at 256, the old one's
+        rows.append(
+            {
+                **bench.asdict(spec),
+                "kind": "real",
+                "image_bytes": 95_000,
+                "latency": LATENCY,
+                "calls_per_s": share * spec.slots / LATENCY,
+                "of_capacity": share,
+                "capacity": spec.slots / LATENCY,
+                "runs": [share],
+                "ok": spec.calls,
+                "seconds": 1.0,
+                "cpu_seconds": 0.01,
+                "server_cpu_seconds": 0.01,
+                "load_1min": 0.1,
+            }
+        )
+    section = bench.markdown(rows, (0.1, 0.1))
+    assert "SQLite store (**before**: main at abc1234) |" in section
+    assert "  - before (main at abc1234), 256 in flight, 95 KB image: runs 0.500." in section
+    assert "mmrole at 256 in flight: 0.970 (95 KB image) of capacity; goal >= 0.9: **met**" in section
