@@ -198,3 +198,61 @@ def test_grounding_is_asked_and_parsed_like_coherence(beyond: Path):
     assert parse_answer("grounding", '{"is_grounded": "false"}', harry) == 0
     with pytest.raises(ValueError, match="'is_grounded' is 'yes'"):
         parse_answer("grounding", '{"is_grounded": "yes"}', harry)
+
+
+def _imported_images(run: Path) -> dict[tuple[str, str], str]:
+    from mmrole.autorpeval.run_folder import AutoRPEvalRun
+
+    return {
+        (role.name, scene.partner): scene.image.path
+        for role in AutoRPEvalRun(run).roles("scenarios")
+        for scene in role.scenes
+        if scene.image is not None
+    }
+
+
+def test_an_import_resolves_relative_image_paths_where_the_files_are_not_where_it_runs(
+    three_roles: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from mmrole.autorpeval import export_run, import_results
+    from mmrole.errors import DataError
+
+    images = _with_images(three_roles, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "pictures").mkdir(parents=True)
+    (elsewhere / "pictures" / "boats.png").write_bytes(b"another file of the same relative name")
+    monkeypatch.chdir(elsewhere)
+    lighthouse, boats = str((images / "lighthouse.png").resolve()), str((images / "boats.png").resolve())
+    expected = {
+        (role, partner): (lighthouse if index == 0 else boats)
+        for role, partners in PICTURED.items()
+        for index, partner in enumerate(partners)
+    }
+    import_results(three_roles, tmp_path / "given", images=images)
+    assert _imported_images(tmp_path / "given") == expected
+    # Beside the role files, paths relative to their own folder; never the working directory's.
+    for path in three_roles.rglob("*.json"):
+        for picture in ("lighthouse.png", "boats.png"):
+            shutil.copyfile(images / picture, path.parent / picture)
+    import_results(three_roles, tmp_path / "beside")
+    beside = _imported_images(tmp_path / "beside")
+    assert sorted(beside) == sorted(expected)
+    folders = {path.stem: str(path.parent.resolve()) for path in three_roles.rglob("*.json")}
+    for (role, _), path in beside.items():
+        assert Path(path).is_absolute() and str(Path(path).parent) == folders[role]
+    # A run exported and imported again keeps its (absolute) paths.
+    run = tmp_path / "run"
+    autorpeval_sync(
+        AutoRPEvalOptions(roles=str(three_roles), images=str(images), run=str(run), limit=2, engine=QUIET),
+        models=_models(),
+    )
+    export_run(run, tmp_path / "beyond", model="m", stage="dialogues")
+    import_results(tmp_path / "beyond", tmp_path / "again")
+    assert _imported_images(tmp_path / "again") == _imported_images(run) == expected
+    # A path leaving the files' folder is refused, naming the file, the role and the chat.
+    harry = next(three_roles.rglob("Harry.json"))
+    data = json.loads(harry.read_text(encoding="utf-8"))
+    data["chats"]["Elara"]["image"] = "../../secret.png"
+    harry.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DataError, match=r"Harry.json, record Harry, field 'chats.Elara.image'"):
+        import_results(three_roles, tmp_path / "refused")

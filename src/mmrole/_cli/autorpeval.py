@@ -133,7 +133,9 @@ def _import(options: Any) -> None:
     from mmrole.autorpeval.options import require
 
     require(options, "results", "run")
-    summary = import_results(options.results, options.run, name=options.name, overwrite=options.overwrite)
+    summary = import_results(
+        options.results, options.run, name=options.name, overwrite=options.overwrite, images=options.images
+    )
     nxt = {"scenarios": "dialogues", "dialogues": "questions"}.get(summary.stage)
     typer.echo(
         f"{summary.run}: {summary.n_roles} roles, {summary.n_chats} chats imported up to the {summary.stage} stage"

@@ -26,6 +26,7 @@ from mmrole.autorpeval.evaluate import EVAL_ERRORS
 from mmrole.autorpeval.questions import ALL_QUESTIONS, QUESTIONS, analysis_field, eval_field
 from mmrole.autorpeval.roles import Role, load_roles
 from mmrole.autorpeval.run_folder import STAGES, AutoRPEvalRun, role_file_text
+from mmrole.autorpeval.scene_images import has_images, resolve_images
 from mmrole.data.paths import check_name
 from mmrole.errors import ConfigError, DataError
 from mmrole.run_records import StageInputs, data_source
@@ -119,15 +120,28 @@ class ImportSummary:
 
 
 def import_results(
-    source: str | Path, run_dir: str | Path, *, name: str | None = None, overwrite: bool = False
+    source: str | Path,
+    run_dir: str | Path,
+    *,
+    name: str | None = None,
+    overwrite: bool = False,
+    images: str | Path | None = None,
 ) -> ImportSummary:
     """Read BeyondDialogue role or result files (a folder, searched recursively, or one file) into a run.
 
+    A chat's relative image path is resolved as ``autorpeval`` resolves it in role files (under
+    ``images``, or the file's own folder), so the run's later stages find the same file from any
+    working directory; an absolute one (what ``autorpeval export`` writes) is kept. The stages
+    that send images check them before their first call.
+
     Raises:
-        DataError: A file is not a valid role file, or its dialogues or answers are not BeyondDialogue's types.
+        DataError: A file is not a valid role file, or its dialogues or answers are not BeyondDialogue's
+            types, or an image path leaves its folder.
         ConfigError: The run folder holds other stages and ``overwrite`` is not set.
     """
     roles = load_roles(source)
+    if has_images(roles):
+        roles = resolve_images(roles, images, check=False, absolute_ok=True)
     for role in roles:
         for scene in role.scenes:
             check_result_chat(role.chat(scene.partner), file=role.source or "", role=role.name)

@@ -204,6 +204,9 @@ class ImportOptions:
     run: str | None = _run()
     name: str | None = option(None, "Display name of the run (default: the folder's).")
     overwrite: bool = _overwrite()
+    images: str | None = option(
+        None, "The folder the files' relative image paths are under (default: each file's own folder)."
+    )
 
 
 @dataclass(kw_only=True)

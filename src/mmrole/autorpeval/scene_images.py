@@ -65,12 +65,18 @@ def check_images(roles: Sequence[Role]) -> None:
                 _check(Path(scene.image.path), role, scene.partner)
 
 
-def resolve_images(roles: Sequence[Role], images: str | Path | None = None) -> list[Role]:
+def resolve_images(
+    roles: Sequence[Role], images: str | Path | None = None, *, check: bool = True, absolute_ok: bool = False
+) -> list[Role]:
     """The roles with each chat image's path made real and absolute, every image checked.
 
     Args:
         roles: Roles read from role files (``source`` set).
         images: The folder relative image paths are under; None: each role file's own folder.
+        check: Check every image now (False: only resolve the paths; the stage that sends an image
+            checks it before its first call).
+        absolute_ok: Keep absolute paths as they are (what ``autorpeval export`` writes) rather
+            than refuse them as leaving the folder.
 
     Raises:
         DataError: An image is missing, unreadable or not an image; UnsafePathError (a DataError):
@@ -86,24 +92,30 @@ def resolve_images(roles: Sequence[Role], images: str | Path | None = None) -> l
         for scene in role.scenes:
             chat = role.chat(scene.partner)
             if scene.image is not None:
-                where: dict[str, Any] = {
-                    "file": role.source,
-                    "record": role.name,
-                    "field": _field(scene.partner),
-                }
-                try:
-                    path = resolve_under(root, scene.image.path, root_name=f"image folder {root}", **where)
-                except UnsafePathError as err:
-                    raise UnsafePathError(
-                        f"{err.reason}; give --images the folder it is in", **where
-                    ) from None
-                if not path.is_file():
-                    raise DataError(f"image file not found: {root / scene.image.path}", **where)
-                _check(path, role, scene.partner)
+                path = _resolved(root, scene.image.path, role, scene.partner, absolute_ok)
+                if check:
+                    if not path.is_file():
+                        raise DataError(
+                            f"image file not found: {root / scene.image.path}",
+                            file=role.source,
+                            record=role.name,
+                            field=_field(scene.partner),
+                        )
+                    _check(path, role, scene.partner)
                 chat["image"] = {**chat["image"], "path": str(path)}
             chats[scene.partner] = chat
         done.append(role.with_chats(chats))
     return done
+
+
+def _resolved(root: Path, text: str, role: Role, partner: str, absolute_ok: bool) -> Path:
+    if absolute_ok and Path(text).is_absolute():
+        return Path(text)
+    where: dict[str, Any] = {"file": role.source, "record": role.name, "field": _field(partner)}
+    try:
+        return resolve_under(root, text, root_name=f"image folder {root}", **where)
+    except UnsafePathError as err:
+        raise UnsafePathError(f"{err.reason}; give --images the folder it is in", **where) from None
 
 
 def image_parts(path: Path | None, max_side: int | None = None) -> list[dict[str, Any]]:
