@@ -297,3 +297,37 @@ def test_build_cserp_output_loads_as_sft_data(beyond, tmp_path, monkeypatch, cap
     assert (
         build_cserp(CserpBuildOptions(roles=str(tmp_path / "roles"), out=str(out), overwrite=True))[1] == 10
     )
+
+
+def test_chats_of_unlabelled_roles_give_only_the_tasks_they_have_labels_for(tmp_path, monkeypatch, capsys):
+    """An MMRole character has no traits, style or MBTI: no task may teach an empty label."""
+    from mmrole.autorpeval.mmrole_data import roles_from_mmrole_data
+    from mmrole.autorpeval.run_folder import role_file_text
+
+    role = roles_from_mmrole_data("demo", names=["Mira Vale"])[0]
+    assert not (role.traits or role.style or role.mbti)
+    partner = role.scenes[0].partner
+    chat = role.chat(partner)
+    chat["dialogues"] = [
+        {"role": partner, "dialogue": "Look at this."},
+        {"role": role.name, "dialogue": "Oh!"},
+    ]
+    role = role.with_chats({partner: chat})
+    assert [task["type"] for task in cserp_tasks(role, chat)] == ["emotion", "relationship"]
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "Mira Vale.json").write_text(role_file_text(role.file_data()), encoding="utf-8")
+    out = tmp_path / "cserp.json"
+    code, printed = run_cli(
+        monkeypatch, capsys, "build", "cserp", "--roles", str(tmp_path / "roles"), "--out", str(out)
+    )
+    assert code == 0, printed
+    assert "2 alignment samples" in printed
+    assert (
+        "not derived (the roles lack those labels): character in 1 chat(s), style in 1 chat(s), personality in 1 chat(s)"
+        in printed
+    )
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert [record["type"] for record in written] == ["emotion", "relationship"]
+    assert json.loads(written[1]["conversations"][1]["value"]) == {
+        "relationship": float(chat["relationship_score"])
+    }

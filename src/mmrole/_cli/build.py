@@ -103,10 +103,14 @@ for _name, _options, _run, _doc in _COMMANDS:
 def _cserp(options: Any) -> None:
     from mmrole.autorpeval.cserp_run import build_cserp
 
-    out, n = build_cserp(options)
+    built = build_cserp(options)
     typer.echo(
-        f"cserp: {n} alignment samples (character, style, emotion, relationship, personality) in {out}"
+        f"cserp: {built.samples} alignment samples (character, style, emotion, relationship, personality) "
+        f"in {built.out}"
     )
+    if built.not_derived:
+        left = ", ".join(f"{kind} in {n} chat(s)" for kind, n in built.not_derived.items())
+        typer.echo(f"not derived (the roles lack those labels): {left}")
 
 
 def _cserp_options() -> type:

@@ -38,6 +38,7 @@ __all__ = [
     "item_score",
     "parse_cserp",
     "task_answer",
+    "unlabelled",
 ]
 
 #: The five tasks, in BeyondDialogue's order.
@@ -59,7 +60,9 @@ def cserp_tasks(
     role: Any, chat: Mapping[str, Any], *, distractors: Sequence[str] = (), seed: int = 0
 ) -> list[dict[str, Any]]:
     """The five alignment tasks of one chat: ``{"type", "language", "Q", "A"}`` each, as in
-    ``CESRP_test.json``.
+    ``CESRP_test.json``; those whose label the role lacks (Character without traits, Style
+    without a speaking style, Personality without an MBTI: an MMRole character's profile) are
+    left out, never given an empty label to learn.
 
     Args:
         role: A :class:`mmrole.autorpeval.roles.Role`.
@@ -109,7 +112,21 @@ def cserp_tasks(
             "A": labels[kind],
         }
         for kind in CSERP_TYPES
+        if kind not in unlabelled(role)
     ]
+
+
+def unlabelled(role: Any) -> frozenset[str]:
+    """The tasks a role has no label for (see :func:`cserp_tasks`)."""
+    language = role.language
+    missing = set()
+    if not [t for t in character_candidates(role.traits, language) if t.strip()]:
+        missing.add("character")
+    if not [s for s in style_candidates(role.style, language) if s.strip()]:
+        missing.add("style")
+    if not role.mbti:
+        missing.add("personality")
+    return frozenset(missing)
 
 
 def task_answer(kind: str, label: Any, language: str) -> str:

@@ -16,9 +16,10 @@ run's ``store.sqlite``: a rerun makes no call twice), parses each answer as
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmrole import files
 from mmrole.autorpeval.cserp import (
@@ -28,6 +29,7 @@ from mmrole.autorpeval.cserp import (
     cserp_tasks,
     parse_cserp,
     task_answer,
+    unlabelled,
 )
 from mmrole.autorpeval.options import _backend_args, _check_backend_args, _engine, require
 from mmrole.engine.options import EngineOptions
@@ -35,6 +37,7 @@ from mmrole.errors import DataError
 from mmrole.options import option
 
 __all__ = [
+    "BuiltCserp",
     "CserpBuildOptions",
     "CserpEvalOptions",
     "build_cserp",
@@ -96,14 +99,24 @@ def _roles_with_dialogues(path: str) -> list[Any]:
     return load_roles(path)
 
 
-def build_cserp(options: CserpBuildOptions) -> tuple[Path, int]:
-    """Write the CSERP training file; returns it and the number of samples."""
+class BuiltCserp(NamedTuple):
+    """What ``build cserp`` wrote: the file, its samples, and per task the chats left without it
+    because their role lacks its label (e.g. an MMRole character has no traits, style or MBTI)."""
+
+    out: Path
+    samples: int
+    not_derived: dict[str, int]
+
+
+def build_cserp(options: CserpBuildOptions) -> BuiltCserp:
+    """Write the CSERP training file (a chat's tasks whose label its role lacks are left out)."""
     require(options, "roles", "out")
     out = Path(options.out)  # type: ignore[arg-type]
     if out.exists() and not options.overwrite:
         raise DataError("exists (give --overwrite to replace it)", file=str(out))
     roles = _roles_with_dialogues(options.roles)  # type: ignore[arg-type]
     records: list[dict[str, Any]] = []
+    not_derived: Counter[str] = Counter()
     for role in roles:
         from mmrole.autorpeval.texts import character_candidates
 
@@ -118,6 +131,7 @@ def build_cserp(options: CserpBuildOptions) -> tuple[Path, int]:
             chat = role.chat(scene.partner)
             if not chat.get("dialogues") or chat.get("dialogue_error"):
                 continue
+            not_derived.update(unlabelled(role))
             for task in cserp_tasks(role, chat, distractors=others, seed=options.seed):
                 records.append(
                     {
@@ -137,7 +151,9 @@ def build_cserp(options: CserpBuildOptions) -> tuple[Path, int]:
     if not records:
         raise DataError("no chat with a complete dialogue to derive tasks from", file=str(options.roles))
     files.write_json(out, records)
-    return out, len(records)
+    return BuiltCserp(
+        out, len(records), {kind: not_derived[kind] for kind in CSERP_TYPES if not_derived[kind]}
+    )
 
 
 def load_cserp(path: str | Path) -> list[dict[str, Any]]:
