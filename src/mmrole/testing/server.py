@@ -22,10 +22,19 @@ import random
 import sys
 import threading
 from collections import Counter
-from http import HTTPStatus
 from typing import Any
 
 from mmrole.models.base import last_user_text
+from mmrole.testing.http_wire import (
+    Request,
+    completion_body,
+    error_body,
+    read_request,
+    respond,
+    respond_raw,
+    retry_after,
+    stream_reply,
+)
 from mmrole.testing.responders import BODY_FAULTS, Faults, InjectedError, Reply, Responder, echo_responder
 
 #: Responders, replies and faults live in :mod:`mmrole.testing.responders`.
@@ -162,28 +171,15 @@ class LocalOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- HTTP -------------------------------------------------------------------------------
+    # -- serving ----------------------------------------------------------------------------
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        loop = asyncio.get_running_loop()
         self._handlers.add(task)
         try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    arrived = loop.time()
-                    lines = head.decode("latin-1").split("\r\n")
-                    method, target, _ = lines[0].split(" ", 2)
-                    headers = dict(_split_header(line) for line in lines[1:] if line)
-                    length = int(headers.get("content-length", "0"))
-                    body = await reader.readexactly(length) if length else b""
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
-                    break
-                keep_open = await self._dispatch(
-                    method, target.split("?", 1)[0], headers, body, writer, arrived
-                )
-                if not keep_open or headers.get("connection", "").lower() == "close":
+            while (request := await read_request(reader)) is not None:
+                keep_open = await self._dispatch(request, writer)
+                if not keep_open or request.closes:
                     break
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -191,47 +187,40 @@ class LocalOpenAIServer:
             self._handlers.discard(task)
             writer.close()
 
-    async def _dispatch(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
-        writer: asyncio.StreamWriter,
-        arrived: float,
-    ) -> bool:
+    async def _dispatch(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close afterwards."""
+        method, path, headers, arrived = request.method, request.path, request.headers, request.arrived
         if method == "GET" and path.rstrip("/").endswith("/models"):
             data = {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "mmrole"}]}
-            return await _respond(writer, 200, data)
+            return await respond(writer, 200, data)
         if method == "GET" and path.rstrip("/") == "/stats":
-            return await _respond(writer, 200, self.stats())
+            return await respond(writer, 200, self.stats())
         if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
-            return await _respond(writer, 404, _error(f"no route {method} {path}"))
+            return await respond(writer, 404, error_body(f"no route {method} {path}"))
         self.received += 1
         try:
-            payload = json.loads(body)
+            payload = json.loads(request.body)
             messages = payload["messages"]
             prompt = last_user_text(messages)
         except (ValueError, KeyError, TypeError, AttributeError):
             self.outcomes["bad_request"] += 1
-            return await _respond(writer, 400, _error("body is not a chat completion request"))
+            return await respond(writer, 400, error_body("body is not a chat completion request"))
         self.by_prompt[prompt] += 1
         self.last_payload = payload
         if self.require_api_key is not None:
             sent = headers.get("authorization", "").removeprefix("Bearer ").strip()
             if sent != self.require_api_key:
                 self.outcomes["401"] += 1
-                return await _respond(writer, 401, _error(f"Incorrect API key provided: {sent}"))
+                return await respond(writer, 401, error_body(f"Incorrect API key provided: {sent}"))
         fault = self._draw_fault()
         if fault == "429":
             self.outcomes["429"] += 1
-            extra = {"Retry-After": _format_seconds(self.faults.retry_after)}
-            return await _respond(writer, 429, _error("rate limit reached"), extra)
+            extra = retry_after(self.faults.retry_after)
+            return await respond(writer, 429, error_body("rate limit reached"), extra)
         if self._slots is not None and self.overflow == "reject" and self._slots.locked():
             self.outcomes["429_capacity"] += 1
-            extra = {"Retry-After": _format_seconds(self.faults.retry_after)}
-            return await _respond(writer, 429, _error("server at capacity"), extra)
+            extra = retry_after(self.faults.retry_after)
+            return await respond(writer, 429, error_body("server at capacity"), extra)
         loop = asyncio.get_running_loop()
         if self._slots is not None:
             queued = self._slots.locked()
@@ -251,27 +240,25 @@ class LocalOpenAIServer:
                 return False
             if fault == "500":
                 self.outcomes["500"] += 1
-                return await _respond(writer, 500, _error("internal error (injected)"))
+                return await respond(writer, 500, error_body("internal error (injected)"))
             if fault in BODY_FAULTS:  # a 200 whose body is no usable chat completion
                 self.outcomes[fault] += 1
-                body = self._rng.choice(BODY_FAULTS[fault])
-                return await _respond_raw(writer, 200, body, "application/json")
+                garbage = self._rng.choice(BODY_FAULTS[fault])
+                return await respond_raw(writer, 200, garbage, "application/json")
             try:
                 reply = self.responder(messages)
             except InjectedError as exc:
                 self.outcomes[f"{exc.status}_responder"] += 1
-                retry_after = (
-                    {"Retry-After": _format_seconds(exc.retry_after)} if exc.retry_after is not None else None
-                )
-                return await _respond(writer, exc.status, _error(exc.message), retry_after)
+                headers_out = retry_after(exc.retry_after) if exc.retry_after is not None else None
+                return await respond(writer, exc.status, error_body(exc.message), headers_out)
             if isinstance(reply, str):
                 reply = Reply(text=reply)
             self.outcomes["ok"] += 1
             self.served_by_prompt[prompt] += 1
             if payload.get("stream"):
-                await self._stream(writer, payload, reply)
+                await stream_reply(writer, reply)
                 return False
-            return await _respond(writer, 200, self._completion(payload, messages, reply))
+            return await respond(writer, 200, completion_body(payload, messages, reply, self.model))
         finally:
             self.active -= 1
             if self._slots is not None:
@@ -293,101 +280,6 @@ class LocalOpenAIServer:
         if isinstance(self.latency, tuple):
             return self._rng.uniform(*self.latency)
         return self.latency
-
-    def _completion(
-        self, payload: dict[str, Any], messages: list[dict[str, Any]], reply: Reply
-    ) -> dict[str, Any]:
-        choice: dict[str, Any] = {
-            "index": 0,
-            "message": {"role": "assistant", "content": reply.text},
-            "finish_reason": reply.finish_reason,
-        }
-        if payload.get("logprobs") and reply.logprobs is not None:
-            top_n = int(payload.get("top_logprobs") or 0)
-            choice["logprobs"] = {
-                "content": [
-                    {
-                        "token": tok,
-                        "logprob": lp,
-                        "top_logprobs": [{"token": t, "logprob": v} for t, v in list(top.items())[:top_n]],
-                    }
-                    for tok, lp, top in reply.logprobs
-                ]
-            }
-        prompt_chars = sum(_content_chars(m.get("content", "")) for m in messages)
-        return {
-            "id": "chatcmpl-local",
-            "object": "chat.completion",
-            "model": payload.get("model", self.model),
-            "choices": [choice],
-            "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(reply.text.split())},
-        }
-
-    async def _stream(self, writer: asyncio.StreamWriter, payload: dict[str, Any], reply: Reply) -> None:
-        """Server-sent events, one per word, then ``[DONE]``; the body ends when the connection closes."""
-        head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-        writer.write(head.encode())
-        words = reply.text.split(" ")
-        for i, word in enumerate(words):
-            delta = word if i == 0 else " " + word
-            chunk = {"choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": None}]}
-            writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        final = {"choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
-        writer.write(b"data: " + json.dumps(final).encode() + b"\n\ndata: [DONE]\n\n")
-        await writer.drain()
-
-
-#: What an image counts for in ``usage.prompt_tokens``, as a server counts an image's tokens, not
-#: its base64 characters (re-serialising a 95 KB image for every request was most of this
-#: server's CPU per call, which it shares with the client it measures).
-IMAGE_PROMPT_CHARS = 4 * 256
-
-
-def _content_chars(content: Any) -> int:
-    """Characters of a message's text (text parts summed), an image counted as ``IMAGE_PROMPT_CHARS``."""
-    if isinstance(content, str):
-        return len(content)
-    if not isinstance(content, list):
-        return len(str(content))
-    return sum(
-        len(str(part.get("text", ""))) if part.get("type") == "text" else IMAGE_PROMPT_CHARS
-        for part in content
-        if isinstance(part, dict)
-    )
-
-
-def _split_header(line: str) -> tuple[str, str]:
-    name, _, value = line.partition(":")
-    return name.strip().lower(), value.strip()
-
-
-def _error(message: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "mmrole_test_server"}}
-
-
-def _format_seconds(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
-
-
-async def _respond(
-    writer: asyncio.StreamWriter, status: int, data: Any, extra: dict[str, str] | None = None
-) -> bool:
-    return await _respond_raw(writer, status, json.dumps(data).encode(), "application/json", extra)
-
-
-async def _respond_raw(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    content_type: str,
-    extra: dict[str, str] | None = None,
-) -> bool:
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Content-Type: {content_type}"]
-    lines.append(f"Content-Length: {len(body)}")
-    lines.extend(f"{k}: {v}" for k, v in (extra or {}).items())
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-    await writer.drain()
-    return True
 
 
 def main(argv: list[str] | None = None) -> None:
