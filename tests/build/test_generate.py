@@ -9,17 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mmrole.build.generate import (
-    BuildFolder,
-    GeneratorOptions,
-    ReplyError,
-    Task,
-    json_object,
-    language_problem,
-    run_tasks,
-    tally,
-    text_field,
-)
+from mmrole.build.generate import BuildFolder, GeneratorOptions, Task, run_tasks, tally
+from mmrole.build.replies import ReplyError, json_object, language_problem, text_field
 from mmrole.build.stage import StageSummary
 from mmrole.engine.options import EngineOptions
 from mmrole.errors import BackendError, ConfigError

@@ -17,16 +17,13 @@ from typing import Any
 from mmrole.build.generate import (
     BuildFolder,
     GeneratorOptions,
-    ReplyError,
     Task,
-    json_object,
-    language_problem,
     open_generator,
     run_sync,
     run_tasks,
     tally,
-    text_field,
 )
+from mmrole.build.replies import ReplyError, json_object, language_problem, text_field
 from mmrole.build.root import (
     check_splits,
     image_folder,

@@ -1,6 +1,6 @@
 """Reading a generator's dialogue reply, and writing a dialogue as MMRole-Data's files hold it.
 
-A reply is refused (:class:`~mmrole.build.generate.ReplyError`, one short reason) when it is not the
+A reply is refused (:class:`~mmrole.build.replies.ReplyError`, one short reason) when it is not the
 JSON asked for, when a turn is spoken by someone else than the two speakers of the assignment or the
 speakers do not alternate as asked, when a turn is empty or written in another language than the
 character's, when there are fewer turns than asked, or when it stops mid-dialogue (cut off, or a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmrole.build.generate import ReplyError, json_object, language_problem, text_field
+from mmrole.build.replies import ReplyError, json_object, language_problem, text_field
 from mmrole.prompts.build_dialogues import HUMAN
 from mmrole.schema import ImageAnnotation
 

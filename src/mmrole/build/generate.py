@@ -1,15 +1,16 @@
-"""The generator layer every build stage shares: options, calls through the engine, reply parsing,
-format retries and the failures file.
+"""The generator layer every build stage shares: options, calls through the engine, format
+retries and the failures file (reading a reply is :mod:`mmrole.build.replies`).
 
 A stage turns its work into :class:`Task` objects (a key naming the item, the chat messages, a parser
 of the reply) and hands them to :func:`run_tasks`, which sends them through
 :func:`mmrole.engine.run_requests` with the data root's store (``<root>/.build/store.sqlite``): a
 finished call is never made again, so a stage killed at any point (``kill -9`` included) and run
-again makes only the calls it had not finished. A reply its parser refuses (:class:`ReplyError`, with
-a short reason such as ``"not valid JSON"``) is asked again as a *new* request whose user text ends
-with a format reminder naming the reason (as :mod:`mmrole.eval.judge` does), up to
-``format_retries`` times; after that the item is failed. Failed items are written with their reason
-and last reply to ``<root>/.build/failures/<stage>.jsonl`` and never to the dataset.
+again makes only the calls it had not finished. A reply its parser refuses
+(:class:`~mmrole.build.replies.ReplyError`, with a short reason such as ``"not valid JSON"``) is
+asked again as a *new* request whose user text ends with a format reminder naming the reason (as
+:mod:`mmrole.eval.judge` does), up to ``format_retries`` times; after that the item is failed.
+Failed items are written with their reason and last reply to
+``<root>/.build/failures/<stage>.jsonl`` and never to the dataset.
 
 Because every reply is kept in the store, a rerun reproduces the same replies, the same refusals and
 the same failures without calls; ``--format-retries`` higher than before asks the failed items again
@@ -19,14 +20,13 @@ the same failures without calls; ``--format-retries`` higher than before asks th
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+from mmrole.build.replies import ReplyError
 from mmrole.build.stage import StageSummary
 from mmrole.engine.options import EngineOptions
 from mmrole.models.base import Backend, Completion, GenerationParams, Message
@@ -39,8 +39,6 @@ T = TypeVar("T")
 BUILD_FOLDER = ".build"
 #: Characters of a refused reply kept in the failures file (enough to see what went wrong).
 REPLY_KEPT = 4000
-_LETTER = re.compile(r"[^\W\d_]")
-_CJK = re.compile("[\u4e00-\u9fff]")
 #: ``--generation``: the whole item in one JSON reply, or one plain-text call per section or turn.
 GENERATION_MODES: tuple[str, ...] = ("whole", "stepwise")
 
@@ -124,15 +122,6 @@ class GeneratorOptions:
         self.engine.allowed_failures()
 
 
-class ReplyError(ValueError):
-    """A reply a stage cannot use: ``reason`` is a short stable phrase (counted in summaries),
-    ``detail`` what exactly was wrong (kept in the failures file)."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason, self.detail = reason, detail
-
-
 @dataclass(frozen=True)
 class Task(Generic[T]):
     """One item to generate.
@@ -212,76 +201,6 @@ class BuildFolder:
         if records or path.exists():
             write_jsonl(path, records)
         return path
-
-
-def json_object(text: str) -> dict[str, Any]:
-    """The JSON object a reply holds: the whole reply, or its first object (a code fence or a
-    sentence around it is tolerated).
-
-    Raises:
-        ReplyError: ``not valid JSON``, ``stopped mid-reply`` (it ends inside the object), or
-            ``not a JSON object``.
-    """
-    stripped = text.strip()
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        start = stripped.find("{")
-        if start < 0:
-            raise ReplyError("not valid JSON", "the reply holds no JSON object") from None
-        try:
-            value, _ = json.JSONDecoder().raw_decode(stripped, start)
-        except ValueError as err:
-            if isinstance(err, json.JSONDecodeError) and (
-                err.pos >= len(stripped) or err.msg.startswith("Unterminated string")
-            ):
-                raise ReplyError("stopped mid-reply", "the reply ends inside its JSON object") from None
-            raise ReplyError("not valid JSON", str(err)) from None
-    if not isinstance(value, dict):
-        raise ReplyError("not a JSON object", f"the reply is a JSON {type(value).__name__}")
-    return value
-
-
-def text_field(data: dict[str, Any], name: str, *, allow_empty: bool = False) -> str:
-    """A string field of a reply's JSON object (a list of strings is joined by lines).
-
-    Raises:
-        ReplyError: ``missing field: NAME`` or ``empty field: NAME``.
-    """
-    value = data.get(name)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        value = "\n".join(item.strip() for item in value)
-    if not isinstance(value, str):
-        raise ReplyError(
-            f"missing field: {name}", f"{name!r} is {'absent' if value is None else type(value).__name__}"
-        )
-    if not any(ch.isalnum() for ch in value) and not (allow_empty and not value.strip()):
-        raise ReplyError(
-            f"empty field: {name}", f"{name!r} is empty (or only punctuation: {value.strip()!r})"
-        )
-    return value.strip()
-
-
-def language_problem(text: str, language: str) -> str | None:
-    """Why ``text`` is not in ``language`` (None when it is, or too short to tell: under 8 letters).
-
-    The rule is the loaders' (:func:`mmrole.data.characters.looks_chinese`: at least a fifth of the
-    letters are CJK ideographs). Every turn of every reply is checked, so the letters are counted
-    only when the count of ideographs alone cannot decide (a Python loop over the characters would
-    cost more than the rest of the parsing).
-    """
-    cjk = len(_CJK.findall(text))
-    if (language == "English" and cjk == 0) or (language == "Chinese" and cjk * 5 >= len(text) and cjk >= 8):
-        return None
-    letters = len(_LETTER.findall(text))
-    if letters < 8:
-        return None
-    chinese = cjk * 5 >= letters
-    if language == "Chinese" and not chinese:
-        return "written in English, not Chinese"
-    if language == "English" and chinese:
-        return "written in Chinese, not English"
-    return None
 
 
 def with_reminder(messages: list[Message], reminder: str, *, first: bool = False) -> list[Message]:

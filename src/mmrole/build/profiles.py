@@ -27,16 +27,13 @@ from mmrole.build.generate import (
     BuildFolder,
     GeneratorOptions,
     Outcome,
-    ReplyError,
     Task,
-    json_object,
-    language_problem,
     open_generator,
     run_sync,
     run_tasks,
     tally,
-    text_field,
 )
+from mmrole.build.replies import ReplyError, json_object, language_problem, text_field
 from mmrole.build.root import (
     check_splits,
     read_roles,

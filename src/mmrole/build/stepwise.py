@@ -16,15 +16,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mmrole.build.generate import (
-    BuildFolder,
-    GeneratorOptions,
-    Outcome,
-    ReplyError,
-    Task,
-    language_problem,
-    run_tasks,
-)
+from mmrole.build.generate import BuildFolder, GeneratorOptions, Outcome, Task, run_tasks
+from mmrole.build.replies import ReplyError, language_problem
 from mmrole.build.stage import StageSummary
 from mmrole.models.base import Backend, Message
 from mmrole.prompts.build_dialogues import HUMAN
