@@ -27,9 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmrole.align.claims import score_by_claims
 from mmrole.align.feedback_config import FeedbackOptions
-from mmrole.align.feedback_judge import judge_rewards, response_id
+from mmrole.align.feedback_judge import response_id, score_responses
 from mmrole.align.pairs import Candidate, Pair, balance_lengths, eligible_pairs, length_stats, select_pairs
 from mmrole.data import image_root as find_image_root
 from mmrole.data import write_samples_jsonl
@@ -38,7 +37,6 @@ from mmrole.data.holdout import HoldoutOptions
 from mmrole.data.paths import UnsafePathError
 from mmrole.engine import Request, Store, run_requests
 from mmrole.errors import ConfigError, DataError
-from mmrole.eval.judge_plan import JudgeOptions, image_parts
 from mmrole.files import write_json, write_jsonl
 from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.models.registry import load_backend
@@ -202,60 +200,6 @@ def _image_of(sample: Sample, image_root: Path | None, options: FeedbackOptions)
         raise
 
 
-async def _score(
-    texts: dict[str, tuple[Sample, str]],
-    judge: Backend | str | None,
-    out_dir: Path,
-    options: FeedbackOptions,
-    store: Any,
-    image_root: Path | None,
-    splitter: Backend | str | None,
-    checker: Backend | str | None,
-    judge_backend_options: dict[str, Any],
-) -> dict[str, dict[str, Any]]:
-    """``{response id: {"score", "details"}}`` with the chosen scorer."""
-    if options.scorer == "mmrole-eval":
-        assert judge is not None  # checked by generate_feedback
-
-        rewards = await judge_rewards(
-            texts,
-            judge,
-            out_dir,
-            options,
-            store,
-            image_root=image_root,
-            backend_options=judge_backend_options,
-        )
-        return {
-            rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
-        }
-
-    # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).
-    shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)
-    parts = {sample.id: image_parts(sample, image_root, shown) for sample, _ in texts.values()}
-
-    # --judge-arg goes to the judge wherever it stands in for the splitter or the checker.
-    split_model, check_model = splitter or judge, checker or judge
-    assert split_model is not None and check_model is not None  # checked by generate_feedback
-    split_backend = load_backend(split_model, **({} if splitter else judge_backend_options))
-    check_backend = load_backend(check_model, **({} if checker else judge_backend_options))
-    try:
-        scores = await score_by_claims(
-            {rid: (text, parts[sample.id]) for rid, (sample, text) in texts.items()},
-            split_backend,
-            check_backend,
-            store,
-            max_claims=options.max_claims,
-            max_tokens=options.judge.max_tokens,
-            engine=options.engine,
-        )
-    finally:
-        for backend, given in ((split_backend, split_model), (check_backend, check_model)):
-            if isinstance(given, str):
-                await backend.aclose()
-    return {rid: {"score": s.score, "details": s.details()} for rid, s in scores.items()}
-
-
 async def generate_feedback(
     policy: Backend | str,
     judge: Backend | str | None,
@@ -349,7 +293,9 @@ async def generate_feedback(
         scores: dict[str, dict[str, Any]] = {}
         if texts:
             judge_args = dict(judge_backend_options or {})
-            scores = await _score(texts, judge, out_dir, options, store, root, splitter, checker, judge_args)
+            scores = await score_responses(
+                texts, judge, out_dir, options, store, root, splitter, checker, judge_args
+            )
 
     per_prompt: dict[str, list[Candidate]] = {s.id: [] for s in samples}
     for record in candidates:

@@ -5,7 +5,8 @@ memory by :func:`mmrole.eval.judge.judge_samples`, the core of ``mmrole judge``:
 with the response as Model A and the reference answer as Model B, format-reminder retries, and the
 engine's cache and resume through the feedback folder's store. The reviews go to
 ``FEEDBACK/reviews.jsonl`` to inspect afterwards; the per-metric scores are combined into one
-reward per response (:func:`combined_reward`).
+reward per response (:func:`combined_reward`). :func:`score_responses` picks the scorer: these
+rewards, or claim-by-claim checks (:mod:`mmrole.align.claims`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmrole.align.claims import score_by_claims
 from mmrole.align.feedback_config import FeedbackOptions
 from mmrole.eval.aggregate import Judgement, combine
 from mmrole.eval.judge import judge_samples
-from mmrole.eval.judge_plan import plan_judging
+from mmrole.eval.judge_plan import JudgeOptions, image_parts, plan_judging
 from mmrole.files import write_jsonl
 from mmrole.models.base import Backend
+from mmrole.models.registry import load_backend
 from mmrole.schema import Sample
 
 if TYPE_CHECKING:
@@ -123,3 +126,57 @@ async def judge_rewards(
     for rid in responses:
         rewards.setdefault(rid, {"reward": None, "metrics": {}})
     return rewards
+
+
+async def score_responses(
+    texts: dict[str, tuple[Sample, str]],
+    judge: Backend | str | None,
+    out_dir: Path,
+    options: FeedbackOptions,
+    store: Any,
+    image_root: Path | None,
+    splitter: Backend | str | None,
+    checker: Backend | str | None,
+    judge_backend_options: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """``{response id: {"score", "details"}}`` of the sampled responses, with the chosen scorer:
+    MMRole-Eval rewards (:func:`judge_rewards`) or claim checks (:mod:`mmrole.align.claims`)."""
+    if options.scorer == "mmrole-eval":
+        assert judge is not None  # checked by generate_feedback
+        rewards = await judge_rewards(
+            texts,
+            judge,
+            out_dir,
+            options,
+            store,
+            image_root=image_root,
+            backend_options=judge_backend_options,
+        )
+        return {
+            rid: {"score": r["reward"], "details": {"metrics": r["metrics"]}} for rid, r in rewards.items()
+        }
+
+    # The checker sees the image as the MMRole-Eval judge does (a local file, or downscaled).
+    shown = JudgeOptions(missing_image=options.missing_image, max_image_side=options.max_image_side)
+    parts = {sample.id: image_parts(sample, image_root, shown) for sample, _ in texts.values()}
+
+    # --judge-arg goes to the judge wherever it stands in for the splitter or the checker.
+    split_model, check_model = splitter or judge, checker or judge
+    assert split_model is not None and check_model is not None  # checked by generate_feedback
+    split_backend = load_backend(split_model, **({} if splitter else judge_backend_options))
+    check_backend = load_backend(check_model, **({} if checker else judge_backend_options))
+    try:
+        scores = await score_by_claims(
+            {rid: (text, parts[sample.id]) for rid, (sample, text) in texts.items()},
+            split_backend,
+            check_backend,
+            store,
+            max_claims=options.max_claims,
+            max_tokens=options.judge.max_tokens,
+            engine=options.engine,
+        )
+    finally:
+        for backend, given in ((split_backend, split_model), (check_backend, check_model)):
+            if isinstance(given, str):
+                await backend.aclose()
+    return {rid: {"score": s.score, "details": s.details()} for rid, s in scores.items()}
