@@ -13,8 +13,9 @@ from mmrole.errors import BackendError, DataError
 from mmrole.models.base import GenerationParams
 from mmrole.models.openai_compat import OpenAICompatBackend, retry_after_seconds
 from mmrole.testing.bad_images import BAD_IMAGES
+from mmrole.testing.http_wire import IMAGE_PROMPT_CHARS
 from mmrole.testing.responders import Faults, InjectedError, Reply
-from mmrole.testing.server import IMAGE_PROMPT_CHARS, LocalOpenAIServer
+from mmrole.testing.server import LocalOpenAIServer
 
 USER = [{"role": "system", "content": "You are Iron Man."}, {"role": "user", "content": "Hello there"}]
 

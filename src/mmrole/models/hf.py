@@ -33,7 +33,8 @@ import torch
 from mmrole.errors import BackendError, ConfigError
 from mmrole.models import hf_processors, prefix_cache
 from mmrole.models.backend_options import HFOptions, convert_options
-from mmrole.models.base import Backend, Completion, GenerationParams, Message, TokenLogprob, Usage
+from mmrole.models.base import Backend, Completion, GenerationParams, Message
+from mmrole.models.hf_completion import completion_from_ids
 from mmrole.models.hf_stream import stream_reply
 from mmrole.models.image_bridge import bridge_messages, image_url_of, load_image
 from mmrole.models.microbatch import ALONE, MicroBatcher
@@ -351,45 +352,16 @@ class HFBackend(Backend):
     def _completion(
         self, row: int, request: _Request, ids: list[int], prompt_tokens: int, logits: Any
     ) -> Completion:
-        params = request.params
-        finish, length, kept = "length", len(ids), len(ids)
-        for position, token_id in enumerate(ids):
-            if token_id in self._eos_ids:  # the end-of-sequence token counts as generated
-                finish, length, kept = "stop", position + 1, position
-                break
-            if token_id == self.tokenizer.pad_token_id:  # padding after a stop string in a batch
-                finish, length, kept = "stop", position, position
-                break
-        text = self.tokenizer.decode(ids[:kept], skip_special_tokens=True)
-        for stop in params.stop or ():
-            if stop in text:
-                text, finish = text[: text.index(stop)], "stop"
-        metadata = {"image_bridge": request.bridge} if request.bridge else {}
-        return Completion(
-            text=text,
-            finish_reason=finish,
-            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=length),
-            logprobs=self._logprobs(row, ids[:kept], logits, params.top_logprobs)
-            if params.logprobs
-            else None,
-            metadata=metadata,
+        return completion_from_ids(
+            self.tokenizer,
+            self._eos_ids,
+            ids,
+            params=request.params,
+            prompt_tokens=prompt_tokens,
+            row=row,
+            logits=logits,
+            bridge=request.bridge,
         )
-
-    def _logprobs(self, row: int, ids: list[int], logits: Any, top: int) -> list[TokenLogprob]:
-        """Per-token logprobs from the raw (unwarped) logits, with the ``top`` best alternatives."""
-        tokens = []
-        for step, token_id in enumerate(ids):
-            logprobs = torch.log_softmax(logits[step][row].float(), dim=-1)
-            alternatives: dict[str, float] = {}
-            if top > 0:
-                values, indices = torch.topk(logprobs, top)
-                for value, index in zip(values.tolist(), indices.tolist(), strict=True):
-                    name = self.tokenizer.decode([index])
-                    alternatives[name] = max(value, alternatives.get(name, float("-inf")))
-            tokens.append(
-                TokenLogprob(self.tokenizer.decode([token_id]), float(logprobs[token_id]), alternatives)
-            )
-        return tokens
 
     async def aclose(self) -> None:
         """Stop the batcher and free the model's memory."""
