@@ -313,7 +313,14 @@ def test_chats_of_unlabelled_roles_give_only_the_tasks_they_have_labels_for(tmp_
         {"role": role.name, "dialogue": "Oh!"},
     ]
     role = role.with_chats({partner: chat})
-    assert [task["type"] for task in cserp_tasks(role, chat)] == ["emotion", "relationship"]
+    tasks = cserp_tasks(role, chat)
+    assert [task["type"] for task in tasks] == ["emotion", "relationship"]
+    for task in tasks:  # the role information says what is not known, not "[]" or nothing
+        asked = task["Q"][1]["content"]
+        assert (
+            "Mira Vale's character is unknown, MBTI type is unknown, and speaking style is unknown." in asked
+        )
+        assert "[]" not in asked
     (tmp_path / "roles").mkdir()
     (tmp_path / "roles" / "Mira Vale.json").write_text(role_file_text(role.file_data()), encoding="utf-8")
     out = tmp_path / "cserp.json"

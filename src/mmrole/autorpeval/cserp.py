@@ -47,6 +47,9 @@ CSERP_TYPES: tuple[str, ...] = ("character", "style", "emotion", "relationship",
 LOWER_IS_BETTER = frozenset({"emotion", "relationship"})
 #: The system message of every ``CESRP_test.json`` item.
 CSERP_SYSTEM = "You are a helpful assistant."
+#: What the Emotion and Relationship prompts say of a label the role lacks (an MMRole character has
+#: no traits, style or MBTI), where BeyondDialogue's template would print ``[]`` or nothing.
+UNKNOWN_LABEL = {"en": "unknown", "cn": "未知"}
 _LAST_OBJECT = re.compile(r"{[^}]*}", re.DOTALL)
 
 
@@ -62,7 +65,8 @@ def cserp_tasks(
     """The five alignment tasks of one chat: ``{"type", "language", "Q", "A"}`` each, as in
     ``CESRP_test.json``; those whose label the role lacks (Character without traits, Style
     without a speaking style, Personality without an MBTI: an MMRole character's profile) are
-    left out, never given an empty label to learn.
+    left out, never given an empty label to learn; the other prompts call such a label
+    ``unknown`` (:data:`UNKNOWN_LABEL`).
 
     Args:
         role: A :class:`mmrole.autorpeval.roles.Role`.
@@ -82,13 +86,14 @@ def cserp_tasks(
     rng.shuffle(offered)
     shown_styles = list(styles)
     rng.shuffle(shown_styles)
+    unknown = UNKNOWN_LABEL[language]
     fill = {
         "role_name": role.name,
         "scene": chat["scene"],
         "dialogues": dialogue_text(chat["dialogues"]),
-        "character": str(traits),
-        "style": str(styles),
-        "MBTI": mbti_text(role.mbti, language),
+        "character": str(traits) if traits else unknown,
+        "style": str(styles) if styles else unknown,
+        "MBTI": mbti_text(role.mbti, language) if role.mbti else unknown,
     }
     prompts_of = {
         "character": prompts.CHARACTER.format(**fill, character_candidates=", ".join(offered)),
