@@ -204,3 +204,49 @@ def test_an_image_gone_before_the_dialogues_stops_them_before_any_call(tmp_path:
     assert message.startswith(str(run / "scenarios" / "en" / "Mira Vale.json") + ", record Mira Vale")
     assert "field 'chats.a curious human.image': image " in message and "\n" not in message
     assert models["agent"].calls == [] and models["simulator"].calls == []
+
+
+def test_missing_image_omit_runs_a_role_files_chat_as_text_and_leaves_the_datas_chats_out(
+    beyond: Path, tmp_path: Path, run_mmrole
+):
+    roles = _role_with_image(beyond, tmp_path, "missing.png")
+    run = tmp_path / "run"
+    summary = autorpeval_sync(
+        AutoRPEvalOptions(roles=str(roles), run=str(run), rounds=1, missing_image="omit", engine=QUIET),
+        models=_models(),
+    )
+    assert len(summary.images_omitted) == 1
+    assert "record Harry, field 'chats.Elara.image': image file not found" in summary.images_omitted[0]
+    assert summary.n_image_chats == 0  # the chat ran as text: no Grounding question
+    chat = _read(run / "scenarios" / "en" / "Harry.json")["chats"]["Elara"]
+    assert "image" not in chat
+    record = _read(run / "run.json")["scenarios"]
+    assert record["inputs"]["options"]["missing_image"] == "omit"
+    assert record["counts"]["images_omitted"] == 1
+    code, out, err = run_mmrole(
+        "autorpeval", "scenarios", "--roles", roles, "--run", tmp_path / "run2", "--missing-image", "omit"
+    )
+    assert code == 0, err
+    assert "images omitted (--missing-image omit): 1 chat image(s): " in out and "missing.png" in out
+    # a path leaving the folder is no missing image: refused all the same
+    _role_with_image(beyond, tmp_path, "../outside.png")
+    assert "field 'chats.Elara.image'" in run_mmrole.refused(
+        "autorpeval", "scenarios", "--roles", roles, "--run", tmp_path / "run3", "--missing-image", "omit"
+    )
+
+    root = copy_demo(tmp_path / "demo")
+    (root / "images" / "scenes" / "boats.png").unlink()
+    data_run = tmp_path / "data-run"
+    summary = asyncio.run(
+        scenarios_stage(
+            ScenarioOptions(data=str(root), run=str(data_run), missing_image="omit", engine=QUIET)
+        )
+    )
+    assert summary.images_omitted and all("boats.png" in line for line in summary.images_omitted)
+    kept = [
+        chat["image"]["path"]
+        for path in (data_run / "scenarios").rglob("*.json")
+        for chat in _read(path)["chats"].values()
+    ]
+    assert kept and not any(path.endswith("boats.png") for path in kept)
+    assert summary.n_chats == len(kept) == 10 - len(summary.images_omitted)

@@ -53,6 +53,12 @@ def _table(results: dict[str, Any], title: str) -> Any:
 
 def _print(summary: Any) -> None:
     console = make_console()
+    if summary.images_omitted:
+        shown = "; ".join(summary.images_omitted[:3]) + ("; ..." if len(summary.images_omitted) > 3 else "")
+        console.print(
+            f"images omitted (--missing-image omit): {len(summary.images_omitted)} chat image(s): {shown}",
+            markup=False,
+        )
     if summary.scenarios is not None:
         s = summary.scenarios
         console.print(f"scenarios: {s.n_made} chats generated of {s.n_asked} asked, {s.n_failed} failed")

@@ -22,13 +22,13 @@ checked before anything is written; a bad one is one line naming the dialogue fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from mmrole.autorpeval.roles import Language, Role, role_from_character
 from mmrole.data import image_root, load_characters, load_dialogues, resolve_source
-from mmrole.data.paths import resolve_under
+from mmrole.data.paths import UnsafePathError, resolve_under
 from mmrole.data.sources import is_data_root
 from mmrole.errors import DataError
 from mmrole.images import check_image_file
@@ -131,10 +131,19 @@ def _chat(
     }
 
 
-def roles_from_mmrole_data(root: str | Path, *, names: Iterable[str] | None = None) -> list[Role]:
+def roles_from_mmrole_data(
+    root: str | Path,
+    *,
+    names: Iterable[str] | None = None,
+    on_missing: Callable[[DataError], None] | None = None,
+) -> list[Role]:
     """The roles of an MMRole-Data root (``"demo"``: the bundled demo set), each with one chat per
     distinct (image, partner) of its dialogues, sorted by language then name; characters without
     dialogues are left out; ``names`` keeps only those characters.
+
+    ``on_missing`` (``--missing-image omit``): the chats of an image that is missing or unusable are
+    left out (a chat here is about its image) and the error goes there; a path leaving the images
+    folder is raised all the same.
 
     Raises:
         DataError: Not an MMRole-Data root, a bad profile or dialogue, an image missing, unsafe or
@@ -169,13 +178,21 @@ def roles_from_mmrole_data(root: str | Path, *, names: Iterable[str] | None = No
         if (character.name, dialogue.image.path, base) in seen:
             continue
         seen.add((character.name, dialogue.image.path, base))
+        try:
+            image = _image_path(images, dialogue)
+        except UnsafePathError:
+            raise
+        except DataError as err:
+            if on_missing is None:
+                raise
+            on_missing(err)
+            continue
         partner, number = base, 1
         while partner in chats[character.name]:
             number += 1
             partner = f"{base} ({number})"
-        image = _image_path(images, dialogue)
         chats[character.name][partner] = _chat(role, dialogue, (partner, base), image, other)
-    if not roles:
+    built = [roles[name].with_chats(chats[name]) for name in roles if chats[name]]
+    if not built:
         raise DataError("no dialogues (with images) to build chats from", file=str(path))
-    built = [roles[name].with_chats(chats[name]) for name in roles]
     return sorted(built, key=lambda role: (role.language, role.name))

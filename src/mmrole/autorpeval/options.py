@@ -23,6 +23,7 @@ from mmrole.engine.options import EngineOptions
 from mmrole.errors import ConfigError
 from mmrole.models.registry import backend_options, parse_backend_args
 from mmrole.options import MAX_IMAGE_SIDE_HELP, backend_arg_help, option
+from mmrole.schema import MISSING_IMAGE_POLICIES, MissingImage
 
 __all__ = [
     "AutoRPEvalOptions",
@@ -96,6 +97,12 @@ class _Scenarios:
     images: str | None = option(
         None,
         "The folder the image paths of --roles files are relative to (default: each role file's folder).",
+    )
+    missing_image: MissingImage = option(
+        "error",
+        "A chat image that is missing or unreadable stops the scenarios stage before any call (error), "
+        "or (omit) that chat runs as text (--roles) or the image's chats are left out (--data), "
+        "counted and named.",
     )
     names: str | None = option(None, "Only these roles (comma-separated names).")
     limit: int | None = option(None, "Only the first N chats of each role.", min=1)
@@ -264,3 +271,5 @@ def require_source(options: Any) -> None:
         raise ConfigError("--roles or --data is required (role files, or an MMRole-Data root)")
     if data and getattr(options, "images", None):
         raise ConfigError("--images is for --roles files; --data finds its images in the root's images/")
+    if getattr(options, "missing_image", "error") not in MISSING_IMAGE_POLICIES:
+        raise ConfigError(f"--missing-image {options.missing_image!r}: choose error or omit")

@@ -42,6 +42,7 @@ from mmrole.autorpeval.scenarios import (
 from mmrole.autorpeval.scene_images import check_images, resolve_images
 from mmrole.engine import Store
 from mmrole.engine.failures import MaxFailures
+from mmrole.errors import DataError
 from mmrole.models.base import Backend, GenerationParams, display_spec
 from mmrole.run_records import StageInputs, data_source
 
@@ -77,6 +78,8 @@ class AutoRPEvalSummary:
     reports: dict[str, Path] = field(default_factory=dict)
     demo_evaluator: bool = False
     n_image_chats: int = 0
+    #: ``--missing-image omit``: why each chat image left out was unusable (one line each).
+    images_omitted: list[str] = field(default_factory=list)
 
     def check_failures(self, max_failures: str | None) -> None:
         """Exit status 1 (TooManyFailures) when a stage failed more than ``--max-failures`` allows,
@@ -129,14 +132,16 @@ async def scenarios_stage(
     require_source(options)
     run = AutoRPEvalRun(options.run)  # type: ignore[arg-type]
     names = [n.strip() for n in options.names.split(",") if n.strip()] if options.names else None
+    omitted: list[DataError] = []
+    on_missing = omitted.append if options.missing_image == "omit" else None
     if options.data:
-        roles = roles_from_mmrole_data(options.data, names=names)
+        roles = roles_from_mmrole_data(options.data, names=names, on_missing=on_missing)
     else:
         roles = load_roles(options.roles, require_chats=not options.generate, names=names)  # type: ignore[arg-type]
         if not options.generate:  # generated chats replace the files' own
-            roles = resolve_images(roles, options.images)
+            roles = resolve_images(roles, options.images, on_missing=on_missing)
     source = data_source(options.data or options.roles)  # type: ignore[arg-type]
-    summary = AutoRPEvalSummary(run.path)
+    summary = AutoRPEvalSummary(run.path, images_omitted=[str(err) for err in omitted])
     seats = Seats()
     try:
         generator = _seat(seats, options, models, "generator") if options.generate else None
@@ -144,6 +149,8 @@ async def scenarios_stage(
         chosen: dict[str, Any] = {"limit": options.limit, "names": names, "generate": options.generate}
         if options.images:  # recorded only when given: a text run's inputs stay what they were
             chosen["images"] = data_source(options.images)
+        if options.missing_image == "omit":  # likewise
+            chosen["missing_image"] = "omit"
         if options.generate:
             chosen.update(partners=options.partners, retries=options.generator_retries)
         with run.lock():
@@ -174,6 +181,8 @@ async def scenarios_stage(
                     )
                 made = take_scenarios(made, options.limit)
             counts = {"roles": len(made), "chats": sum(len(role.scenes) for role in made)}
+            if omitted:
+                counts["images_omitted"] = len(omitted)
             run.finish("scenarios", run.write_roles("scenarios", made), counts)
     finally:
         await seats.aclose()
@@ -317,6 +326,7 @@ async def autorpeval(
     second = await dialogues_stage(options, models=models)
     third = await questions_stage(options, models=models)
     third.scenarios, third.dialogues = first.scenarios, second.dialogues
+    third.images_omitted = first.images_omitted
     return third
 
 

@@ -15,7 +15,7 @@ cache key hashes its bytes), or with ``max_image_side`` the downscaled image's d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,12 @@ def check_images(roles: Sequence[Role]) -> None:
 
 
 def resolve_images(
-    roles: Sequence[Role], images: str | Path | None = None, *, check: bool = True, absolute_ok: bool = False
+    roles: Sequence[Role],
+    images: str | Path | None = None,
+    *,
+    check: bool = True,
+    absolute_ok: bool = False,
+    on_missing: Callable[[DataError], None] | None = None,
 ) -> list[Role]:
     """The roles with each chat image's path made real and absolute, every image checked.
 
@@ -77,6 +82,9 @@ def resolve_images(
             checks it before its first call).
         absolute_ok: Keep absolute paths as they are (what ``autorpeval export`` writes) rather
             than refuse them as leaving the folder.
+        on_missing: ``--missing-image omit``: a chat whose image is missing or unusable loses its
+            image (it runs as a text chat) and the error that would have been raised goes here. A
+            path leaving the folder is raised all the same.
 
     Raises:
         DataError: An image is missing, unreadable or not an image; UnsafePathError (a DataError):
@@ -93,16 +101,23 @@ def resolve_images(
             chat = role.chat(scene.partner)
             if scene.image is not None:
                 path = _resolved(root, scene.image.path, role, scene.partner, absolute_ok)
-                if check:
-                    if not path.is_file():
-                        raise DataError(
-                            f"image file not found: {root / scene.image.path}",
-                            file=role.source,
-                            record=role.name,
-                            field=_field(scene.partner),
-                        )
-                    _check(path, role, scene.partner)
-                chat["image"] = {**chat["image"], "path": str(path)}
+                try:
+                    if check:
+                        if not path.is_file():
+                            raise DataError(
+                                f"image file not found: {root / scene.image.path}",
+                                file=role.source,
+                                record=role.name,
+                                field=_field(scene.partner),
+                            )
+                        _check(path, role, scene.partner)
+                except DataError as err:
+                    if on_missing is None:
+                        raise
+                    on_missing(err)
+                    del chat["image"]
+                else:
+                    chat["image"] = {**chat["image"], "path": str(path)}
             chats[scene.partner] = chat
         done.append(role.with_chats(chats))
     return done
