@@ -44,10 +44,10 @@ def serve_with_log(log: Path, argv: list[str]) -> None:
     times: list[tuple[float, float]] = []
     dispatch = server.LocalOpenAIServer._dispatch
 
-    async def logged(self, *args):  # type: ignore[no-untyped-def]
+    async def logged(self, request, writer):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        keep_open = await dispatch(self, *args)
-        if args[1].rstrip("/").endswith("/chat/completions"):
+        keep_open = await dispatch(self, request, writer)
+        if request.path.rstrip("/").endswith("/chat/completions"):
             times.append((started, time.perf_counter()))
         return keep_open
 
