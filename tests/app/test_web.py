@@ -213,3 +213,22 @@ def test_a_character_name_climbing_out_of_the_root_is_refused(tmp_path: Path) ->
     with pytest.raises(DataError, match="path separator") as caught:
         ChatData.open(root)
     assert (caught.value.file, caught.value.record) == (str(roles_file), "../../../../outside/Evil")
+
+
+def test_a_given_chat_folder_leaves_no_temporary_folder_behind(
+    demo_data: ChatData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from mmrole.app.web import make_context
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    ctx = make_context(ScriptedBackend([]), demo_data, out_dir=tmp_path / "chats")
+    assert ctx.out_dir == tmp_path / "chats" and ctx.out_dir.is_dir()
+    assert list(temp.iterdir()) == []
+    # With no folder given, the chats go to a fresh temporary folder (printed to the user).
+    default = make_context(ScriptedBackend([]), demo_data)
+    assert [p.name.startswith("mmrole-app-") for p in temp.iterdir()] == [True]
+    assert default.out_dir.parent == temp

@@ -38,6 +38,7 @@ __all__ = [
     "on_send",
     "on_versus",
     "profile_markdown",
+    "temporary_chat_folder",
     "versus_messages",
 ]
 
@@ -46,6 +47,11 @@ ChatMessages = list[dict[str, str]]
 #: The (transcript JSON, MMRole dialogue file) of a conversation, for the download buttons.
 ChatFiles = tuple[str | None, str | None]
 _NO_FILES: ChatFiles = (None, None)
+
+
+def temporary_chat_folder() -> Path:
+    """A fresh folder under the system's temporary folder, for chats when no folder is given."""
+    return Path(tempfile.mkdtemp(prefix="mmrole-app-"))
 
 
 @dataclass
@@ -68,7 +74,7 @@ class AppContext:
     other_backend: Backend | None = None
     params: GenerationParams = field(default_factory=GenerationParams)
     max_image_side: int | None = None
-    out_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mmrole-app-")))
+    out_dir: Path = field(default_factory=temporary_chat_folder)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)
 
     def for_visitor(self, session_hash: str | None) -> AppContext:

@@ -41,17 +41,18 @@ def make_context(
     """
 
     chat_data = data if isinstance(data, ChatData) else ChatData.open(data)
-    context = cb.AppContext(
+    # A given folder goes into the constructor: only the default makes a temporary folder, so a
+    # given one leaves no empty mmrole-app-* folder behind in /tmp.
+    folder = Path(out_dir).expanduser() if out_dir is not None else cb.temporary_chat_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    return cb.AppContext(
         data=chat_data,
         backend=load_backend(agent),
         other_backend=load_backend(other_agent) if other_agent is not None else None,
         params=params or GenerationParams(temperature=0.7),
         max_image_side=max_image_side,
+        out_dir=folder,
     )
-    if out_dir is not None:
-        context.out_dir = Path(out_dir).expanduser()
-        context.out_dir.mkdir(parents=True, exist_ok=True)
-    return context
 
 
 def _partner(data: ChatData, name: str) -> str:
