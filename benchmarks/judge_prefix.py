@@ -40,7 +40,7 @@ NEW_TOKENS = (10, 64, 160)
 
 def judge_prompts(backend: Any) -> list[list[int]]:
     """Token ids of the 8 judge prompts (one per metric) of the demo test split's first sample."""
-    from mmrole.data.samples import load_samples
+    from mmrole.data.sources import load_samples
     from mmrole.eval.judge_plan import JudgeOptions, JudgeTask, judge_messages
     from mmrole.models.base import GenerationParams
 
