@@ -1,0 +1,69 @@
+"""Helpers of the `mmrole answer` end-to-end tests: a samples file with images, and one CLI run."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from mmrole.cli import app
+from mmrole.data.jsonio import iter_jsonl
+from mmrole.models.base import last_user_text
+from mmrole.testing.server import LocalOpenAIServer
+
+runner = CliRunner()
+
+
+def read_jsonl(path):
+    return [record for _, record in iter_jsonl(path)]
+
+
+SECRET = "sk-mmrole-test-SECRET-4f9a2c"
+
+
+def samples_file(tmp_path: Path, n: int = 5) -> Path:
+    """A samples JSONL with an images/ folder beside it (each sample its own image size)."""
+    (tmp_path / "images").mkdir()
+    lines = []
+    for i in range(n):
+        Image.new("RGB", (40 + i, 30), (10 * i, 0, 0)).save(tmp_path / "images" / f"im{i}.png")
+        lines.append(
+            {
+                "id": f"Iron_Man_comment_{i}",
+                "image": f"im{i}.png",
+                "system": "You are a role-playing assistant.",
+                "instruction": f"Please step into the shoes of Iron Man. Question {i}.",
+                "reference": "ref",
+                "role": "Iron Man",
+                "script": "The Avengers",
+                "other_role": "a curious human",
+                "type": "comment",
+            }
+        )
+    path = tmp_path / "samples.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def image_size_responder(messages):
+    """Answers with the instruction's question and the image size it received."""
+    url = messages[-1]["content"][0]["image_url"]["url"]
+    width, height = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
+    return f"{last_user_text(messages).split('. ')[-1]} {width}x{height}"
+
+
+def run_answer(server: LocalOpenAIServer, data: Path, run: Path, *extra: str):
+    args = [
+        "answer",
+        "--agent",
+        f"openai:test-model@{server.base_url}",
+        "--data",
+        str(data),
+        "--run",
+        str(run),
+    ]
+    return runner.invoke(app, [*args, "--no-progress", *extra])
