@@ -33,24 +33,39 @@ class JsonlLogCallback(TrainerCallback):
 
 
 class RichProgressCallback(TrainerCallback):
-    """A one-line rich progress bar with the latest loss (instead of transformers' tqdm bars)."""
+    """A one-line rich progress bar with the latest loss (instead of transformers' tqdm bars).
 
-    def __init__(self) -> None:
+    Elapsed time is shown beside the estimate: after a resume the estimate starts afresh (rich
+    measures speed from the steps it sees), and a run's length so far is what people check first.
+    """
+
+    def __init__(self, console: Any = None) -> None:
+        self.console = console  # a rich Console; None: rich's own (stderr when it is a terminal)
         self.progress: Any = None
         self.task: Any = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn("[bold blue]training"),
             BarColumn(),
             MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[metrics]}"),
             transient=False,
+            console=self.console,
         )
         self.progress.start()
         self.task = self.progress.add_task(
