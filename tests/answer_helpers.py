@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mmrole.cli import app
 from mmrole.data.jsonio import iter_jsonl
 from mmrole.models.base import last_user_text
+from mmrole.testing.responders import InjectedError
 from mmrole.testing.server import LocalOpenAIServer
 
 runner = CliRunner()
@@ -56,14 +57,31 @@ def image_size_responder(messages):
     return f"{last_user_text(messages).split('. ')[-1]} {width}x{height}"
 
 
-def run_answer(server: LocalOpenAIServer, data: Path, run: Path, *extra: str):
-    args = [
+def answer_args(agent_url: str, data: Path, run: Path, *extra: str) -> list[str]:
+    """``mmrole answer``'s arguments for an OpenAI-compatible agent at ``agent_url``, no progress bar."""
+    return [
         "answer",
         "--agent",
-        f"openai:test-model@{server.base_url}",
+        f"openai:{agent_url}",
         "--data",
         str(data),
         "--run",
         str(run),
+        "--no-progress",
+        *extra,
     ]
-    return runner.invoke(app, [*args, "--no-progress", *extra])
+
+
+def run_answer(server: LocalOpenAIServer, data: Path, run: Path, *extra: str):
+    return runner.invoke(app, answer_args(f"test-model@{server.base_url}", data, run, *extra))
+
+
+def failing_question(number: int):
+    """A responder answering "fine", except to question ``number`` (HTTP 400, context length exceeded)."""
+
+    def responder(messages):
+        if f"Question {number}." in last_user_text(messages):
+            raise InjectedError(400, "context length exceeded")
+        return "fine"
+
+    return responder

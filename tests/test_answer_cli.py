@@ -11,13 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from answer_helpers import SECRET, image_size_responder, read_jsonl, run_answer, runner, samples_file
+from answer_helpers import (
+    SECRET,
+    failing_question,
+    image_size_responder,
+    read_jsonl,
+    run_answer,
+    runner,
+    samples_file,
+)
 from mmrole.cli import app
 from mmrole.data.paths import UnsafePathError
 from mmrole.engine.failures import EndpointUnavailable
-from mmrole.models.base import last_user_text
 from mmrole.runs import read_run_info
-from mmrole.testing.responders import InjectedError
 from mmrole.testing.server import LocalOpenAIServer
 
 
@@ -60,12 +66,7 @@ def test_limit_and_image_cap(tmp_path):
 def test_failures_are_recorded_with_their_error_and_exit_1(tmp_path):
     data = samples_file(tmp_path)
 
-    def responder(messages):
-        if "Question 3." in last_user_text(messages):
-            raise InjectedError(400, "context length exceeded")
-        return "fine"
-
-    with LocalOpenAIServer(responder) as server:
+    with LocalOpenAIServer(failing_question(3)) as server:
         result = run_answer(server, data, tmp_path / "run")
         assert result.exit_code == 1
         assert server.received == 5  # a 400 is not retried

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from answer_helpers import read_jsonl, run_answer, samples_file
+from answer_helpers import answer_args, failing_question, read_jsonl, run_answer, samples_file
 from mmrole.models.base import last_user_text
 from mmrole.testing.bad_images import BAD_IMAGES
 from mmrole.testing.responders import InjectedError
@@ -23,18 +23,13 @@ def server():
         yield running
 
 
-def _answer_args(server: LocalOpenAIServer, data: Path, run: Path, *extra: str) -> list[str]:
-    agent = f"openai:test-model@{server.base_url}"
-    return ["answer", "--agent", agent, "--data", str(data), "--run", str(run), "--no-progress", *extra]
-
-
 @pytest.mark.parametrize("cap", [[], ["--max-image-side", "20"]], ids=["as-is", "downscaled"])
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in BAD_IMAGES])
 def test_a_bad_image_is_one_line_and_nothing_is_sent(tmp_path, server, run_mmrole, case, cap):
     data = samples_file(tmp_path, n=3)
     (tmp_path / "images" / "im1.png").write_bytes(case.data())
     before = server.received
-    line = run_mmrole.refused(*_answer_args(server, data, tmp_path / "run", *cap))
+    line = run_mmrole.refused(*answer_args(f"test-model@{server.base_url}", data, tmp_path / "run", *cap))
     assert f"{tmp_path / 'images' / 'im1.png'}, record Iron_Man_comment_1, field 'image'" in line
     assert case.error in line
     assert server.received == before
@@ -69,7 +64,7 @@ def test_a_bad_store_says_what_it_is_and_how_to_start_afresh(tmp_path, server, r
     make, what = STORES[kind]
     make(run / "store.sqlite")
     before = server.received
-    line = run_mmrole.refused(*_answer_args(server, data, run))
+    line = run_mmrole.refused(*answer_args(f"test-model@{server.base_url}", data, run))
     assert line == f"error: {run / 'store.sqlite'}: {what}" + line.split(what, 1)[1]
     assert line.endswith("; move it away or delete it to start afresh")
     assert server.received == before
@@ -129,17 +124,18 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatc
     with LocalOpenAIServer(lambda messages: "a long answer " * 2000) as server:
         with monkeypatch.context() as patch:
             _fill_the_disk_for(patch, name)
-            line = run_mmrole.refused(*_answer_args(server, data, run))
+            line = run_mmrole.refused(*answer_args(f"test-model@{server.base_url}", data, run))
         assert line == f"error: no space left on device writing {run / name}"
         assert not list(run.glob("*.partial")) and not list(run.glob("*.new"))
         # The run files come before any call; answers.jsonl is written from the store at the end.
+        server.wait_until_idle()  # requests the job sent before it stopped are counted too
         calls = server.received
         if name == "store.sqlite":  # the job stops at the first answer it cannot record
             assert 1 <= calls <= 3
         else:
             assert calls == {"samples.jsonl": 0, "run.json": 0}.get(name, 3)
         # Space freed, the rerun finishes; answers stored before the disk filled are not asked again.
-        code, _, err = run_mmrole(*_answer_args(server, data, run))
+        code, _, err = run_mmrole(*answer_args(f"test-model@{server.base_url}", data, run))
         assert code == 0, err
         assert server.received == calls + (0 if name == "answers.jsonl" else 3)
         assert len(read_jsonl(run / "answers.jsonl")) == 3
@@ -153,16 +149,8 @@ def test_dead_endpoint_stops_the_job_in_one_line(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     mmrole = Path(sys.executable).with_name("mmrole")
-    args = [
-        "answer",
-        "--agent",
-        f"openai:m@http://127.0.0.1:{port}/v1",
-        "--data",
-        str(data),
-        "--run",
-        str(tmp_path / "r"),
-    ]
-    done = subprocess.run([str(mmrole), *args, "--no-progress"], capture_output=True, text=True, timeout=120)
+    args = answer_args(f"m@http://127.0.0.1:{port}/v1", data, tmp_path / "r")
+    done = subprocess.run([str(mmrole), *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 3
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr  # not one line per sample
@@ -184,21 +172,14 @@ def test_a_401_names_the_variable_to_set_and_keeps_the_finished_answers(tmp_path
         server.require_api_key = "a-key-nobody-has"
         server.reset_counts()
         mmrole = Path(sys.executable).with_name("mmrole")
-        args = [
-            "answer",
-            "--agent",
-            f"openai:test-model@{server.base_url}",
-            "--data",
-            str(data),
-            "--run",
-            str(run),
-        ]
+        args = answer_args(f"test-model@{server.base_url}", data, run, "--concurrency", "4")
         done = subprocess.run(
-            [str(mmrole), *args, "--no-progress", "--concurrency", "4"],
+            [str(mmrole), *args],
             capture_output=True,
             text=True,
             timeout=120,
         )
+        server.wait_until_idle()  # the process has exited; count what it sent before stopping
         assert done.returncode == 3 and server.received <= 4  # 30 samples left, at most one call per worker
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "HTTP 401" in lines[0] and "rejected the credentials" in lines[0]
@@ -212,12 +193,7 @@ def test_a_401_names_the_variable_to_set_and_keeps_the_finished_answers(tmp_path
 def test_max_failures_lets_a_few_failed_samples_pass(tmp_path):
     data = samples_file(tmp_path)
 
-    def responder(messages):
-        if "Question 3." in last_user_text(messages):
-            raise InjectedError(400, "context length exceeded")
-        return "fine"
-
-    with LocalOpenAIServer(responder) as server:
+    with LocalOpenAIServer(failing_question(3)) as server:
         assert run_answer(server, data, tmp_path / "run").exit_code == 1  # default 0: any failure
         assert run_answer(server, data, tmp_path / "run", "--max-failures", "1").exit_code == 0
         assert run_answer(server, data, tmp_path / "run", "--max-failures", "0.2").exit_code == 0  # 1 of 5

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 import mmrole.testing.server as server_module
 from mmrole.testing.server import LocalOpenAIServer
@@ -37,3 +38,16 @@ def test_a_request_waiting_for_a_slot_gets_its_whole_latency_once_one_frees():
     with LocalOpenAIServer(latency=0.2, capacity=1) as server, ThreadPoolExecutor(2) as pool:
         took = sorted(pool.map(lambda text: _ask(server.base_url, text), ["one", "two"]))
     assert took[0] >= 0.2 and took[1] >= 0.4
+
+
+def test_wait_until_idle_returns_once_every_connection_has_closed():
+    with LocalOpenAIServer(lambda messages: "fine") as server:
+        server.wait_until_idle(timeout=1)  # no connection yet
+        client = httpx.Client(base_url=server.base_url)  # keep-alive: the connection stays open
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        assert client.post("/chat/completions", json=body).status_code == 200
+        with pytest.raises(TimeoutError, match="1 connection"):
+            server.wait_until_idle(timeout=0.2)
+        client.close()
+        server.wait_until_idle(timeout=5)
+        assert server.received == 1

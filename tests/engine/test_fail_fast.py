@@ -153,9 +153,10 @@ def test_a_dead_port_stops_with_the_url_and_what_failed():
 def test_a_server_answering_401_stops_at_once_naming_the_variable(monkeypatch):
     monkeypatch.setenv("MMROLE_API_KEY", SECRET)
     with LocalOpenAIServer(require_api_key="the-right-key") as server:
-        backend = load_backend(f"openai:m@{server.base_url}")
+        spec = f"openai:m@{server.base_url}"  # a spec, not a Backend: the engine closes what it opens
         with pytest.raises(EndpointUnavailable) as stopped:
-            run_requests_sync(backend, _requests(3000), concurrency=8, progress=False, backoff=FAST)
+            run_requests_sync(spec, _requests(3000), concurrency=8, progress=False, backoff=FAST)
+        server.wait_until_idle()  # every request sent before the stop is counted
         assert server.received <= 8
     message = str(stopped.value)
     assert "HTTP 401" in message and "MMROLE_API_KEY" in message and "rejected" in message
@@ -171,6 +172,7 @@ def test_a_403_stops_too_but_a_400_does_not():
             run_requests_sync(
                 f"openai:m@{server.base_url}", _requests(100), concurrency=4, progress=False, backoff=FAST
             )
+        server.wait_until_idle()
         assert server.received <= 4
         server.responder = lambda messages: (_ for _ in ()).throw(InjectedError(400, "bad request"))
         results = run_requests_sync(

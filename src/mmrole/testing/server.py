@@ -98,6 +98,8 @@ class LocalOpenAIServer:
         self._server: asyncio.AbstractServer | None = None
         self._slots: asyncio.Semaphore | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        #: Notified (from the server's thread) whenever a connection closes: see wait_until_idle.
+        self._closed = threading.Condition()
         #: The body of the last chat request received (tests check what a client sent).
         self.last_payload: dict[str, Any] | None = None
 
@@ -113,6 +115,16 @@ class LocalOpenAIServer:
     def stats(self) -> dict[str, Any]:
         """The counters as plain data (what ``GET /stats`` returns)."""
         return {"received": self.received, "outcomes": dict(self.outcomes), "peak_active": self.peak_active}
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Block until no client connection is open, so the counters hold every request sent.
+
+        A client that stops at an error has often sent more requests than it waits for: they
+        reach the server (and its counters) a little later, as their connections close.
+        """
+        with self._closed:
+            if not self._closed.wait_for(lambda: not self._handlers, timeout):
+                raise TimeoutError(f"{len(self._handlers)} connection(s) still open after {timeout} s")
 
     # -- lifecycle --------------------------------------------------------------------------
     @property
@@ -184,8 +196,10 @@ class LocalOpenAIServer:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self._handlers.discard(task)
             writer.close()
+            with self._closed:
+                self._handlers.discard(task)
+                self._closed.notify_all()
 
     async def _dispatch(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close afterwards."""
