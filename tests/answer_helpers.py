@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 
 from PIL import Image
@@ -15,6 +14,7 @@ from mmrole.data.jsonio import iter_jsonl
 from mmrole.models.base import last_user_text
 from mmrole.testing.responders import InjectedError
 from mmrole.testing.server import LocalOpenAIServer
+from runs_helpers import write_samples
 
 runner = CliRunner()
 
@@ -27,27 +27,8 @@ SECRET = "sk-mmrole-test-SECRET-4f9a2c"
 
 
 def samples_file(tmp_path: Path, n: int = 5) -> Path:
-    """A samples JSONL with an images/ folder beside it (each sample its own image size)."""
-    (tmp_path / "images").mkdir()
-    lines = []
-    for i in range(n):
-        Image.new("RGB", (40 + i, 30), (10 * i, 0, 0)).save(tmp_path / "images" / f"im{i}.png")
-        lines.append(
-            {
-                "id": f"Iron_Man_comment_{i}",
-                "image": f"im{i}.png",
-                "system": "You are a role-playing assistant.",
-                "instruction": f"Please step into the shoes of Iron Man. Question {i}.",
-                "reference": "ref",
-                "role": "Iron Man",
-                "script": "The Avengers",
-                "other_role": "a curious human",
-                "type": "comment",
-            }
-        )
-    path = tmp_path / "samples.jsonl"
-    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    return path
+    """A samples JSONL with an images/ folder beside it: sample i's image is (40 + i) x 30 pixels."""
+    return write_samples(tmp_path, n, first_image=(40, 30), reference="ref")
 
 
 def image_size_responder(messages):

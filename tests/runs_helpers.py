@@ -18,19 +18,23 @@ N_SAMPLES = 3
 REFERENCE_SCORE = 8
 
 
-def write_samples(folder: Path, n: int = N_SAMPLES) -> Path:
-    """A samples JSONL with an images/ folder beside it."""
+def write_samples(
+    folder: Path, n: int = N_SAMPLES, *, first_image: tuple[int, int] = (8, 8), reference: str | None = None
+) -> Path:
+    """A samples JSONL with an images/ folder beside it: sample i's image is ``first_image`` plus i
+    pixels wide (each its own size and bytes); its reference is ``reference``, else "reference i"."""
     (folder / "images").mkdir(parents=True, exist_ok=True)
+    width, height = first_image
     lines = []
     for i in range(n):
-        Image.new("RGB", (8 + i, 8), (40 * i, 0, 0)).save(folder / "images" / f"im{i}.png")
+        Image.new("RGB", (width + i, height), (40 * i, 0, 0)).save(folder / "images" / f"im{i}.png")
         lines.append(
             {
                 "id": f"Iron_Man_comment_{i}",
                 "image": f"im{i}.png",
                 "system": "You are a role-playing assistant.",
                 "instruction": f"Please step into the shoes of Iron Man. Question {i}.",
-                "reference": f"reference {i}",
+                "reference": f"reference {i}" if reference is None else reference,
                 "role": "Iron Man",
                 "script": "The Avengers",
                 "other_role": "a curious human",

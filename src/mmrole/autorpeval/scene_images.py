@@ -53,6 +53,15 @@ def _check(path: Path, role: Role, partner: str) -> None:
         ) from None
 
 
+def _check_file(path: Path, shown: Path, role: Role, partner: str) -> None:
+    """Raise when the chat image at ``path`` (named ``shown`` in the error) is missing or unusable."""
+    if not path.is_file():
+        raise DataError(
+            f"image file not found: {shown}", file=role.source, record=role.name, field=_field(partner)
+        )
+    _check(path, role, partner)
+
+
 def check_images(roles: Sequence[Role]) -> None:
     """Raise the first chat image that is missing or not a usable image (before any call).
 
@@ -103,14 +112,7 @@ def resolve_images(
                 path = _resolved(root, scene.image.path, role, scene.partner, absolute_ok)
                 try:
                     if check:
-                        if not path.is_file():
-                            raise DataError(
-                                f"image file not found: {root / scene.image.path}",
-                                file=role.source,
-                                record=role.name,
-                                field=_field(scene.partner),
-                            )
-                        _check(path, role, scene.partner)
+                        _check_file(path, root / scene.image.path, role, scene.partner)
                 except DataError as err:
                     if on_missing is None:
                         raise

@@ -40,7 +40,7 @@ class RichProgressCallback(TrainerCallback):
     """
 
     def __init__(self, console: Any = None) -> None:
-        self.console = console  # a rich Console; None: rich's own (stderr when it is a terminal)
+        self.console = console  # a rich Console; None: rich's global one
         self.progress: Any = None
         self.task: Any = None
 
